@@ -1,0 +1,40 @@
+# make run    - the kiosk on embedded defaults (simulated devices, sandbox gateway, SQLite in ./data)
+# make test   - the whole test suite, headless
+# make bench  - benchmarks -> bench/RESULTS.md
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# On a Raspberry Pi, pygame comes from Debian (system SDL with KMS/DRM): the venv sees system packages.
+ON_PI := $(shell grep -qs "Raspberry Pi" /proc/device-tree/model && echo 1)
+VENV_FLAGS := $(if $(ON_PI),--system-site-packages)
+HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy GPIOZERO_PIN_FACTORY=mock
+
+.PHONY: run test bench lint deps system-deps clean
+
+run: deps
+	$(PY) -m kiosk $(if $(CONFIG),--config $(CONFIG))
+
+test: deps lint
+	$(HEADLESS) $(PY) -m pytest
+
+bench: deps
+	$(HEADLESS) $(PY) -m bench
+
+lint: deps
+	$(VENV)/bin/ruff check .
+
+deps: system-deps $(VENV)/.installed
+
+system-deps:
+	@bash provisioning/install-system-deps.sh
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check \
+	  $(if $(ON_PI),-r <(grep -v '^pygame' requirements.txt) -r <(grep -v '^-r' requirements-dev.txt),-r requirements-dev.txt)
+	$(PY) -c "from kiosk.i18n import compile_catalogs; compile_catalogs()"
+	touch $@
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,14 @@
+"""Device drivers: one module per device kind, each with a real and a simulated backend.
+
+Nothing here knows about carts or payments: devices report what they read or
+what went wrong through callbacks, and the kiosk turns those into events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# on_status(device, ok, message): a device came up, went away, or failed
+StatusCallback = Callable[[str, bool, str], None]
+# on_code(text, source): a barcode or QR text read by the scanner or the camera
+CodeCallback = Callable[[str, str], None]

@@ -1,0 +1,187 @@
+"""The camera: frame sources (OpenCV or simulated) and the decoding loop.
+
+`CameraService` runs on its own thread: grab a frame, decode it, report each
+new text once (the same code seen on the next frames is not reported again
+until it has left the picture for `repeat_after_s`).  A source that stops
+giving frames is reported lost and reopened with backoff; the kiosk carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from hardware import CodeCallback, StatusCallback
+from hardware.decoder import Decoder
+
+log = logging.getLogger(__name__)
+
+
+class FrameSource(Protocol):
+    def open(self) -> None: ...
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
+class OpenCVSource:
+    """Any cv2.VideoCapture source: a camera index, a video file, http://... MJPEG, rtsp://..."""
+
+    def __init__(self, source: str, width: int, height: int, read_timeout_s: float, loop_file: bool = False) -> None:
+        self.source: int | str = int(source) if source.isdigit() else source
+        self.width, self.height = width, height
+        self.timeout_ms = int(read_timeout_s * 1000)
+        self.loop_file = loop_file
+        self.cap: cv2.VideoCapture | None = None
+
+    def open(self) -> None:
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms]
+        cap = cv2.VideoCapture(self.source, cv2.CAP_ANY, params)
+        if not cap.isOpened():
+            raise OSError(f"cannot open camera source {self.source!r}")
+        if isinstance(self.source, int):
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        self.cap = cap
+
+    def read(self) -> np.ndarray | None:
+        assert self.cap is not None
+        ok, frame = self.cap.read()
+        if not ok and self.loop_file:
+            self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self.cap.read()
+        return frame if ok else None
+
+    def close(self) -> None:
+        if self.cap is not None:
+            self.cap.release()
+            self.cap = None
+
+
+class SimulatedSource:
+    """A camera that sees an empty counter, or whatever image the simulator holds up to it."""
+
+    def __init__(self, width: int = 640, height: int = 480) -> None:
+        self.width, self.height = width, height
+        self._blank = np.full((height, width), 200, np.uint8)
+        self._shown: np.ndarray | None = None
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def show(self, image: np.ndarray, seconds: float = 2.0) -> None:
+        """Hold a grayscale image (a phone showing a payment code) in front of the camera."""
+        frame = self._blank.copy()
+        h, w = image.shape[:2]
+        scale = min(1.0, (self.height - 40) / h, (self.width - 40) / w)
+        if scale < 1.0:
+            image = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA)
+            h, w = image.shape[:2]
+        y, x = (self.height - h) // 2, (self.width - w) // 2
+        frame[y : y + h, x : x + w] = image
+        with self._lock:
+            self._shown, self._until = frame, time.monotonic() + seconds
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> np.ndarray | None:
+        with self._lock:
+            if self._shown is not None and time.monotonic() < self._until:
+                return self._shown
+        return self._blank
+
+    def close(self) -> None:
+        pass
+
+
+def qr_image(text: str, box: int = 6) -> np.ndarray:
+    """A grayscale QR code image of `text` (what a wallet app shows)."""
+    import qrcode
+
+    qr = qrcode.QRCode(border=4, box_size=box)
+    qr.add_data(text)
+    return np.array(qr.make_image().convert("L"), dtype=np.uint8)
+
+
+class CameraService:
+    name = "camera"
+
+    def __init__(
+        self,
+        source: FrameSource,
+        on_code: CodeCallback,
+        on_status: StatusCallback,
+        *,
+        fps: int = 15,
+        decoder: Decoder | None = None,
+        repeat_after_s: float = 2.0,
+    ) -> None:
+        self.source = source
+        self.on_code = on_code
+        self.on_status = on_status
+        self.period = 1.0 / fps
+        self.decoder = decoder or Decoder()
+        self.repeat_after_s = repeat_after_s
+        self._last_seen: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run_forever, name="camera", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=3)
+
+    def _run_forever(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.source.open()
+                self.on_status(self.name, True, "camera ready")
+                backoff = 0.5
+                self._loop()
+            except Exception as exc:  # a lost camera is reported and reopened; the kiosk goes on
+                self.on_status(self.name, False, str(exc) or type(exc).__name__)
+            finally:
+                self.source.close()
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _loop(self) -> None:
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            frame = self.source.read()
+            if frame is None:
+                raise OSError("camera stopped sending frames")
+            self.frames += 1
+            self.process(frame, time.monotonic())
+            next_at += self.period
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_at = time.monotonic()
+
+    def process(self, frame: np.ndarray, now: float) -> list[str]:
+        """Decode one frame; report and return the texts not seen in the last `repeat_after_s`."""
+        new = []
+        for sym in self.decoder.decode(frame):
+            last = self._last_seen.get(sym.text)
+            self._last_seen[sym.text] = now
+            if last is None or now - last > self.repeat_after_s:
+                new.append(sym.text)
+                self.on_code(sym.text, "camera")
+        if len(self._last_seen) > 64:
+            self._last_seen = {t: s for t, s in self._last_seen.items() if now - s <= self.repeat_after_s}
+        return new

@@ -1,0 +1,224 @@
+"""Product scanners: serial (any pyserial URL), keyboard-wedge HID (evdev), simulated.
+
+All three frame their input with `LineFramer`, which is where garbage stops:
+noise, overlong lines, bytes that are not UTF-8 and control characters are
+dropped with a logged reason and never reach the cart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import serial
+
+from hardware import CodeCallback, StatusCallback
+
+log = logging.getLogger(__name__)
+
+TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
+
+
+class LineFramer:
+    """Bytes in, clean lines out.  Accepts CR, LF or CRLF whatever is configured, for robustness."""
+
+    def __init__(self, max_length: int = 64) -> None:
+        self.max_length = max_length
+        self._buf = bytearray()
+        self._overflow = False
+        self.rejected: list[str] = []  # reasons, for tests and the technician's self-test
+
+    def feed(self, data: bytes) -> list[str]:
+        lines: list[str] = []
+        for b in data:
+            if b in (0x0D, 0x0A):
+                self._end_line(lines)
+                continue
+            if self._overflow:
+                continue
+            if len(self._buf) >= self.max_length:
+                self._overflow = True
+                self._buf.clear()
+                continue
+            self._buf.append(b)
+        return lines
+
+    def _end_line(self, lines: list[str]) -> None:
+        raw, overflow = bytes(self._buf), self._overflow
+        self._buf.clear()
+        self._overflow = False
+        if overflow:
+            self._reject(f"line longer than {self.max_length} bytes")
+            return
+        if not raw:
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._reject("not UTF-8")
+            return
+        # GS1 AIM prefixes and stray control bytes are not part of a code
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+            self._reject("control characters")
+            return
+        text = text.strip()
+        if text:
+            lines.append(text)
+
+    def _reject(self, why: str) -> None:
+        log.warning("scanner: dropped a line (%s)", why)
+        self.rejected.append(why)
+
+
+class _ThreadedDevice:
+    name = "scanner"
+
+    def __init__(self, on_code: CodeCallback, on_status: StatusCallback) -> None:
+        self.on_code = on_code
+        self.on_status = on_status
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run_forever, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=2)
+
+    def _run_forever(self) -> None:
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self._run()
+                backoff = 0.5
+            except Exception as exc:  # a device error never ends the kiosk: report, wait, reopen
+                self.on_status(self.name, False, str(exc) or type(exc).__name__)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    def _run(self) -> None:  # overridden by each backend: open the device and read until stopped
+        self._stop.wait()
+
+
+class SerialScanner(_ThreadedDevice):
+    """A scanner on a serial line: /dev/ttyACM0, socket://host:port, loop://, rfc2217://..."""
+
+    def __init__(self, url: str, baudrate: int, max_length: int, on_code: CodeCallback, on_status: StatusCallback):
+        super().__init__(on_code, on_status)
+        self.url = url
+        self.baudrate = baudrate
+        self.framer = LineFramer(max_length)
+
+    def _run(self) -> None:
+        port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2)
+        self.on_status(self.name, True, f"connected to {self.url}")
+        try:
+            while not self._stop.is_set():
+                data = port.read(256)
+                if not data:
+                    # socket:// reports a closed peer as an error on the next read; a tty just waits
+                    continue
+                for line in self.framer.feed(data):
+                    self.on_code(line, "scanner")
+        finally:
+            port.close()
+
+
+# evdev key codes -> characters for a keyboard-wedge scanner (US layout, which scanners send)
+_KEYS = {
+    **{f"KEY_{d}": d for d in "0123456789"},
+    **{f"KEY_{c}": c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+    "KEY_MINUS": "-",
+    "KEY_DOT": ".",
+    "KEY_SLASH": "/",
+    "KEY_SPACE": " ",
+    "KEY_EQUAL": "=",
+    "KEY_SEMICOLON": ";",
+    "KEY_COMMA": ",",
+    "KEY_APOSTROPHE": "'",
+}
+_SHIFTED = {
+    "-": "_",
+    "=": "+",
+    ";": ":",
+    "/": "?",
+    ".": ">",
+    ",": "<",
+    "'": '"',
+    "1": "!",
+    "2": "@",
+    "3": "#",
+    "4": "$",
+    "5": "%",
+    "6": "^",
+    "7": "&",
+    "8": "*",
+    "9": "(",
+    "0": ")",
+}
+
+
+class HidScanner(_ThreadedDevice):
+    """A keyboard-wedge scanner read from its own input device, grabbed so its keys reach no one else."""
+
+    def __init__(self, device: str, max_length: int, on_code: CodeCallback, on_status: StatusCallback):
+        super().__init__(on_code, on_status)
+        self.device = device
+        self.framer = LineFramer(max_length)
+
+    def _run(self) -> None:
+        import evdev  # Linux only; imported here so other platforms can still run the simulator
+
+        dev = evdev.InputDevice(self.device)
+        dev.grab()
+        self.on_status(self.name, True, f"reading {dev.name}")
+        shift = False
+        try:
+            for event in dev.read_loop():
+                if self._stop.is_set():
+                    break
+                if event.type != evdev.ecodes.EV_KEY:
+                    continue
+                key = evdev.categorize(event)
+                name = key.keycode if isinstance(key.keycode, str) else key.keycode[0]
+                if name in ("KEY_LEFTSHIFT", "KEY_RIGHTSHIFT"):
+                    shift = key.keystate != key.key_up
+                    continue
+                if key.keystate != key.key_down:
+                    continue
+                if name in ("KEY_ENTER", "KEY_KPENTER"):
+                    char = b"\r"
+                else:
+                    c = _KEYS.get(name)
+                    if c is None:
+                        continue
+                    c = _SHIFTED.get(c, c.upper()) if shift else c
+                    char = c.encode()
+                for line in self.framer.feed(char):
+                    self.on_code(line, "scanner")
+        finally:
+            dev.ungrab()
+
+
+class SimulatedScanner:
+    """The simulator's scanner: the on-screen panel or the keyboard types into it."""
+
+    name = "scanner"
+
+    def __init__(self, max_length: int, on_code: CodeCallback, on_status: StatusCallback):
+        self.on_code = on_code
+        self.on_status = on_status
+        self.framer = LineFramer(max_length)
+
+    def start(self) -> None:
+        self.on_status(self.name, True, "simulated")
+
+    def stop(self) -> None:
+        pass
+
+    def feed(self, data: bytes) -> None:
+        for line in self.framer.feed(data):
+            self.on_code(line, "scanner")

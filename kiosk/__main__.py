@@ -1,0 +1,67 @@
+"""`python -m kiosk [--config FILE]`: start the kiosk (no file = the simulator on embedded defaults).
+
+Other entry points: `--check` validates the config and exits; `--seed` creates
+the database with the demo catalog and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m kiosk", description="Self-checkout kiosk")
+    ap.add_argument("--config", help="TOML config file (default: simulator defaults)")
+    ap.add_argument("--check", action="store_true", help="validate the config and exit")
+    ap.add_argument("--seed", action="store_true", help="create the database with the demo catalog and exit")
+    ap.add_argument("--ready-file", help=argparse.SUPPRESS)  # touched when the first frame is on screen (tests, bench)
+    ap.add_argument("--log-level", default=os.environ.get("KIOSK_LOG", "INFO"))
+    args = ap.parse_args(argv)
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("escpos").setLevel(logging.WARNING)
+
+    from kiosk.config import ConfigError, load
+    from kiosk.fonts import FontMissing
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"config ok: {cfg.source or 'simulator defaults'}")
+        return 0
+    if args.seed:
+        from kiosk.app import open_store
+        from kiosk.catalog import DEMO_PRODUCTS
+
+        added = open_store(cfg).seed_catalog(DEMO_PRODUCTS)
+        print(f"catalog ready in {cfg.kiosk.data_dir} ({added} products added)")
+        return 0
+
+    from kiosk.app import Kiosk
+    from kiosk.ui.loop import UI
+
+    try:
+        kiosk = Kiosk(cfg)
+    except (FontMissing, OSError) as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    ui = UI(kiosk)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(ui, "running", False))
+    kiosk.start()
+    try:
+        ui.run(ready_file=args.ready_file)
+    finally:
+        kiosk.stop()
+        ui.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

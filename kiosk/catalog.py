@@ -1,0 +1,76 @@
+"""Products, barcodes and the demo catalog that `make run` seeds.
+
+Plain data: a Product is what the cart needs to know; the catalog is a mapping
+from barcode to Product.  GTIN checksums are checked here so a misread never
+looks up a product.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Tax classes, rates in basis points.  Prices are tax-inclusive (Chinese retail).
+TAX_RATES_BP: dict[str, int] = {"standard": 1300, "reduced": 900, "zero": 0}
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    barcode: str
+    name_zh: str
+    name_en: str
+    price: int  # minor units, tax inclusive
+    tax_class: str = "standard"
+
+    def name(self, language: str) -> str:
+        return self.name_zh if language.startswith("zh") else self.name_en
+
+
+def gtin_valid(code: str) -> bool:
+    """True for a GTIN-8/12/13/14 (EAN-8, UPC-A, EAN-13) whose check digit is right."""
+    if not code.isascii() or not code.isdigit() or len(code) not in (8, 12, 13, 14):
+        return False
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+# sku, EAN-13, Chinese name, English name, price (fen), tax class
+DEMO_PRODUCTS: list[Product] = [
+    Product(*row)
+    for row in [
+        ("P001", "6901234000016", "矿泉水 550ml", "Mineral water 550ml", 200, "standard"),
+        ("P002", "6901234000023", "可乐 330ml", "Cola 330ml", 350, "standard"),
+        ("P003", "6901234000030", "绿茶 500ml", "Green tea 500ml", 400, "standard"),
+        ("P004", "6901234000047", "橙汁 1L", "Orange juice 1L", 1290, "standard"),
+        ("P005", "6901234000054", "纯牛奶 250ml", "Whole milk 250ml", 380, "reduced"),
+        ("P006", "6901234000061", "酸奶 200g", "Yogurt 200g", 590, "reduced"),
+        ("P007", "6901234000078", "全麦面包", "Wholemeal bread", 1250, "reduced"),
+        ("P008", "6901234000085", "鸡蛋 10枚", "Eggs x10", 1680, "reduced"),
+        ("P009", "6901234000092", "大米 5kg", "Rice 5kg", 4990, "reduced"),
+        ("P010", "6901234000108", "方便面", "Instant noodles", 450, "standard"),
+        ("P011", "6901234000115", "薯片 原味", "Potato crisps", 790, "standard"),
+        ("P012", "6901234000122", "巧克力", "Chocolate bar", 990, "standard"),
+        ("P013", "6901234000139", "饼干", "Biscuits", 650, "standard"),
+        ("P014", "6901234000146", "口香糖", "Chewing gum", 1000, "standard"),
+        ("P015", "6901234000153", "苹果 1kg", "Apples 1kg", 1590, "reduced"),
+        ("P016", "6901234000160", "香蕉 1kg", "Bananas 1kg", 890, "reduced"),
+        ("P017", "6901234000177", "咖啡 罐装", "Canned coffee", 680, "standard"),
+        ("P018", "6901234000184", "啤酒 500ml", "Beer 500ml", 800, "standard"),
+        ("P019", "6901234000191", "纸巾 10包", "Tissues x10", 1490, "standard"),
+        ("P020", "6901234000207", "牙膏", "Toothpaste", 1890, "standard"),
+        ("P021", "6901234000214", "洗发水", "Shampoo", 3990, "standard"),
+        ("P022", "6901234000221", "电池 AA 4节", "AA batteries x4", 2590, "standard"),
+        ("P023", "6901234000238", "雨伞", "Umbrella", 4900, "standard"),
+        ("P024", "6901234000245", "笔记本", "Notebook", 590, "reduced"),
+        ("P025", "6901234000252", "圆珠笔", "Ballpoint pen", 250, "standard"),
+        ("P026", "6901234000269", "酱油 500ml", "Soy sauce 500ml", 990, "reduced"),
+        ("P027", "6901234000276", "食用油 1L", "Cooking oil 1L", 2290, "reduced"),
+        ("P028", "6901234000283", "冰淇淋", "Ice cream", 1200, "standard"),
+        ("P029", "6901234000290", "三明治", "Sandwich", 1580, "standard"),
+        ("P030", "6901234000306", "饭团", "Rice ball", 690, "standard"),
+        ("P031", "6901234000313", "充电线", "Charging cable", 2990, "standard"),
+        ("P032", "6901234000320", "购物袋", "Shopping bag", 50, "zero"),
+    ]
+]

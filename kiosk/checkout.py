@@ -1,0 +1,361 @@
+"""The cart and the checkout state machine: plain Python, no I/O, no clocks.
+
+The runtime feeds it what happened (a scan, a touch, a payment update, the time)
+and carries out the Effects it returns (beep, start or cancel a payment, call
+for help).  The screen renders its state.  Everything here is tested without
+devices in tests/test_checkout.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from kiosk.catalog import TAX_RATES_BP, Product
+from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
+from kiosk.money import included_tax
+
+MAX_QTY = 99
+COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
+
+
+class Phase(Enum):
+    IDLE = "idle"  # welcome screen, empty cart
+    CART = "cart"  # shopping
+    PAYMENT = "payment"  # waiting for a payment code, or paying
+    RESULT = "result"  # paid (or the last word on a payment)
+
+
+class PayStep(Enum):
+    WAITING_CODE = "waiting_code"
+    SUBMITTING = "submitting"
+    USER_PAYING = "user_paying"  # the shopper confirms on the phone
+    CANCELLING = "cancelling"
+
+
+class Outcome(Enum):
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the shopper: an i18n key, its parameters, and whether it is an error."""
+
+    key: str
+    error: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- effects: what the runtime must do -------------------------------------
+
+
+@dataclass(frozen=True)
+class Beep:
+    kind: str  # "ok", "error", "paid"
+
+
+@dataclass(frozen=True)
+class StartPayment:
+    code: str
+    scheme: Scheme
+    lines: tuple[tuple[Product, int], ...]
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class CancelPayment:
+    pass
+
+
+@dataclass(frozen=True)
+class CallHelp:
+    phase: Phase
+
+
+Effect = Beep | StartPayment | CancelPayment | CallHelp
+
+
+# --- the cart ----------------------------------------------------------------
+
+
+@dataclass
+class CartLine:
+    product: Product
+    qty: int = 1
+
+    @property
+    def amount(self) -> int:
+        return self.product.price * self.qty
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: int
+    discount: int
+    tax: int
+    total: int
+    tax_by_class: Mapping[str, int]
+    items: int
+
+
+class Cart:
+    def __init__(self) -> None:
+        self.lines: list[CartLine] = []
+
+    def _find(self, sku: str) -> CartLine | None:
+        return next((ln for ln in self.lines if ln.product.sku == sku), None)
+
+    def add(self, product: Product) -> bool:
+        """Add one; False (and no change) when the line is already at MAX_QTY."""
+        line = self._find(product.sku)
+        if line is None:
+            self.lines.append(CartLine(product))
+            return True
+        if line.qty >= MAX_QTY:
+            return False
+        line.qty += 1
+        return True
+
+    def increment(self, sku: str) -> bool:
+        line = self._find(sku)
+        return line is not None and self.add(line.product)
+
+    def decrement(self, sku: str) -> None:
+        line = self._find(sku)
+        if line is not None:
+            line.qty -= 1
+            if line.qty <= 0:
+                self.lines.remove(line)
+
+    def remove(self, sku: str) -> None:
+        self.lines = [ln for ln in self.lines if ln.product.sku != sku]
+
+    def clear(self) -> None:
+        self.lines = []
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+    def totals(self) -> Totals:
+        by_class: dict[str, int] = {}
+        for ln in self.lines:
+            by_class[ln.product.tax_class] = by_class.get(ln.product.tax_class, 0) + ln.amount
+        tax_by_class = {c: included_tax(g, TAX_RATES_BP[c]) for c, g in sorted(by_class.items())}
+        subtotal = sum(by_class.values())
+        discount = 0
+        return Totals(
+            subtotal=subtotal,
+            discount=discount,
+            tax=sum(tax_by_class.values()),
+            total=subtotal - discount,
+            tax_by_class=tax_by_class,
+            items=sum(ln.qty for ln in self.lines),
+        )
+
+    def snapshot(self) -> tuple[tuple[Product, int], ...]:
+        return tuple((ln.product, ln.qty) for ln in self.lines)
+
+
+# --- the state machine --------------------------------------------------------
+
+
+class Checkout:
+    """One shopper's visit: idle -> cart -> payment -> result -> idle."""
+
+    def __init__(
+        self,
+        catalog: Mapping[str, Product],
+        *,
+        idle_timeout_s: float = 90.0,
+        result_timeout_s: float = 12.0,
+        language: str = "zh_CN",
+        now: float = 0.0,
+    ) -> None:
+        self.catalog = catalog
+        self.idle_timeout_s = idle_timeout_s
+        self.result_timeout_s = result_timeout_s
+        self.default_language = language
+        self.language = language
+        self.cart = Cart()
+        self.phase = Phase.IDLE
+        self.pay_step = PayStep.WAITING_CODE
+        self.notice: Notice | None = None
+        self.help_open = False
+        self.outcome: Outcome | None = None
+        self.order_no: str | None = None
+        self.paid_total = 0
+        self.masked_code = ""
+        self.last_activity = now
+        self._codes = CodeMemory()
+
+    # -- derived state ----------------------------------------------------
+    @property
+    def paying(self) -> bool:
+        return self.phase is Phase.PAYMENT and self.pay_step is not PayStep.WAITING_CODE
+
+    def totals(self) -> Totals:
+        return self.cart.totals()
+
+    def idle_seconds_left(self, now: float) -> int | None:
+        """Seconds until the idle reset, once the countdown shows; None otherwise."""
+        if self.phase not in (Phase.CART, Phase.PAYMENT) or self.paying:
+            return None
+        left = self.idle_timeout_s - (now - self.last_activity)
+        return max(0, int(left + 0.999)) if left <= COUNTDOWN_S else None
+
+    # -- shopper actions ---------------------------------------------------
+    def touch(self, now: float) -> None:
+        self.last_activity = now
+
+    def scan(self, text: str, now: float) -> list[Effect]:
+        """A code from the scanner or the camera."""
+        scanned = classify(text)
+        if scanned.kind is CodeKind.PAYMENT:
+            return self._payment_code(scanned, now)
+        if self.paying or self.phase is Phase.RESULT and scanned.kind is not CodeKind.PRODUCT:
+            return []  # the camera keeps seeing things while a payment runs: not the shopper's doing
+        self.last_activity = now
+        if scanned.kind is CodeKind.OTHER:
+            self.notice = Notice("not_a_product", error=True)
+            return [Beep("error")]
+        product = self.catalog.get(scanned.text)
+        if product is None:
+            self.notice = Notice("unknown_barcode", error=True, params={"code": scanned.text})
+            return [Beep("error")]
+        if self.phase is Phase.RESULT:
+            self._reset()
+        if not self.cart.add(product):
+            self.notice = Notice("max_qty", error=True, params={"max": MAX_QTY})
+            return [Beep("error")]
+        self.phase = Phase.CART
+        self.notice = Notice("added", params={"sku": product.sku})
+        return [Beep("ok")]
+
+    def _payment_code(self, scanned: Scanned, now: float) -> list[Effect]:
+        if self.paying or self.phase is Phase.RESULT:
+            return []
+        self.last_activity = now
+        if not self.cart:
+            self.notice = Notice("scan_products_first", error=True)
+            return [Beep("error")]
+        if self._codes.seen(scanned.text):
+            self.notice = Notice("code_used", error=True)
+            return [Beep("error")]
+        assert scanned.scheme is not None
+        self._codes.remember(scanned.text)
+        self.phase = Phase.PAYMENT
+        self.pay_step = PayStep.SUBMITTING
+        self.masked_code = scanned.masked
+        self.notice = None
+        return [StartPayment(scanned.text, scanned.scheme, self.cart.snapshot(), self.cart.totals())]
+
+    def tap_pay(self, now: float) -> list[Effect]:
+        self.last_activity = now
+        if self.phase is Phase.CART and self.cart:
+            self.phase = Phase.PAYMENT
+            self.pay_step = PayStep.WAITING_CODE
+            self.notice = None
+        return []
+
+    def tap_back(self, now: float) -> list[Effect]:
+        """Leave the payment screen (only while no payment runs)."""
+        self.last_activity = now
+        if self.phase is Phase.PAYMENT and not self.paying:
+            self.phase = Phase.CART if self.cart else Phase.IDLE
+            self.notice = None
+        return []
+
+    def tap_cancel_payment(self, now: float) -> list[Effect]:
+        self.last_activity = now
+        if self.phase is Phase.PAYMENT and self.pay_step in (PayStep.SUBMITTING, PayStep.USER_PAYING):
+            self.pay_step = PayStep.CANCELLING
+            return [CancelPayment()]
+        return []
+
+    def tap_plus(self, sku: str, now: float) -> list[Effect]:
+        return self._edit(now, lambda: self.cart.increment(sku))
+
+    def tap_minus(self, sku: str, now: float) -> list[Effect]:
+        return self._edit(now, lambda: self.cart.decrement(sku))
+
+    def tap_remove(self, sku: str, now: float) -> list[Effect]:
+        return self._edit(now, lambda: self.cart.remove(sku))
+
+    def _edit(self, now: float, change: Any) -> list[Effect]:
+        self.last_activity = now
+        if self.phase is not Phase.CART:
+            return []
+        change()
+        self.notice = None
+        if not self.cart:
+            self.phase = Phase.IDLE
+        return []
+
+    def tap_start_over(self, now: float) -> list[Effect]:
+        """The shopper clears the cart (or closes the result screen)."""
+        if not self.paying:
+            self._reset()
+        self.last_activity = now
+        return []
+
+    def set_language(self, language: str, now: float) -> None:
+        self.language = language
+        self.last_activity = now
+
+    def open_help(self, now: float) -> list[Effect]:
+        self.last_activity = now
+        already = self.help_open
+        self.help_open = True
+        return [] if already else [CallHelp(self.phase)]
+
+    def close_help(self, now: float) -> None:
+        self.help_open = False
+        self.last_activity = now
+
+    # -- what the payment worker reports -------------------------------------
+    def payment_progress(self, step: PayStep) -> None:
+        if self.phase is Phase.PAYMENT and self.pay_step is not PayStep.CANCELLING:
+            self.pay_step = step
+
+    def payment_finished(
+        self, outcome: Outcome, now: float, *, order_no: str | None = None, reason: str = ""
+    ) -> list[Effect]:
+        self.last_activity = now
+        if outcome is Outcome.PAID:
+            self.paid_total = self.cart.totals().total
+            self.cart.clear()
+            self.phase = Phase.RESULT
+            self.outcome = outcome
+            self.order_no = order_no
+            self.notice = None
+            return [Beep("paid")]
+        self.phase = Phase.PAYMENT
+        self.pay_step = PayStep.WAITING_CODE
+        if outcome is Outcome.CANCELLED:
+            self.notice = Notice("payment_cancelled", error=True)
+        else:
+            self.notice = Notice("payment_failed", error=True, params={"reason": reason})
+        return [Beep("error")]
+
+    # -- time ---------------------------------------------------------------
+    def tick(self, now: float) -> None:
+        if self.phase is Phase.RESULT and now - self.last_activity >= self.result_timeout_s:
+            self._reset()
+        elif self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying:
+            if now - self.last_activity >= self.idle_timeout_s:
+                self._reset()
+
+    def _reset(self) -> None:
+        self.cart.clear()
+        self.phase = Phase.IDLE
+        self.pay_step = PayStep.WAITING_CODE
+        self.notice = None
+        self.outcome = None
+        self.order_no = None
+        self.help_open = False
+        self.masked_code = ""
+        self.language = self.default_language

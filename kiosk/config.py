@@ -1,0 +1,256 @@
+"""Configuration: one TOML file -> frozen dataclasses.
+
+Every section is a dataclass; every key has a default (the simulator's) and a
+documented meaning in `kiosk.example.toml`.  Loading is strict, in the Klipper
+way: an unknown section or key, a value of the wrong type or outside what is
+allowed stops the start with a ConfigError whose one-line message names the key
+and what it accepts.  No file at all means the simulator defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one line naming the key."""
+
+
+def _choice(*values: str) -> dict[str, Any]:
+    return {"choices": values}
+
+
+@dataclass(frozen=True)
+class KioskSection:
+    store_id: str = "demo-store"
+    kiosk_id: str = "kiosk-01"
+    order_prefix: str = "K01"
+    data_dir: str = "data"
+    currency: str = "CNY"
+    default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
+    idle_timeout_s: float = field(default=90.0, metadata={"min": 10})
+    result_timeout_s: float = field(default=12.0, metadata={"min": 2})
+    store_name: str = "Demo Store"
+    receipt_url: str = "https://receipts.example.com/r/{order_no}"
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    size: str = field(
+        default="800x480",
+        metadata=_choice("800x480", "1024x600", "1280x720", "720x1280"),
+    )
+    fullscreen: bool = False
+    fps: int = field(default=30, metadata={"min": 5, "max": 60})
+    font: str = ""
+
+
+@dataclass(frozen=True)
+class ScannerSection:
+    type: str = field(default="simulated", metadata=_choice("serial", "hid", "simulated", "none"))
+    url: str = "/dev/ttyACM0"
+    baudrate: int = field(default=9600, metadata={"min": 1200, "max": 921600})
+    terminator: str = field(default="cr", metadata=_choice("cr", "lf", "crlf"))
+    device: str = "/dev/input/by-id/usb-barcode-scanner-event-kbd"
+    max_length: int = field(default=64, metadata={"min": 8, "max": 4096})
+
+
+@dataclass(frozen=True)
+class CameraSection:
+    type: str = field(default="simulated", metadata=_choice("opencv", "simulated", "none"))
+    source: str = "0"
+    width: int = field(default=640, metadata={"min": 160, "max": 3840})
+    height: int = field(default=480, metadata={"min": 120, "max": 2160})
+    read_timeout_s: float = field(default=3.0, metadata={"min": 0.1})
+    fps: int = field(default=15, metadata={"min": 1, "max": 60})
+
+
+@dataclass(frozen=True)
+class PrinterSection:
+    type: str = field(
+        default="simulated",
+        metadata=_choice("usb", "serial", "network", "file", "simulated", "none"),
+    )
+    vendor_id: int = 0x0416
+    product_id: int = 0x5011
+    device: str = "/dev/ttyUSB0"
+    baudrate: int = field(default=19200, metadata={"min": 1200, "max": 921600})
+    host: str = "127.0.0.1"
+    port: int = field(default=9100, metadata={"min": 1, "max": 65535})
+    path: str = "/dev/usb/lp0"
+    paper_width_mm: int = field(default=80, metadata={"choices": (58, 80)})
+    timeout_s: float = field(default=5.0, metadata={"min": 0.1})
+
+
+@dataclass(frozen=True)
+class GpioSection:
+    enabled: bool = True
+    pin_factory: str = field(default="", metadata=_choice("", "mock", "lgpio", "rpigpio", "pigpio", "native"))
+    light: str = field(default="traffic", metadata=_choice("traffic", "rgb"))
+    green_pin: int = field(default=17, metadata={"min": 0, "max": 27})
+    amber_pin: int = field(default=27, metadata={"min": 0, "max": 27})
+    red_pin: int = field(default=22, metadata={"min": 0, "max": 27})
+    blue_pin: int = field(default=24, metadata={"min": 0, "max": 27})
+    buzzer_pin: int = field(default=18, metadata={"min": 0, "max": 27})
+    help_button_pin: int = field(default=23, metadata={"min": 0, "max": 27})
+
+
+@dataclass(frozen=True)
+class MqttSection:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = field(default=1883, metadata={"min": 1, "max": 65535})
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    username: str = ""
+    password_file: str = ""
+    keepalive_s: int = field(default=30, metadata={"min": 5})
+    telemetry_interval_s: float = field(default=60.0, metadata={"min": 1})
+    retry_s: float = field(default=2.0, metadata={"min": 0.1})
+
+
+@dataclass(frozen=True)
+class PaymentSection:
+    gateway: str = field(default="sandbox", metadata=_choice("sandbox"))
+    request_timeout_s: float = field(default=10.0, metadata={"min": 0.1})
+    poll_interval_s: float = field(default=3.0, metadata={"min": 0.05})
+    paying_limit_s: float = field(default=60.0, metadata={"min": 1})
+    recovery_interval_s: float = field(default=30.0, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class SandboxSection:
+    latency_ms: int = field(default=200, metadata={"min": 0, "max": 60000})
+    user_paying_s: float = field(default=5.0, metadata={"min": 0})
+    state_file: str = "sandbox-gateway.sqlite"
+
+
+@dataclass(frozen=True)
+class SimulatorSection:
+    panel: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    kiosk: KioskSection = KioskSection()
+    display: DisplaySection = DisplaySection()
+    scanner: ScannerSection = ScannerSection()
+    camera: CameraSection = CameraSection()
+    printer: PrinterSection = PrinterSection()
+    gpio: GpioSection = GpioSection()
+    mqtt: MqttSection = MqttSection()
+    payment: PaymentSection = PaymentSection()
+    sandbox: SandboxSection = SandboxSection()
+    simulator: SimulatorSection = SimulatorSection()
+    source: str = ""
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.kiosk.data_dir)
+
+    @property
+    def screen_size(self) -> tuple[int, int]:
+        w, h = self.display.size.split("x")
+        return int(w), int(h)
+
+    @property
+    def topic_prefix(self) -> str:
+        return f"kiosk/v1/{self.kiosk.store_id}/{self.kiosk.kiosk_id}/"
+
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _section_names() -> dict[str, type]:
+    return {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
+
+
+def _coerce(key: str, value: Any, f: dataclasses.Field) -> Any:
+    kind = {"bool": bool, "int": int, "float": float, "str": str}[str(f.type)]
+    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value, ok = float(value), True
+    choices = f.metadata.get("choices")
+    if not ok:
+        want = "one of " + ", ".join(repr(c) for c in choices) if choices else _TYPE_NAMES[kind]
+        raise ConfigError(f"{key}: expected {want}, got {value!r}")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not allowed; use one of " + ", ".join(repr(c) for c in choices))
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{key}: {value!r} is too small; the least allowed is {lo}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{key}: {value!r} is too large; the most allowed is {hi}")
+    return value
+
+
+def from_dict(data: dict[str, Any], source: str = "") -> Config:
+    """Build a Config from parsed TOML, refusing unknown or bad keys by name."""
+    sections: dict[str, Any] = {}
+    known = _section_names()
+    for name, body in data.items():
+        if name not in known:
+            raise ConfigError(f"[{name}]: unknown section; known sections are " + ", ".join(known))
+        if not isinstance(body, dict):
+            raise ConfigError(f"{name}: expected a [{name}] table")
+        cls = getattr(Config, name).__class__
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {}
+        for key, value in body.items():
+            if key not in fields:
+                raise ConfigError(f"{name}.{key}: unknown key; [{name}] takes " + ", ".join(fields))
+            values[key] = _coerce(f"{name}.{key}", value, fields[key])
+        sections[name] = cls(**values)
+    cfg = Config(**sections, source=source)
+    _check_cross_field(cfg)
+    return cfg
+
+
+def _check_cross_field(cfg: Config) -> None:
+    for key in ("store_id", "kiosk_id"):
+        if not _ID_RE.match(getattr(cfg.kiosk, key)):
+            raise ConfigError(
+                f"kiosk.{key}: use 1-32 lowercase letters, digits, '-' or '_' (it is part of MQTT topics)"
+            )
+    if not re.fullmatch(r"[A-Z0-9]{1,6}", cfg.kiosk.order_prefix):
+        raise ConfigError("kiosk.order_prefix: use 1-6 uppercase letters or digits")
+    if not re.fullmatch(r"[A-Z]{3}", cfg.kiosk.currency):
+        raise ConfigError("kiosk.currency: use an ISO 4217 code such as 'CNY'")
+    if "{order_no}" not in cfg.kiosk.receipt_url:
+        raise ConfigError("kiosk.receipt_url: must contain {order_no}")
+    if cfg.scanner.type == "serial" and not cfg.scanner.url:
+        raise ConfigError("scanner.url: a pyserial URL or device is needed when scanner.type = 'serial'")
+    if cfg.mqtt.tls and not cfg.mqtt.ca_file:
+        raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
+    if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
+        raise ConfigError("mqtt.cert_file: give both cert_file and key_file, or neither")
+
+
+def load(path: str | None) -> Config:
+    """Load a config file; None means the simulator defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return from_dict(data, source=str(p))
+
+
+def replace(cfg: Config, **sections: dict[str, Any]) -> Config:
+    """A copy of cfg with some keys of some sections changed (used by tests and tools)."""
+    changed = {name: dataclasses.replace(getattr(cfg, name), **vals) for name, vals in sections.items()}
+    return dataclasses.replace(cfg, **changed)

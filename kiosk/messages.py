@@ -1,0 +1,67 @@
+"""MQTT message bodies for head office (../shared/spec/mqtt.md, topic scheme v1).
+
+Pure functions: they build the envelope and the `data` of each message type
+from plain values.  The store writes them to the outbox in the same transaction
+as the change they report.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now() -> str:
+    """RFC 3339 UTC, millisecond precision: '2026-11-24T08:15:02.123Z'."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def envelope(*, msg_id: str, seq: int, ts: str, store: str, kiosk: str, type_: str, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"v": 1, "id": msg_id, "seq": seq, "ts": ts, "store": store, "kiosk": kiosk, "type": type_, "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def payment_data(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "out_trade_no": p["out_trade_no"],
+        "gateway": p["gateway"],
+        "channel": p["channel"],
+        "state": p["state"],
+        "amount": p["amount"],
+        "currency": p["currency"],
+        "masked_code": p["code_masked"],
+        "trade_id": p["trade_id"] or None,
+        "reason": p["reason"] or None,
+        "order_no": p["order_no"],
+        "recovered": bool(p.get("recovered", 0)),
+    }
+
+
+def order_data(order: dict[str, Any], lines: list[dict[str, Any]], payment: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "order_no": order["order_no"],
+        "created_at": order["created_at"],
+        "paid_at": order["paid_at"],
+        "currency": order["currency"],
+        "lines": [
+            {k: ln[k] for k in ("sku", "barcode", "name", "qty", "unit_price", "amount", "tax_class")} for ln in lines
+        ],
+        "subtotal": order["subtotal"],
+        "discount": order["discount"],
+        "tax": order["tax"],
+        "total": order["total"],
+        "payment": {
+            "channel": payment["channel"],
+            "gateway": payment["gateway"],
+            "out_trade_no": payment["out_trade_no"],
+            "trade_id": payment["trade_id"] or None,
+            "state": payment["state"],
+            "masked_code": payment["code_masked"],
+        },
+        "language": order["language"],
+        "receipt": {"printed": bool(order["receipt_printed"])},
+    }

@@ -1,0 +1,91 @@
+"""Payment gateways behind one small interface, and the states a payment goes through.
+
+A gateway adapter turns its wire protocol into `Answer`s; it never raises for a
+network problem (that is `Status.UNKNOWN`).  The loop that uses them lives in
+`kiosk.payments.driver`; `make_gateway` picks an adapter from the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+from kiosk.config import Config
+
+
+class Status(Enum):
+    PAID = "paid"
+    PAYING = "paying"  # the shopper must confirm on the phone
+    FAILED = "failed"  # definite: not charged
+    UNKNOWN = "unknown"  # timeout, 5xx, dropped connection: query next
+    NOT_FOUND = "not_found"  # the gateway has no such trade
+    CLOSED = "closed"  # cancelled/reversed (refunded if it had been paid)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: Status
+    trade_id: str = ""
+    reason: str = ""  # the gateway's code, e.g. NOTENOUGH
+    retry: bool = False  # for cancel: the gateway asks to try again
+    refunded: bool = False  # for cancel: it refunded a paid trade
+
+
+@dataclass(frozen=True)
+class PayRequest:
+    out_trade_no: str
+    auth_code: str
+    amount: int  # minor units
+    currency: str
+    subject: str
+
+
+class Gateway(Protocol):
+    name: str
+
+    def pay(self, req: PayRequest) -> Answer: ...
+
+    def query(self, out_trade_no: str) -> Answer: ...
+
+    def cancel(self, out_trade_no: str) -> Answer: ...
+
+
+class PaymentState(Enum):
+    SUBMITTING = "SUBMITTING"
+    USER_PAYING = "USER_PAYING"
+    UNKNOWN = "UNKNOWN"
+    CANCELLING = "CANCELLING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    REFUNDED = "REFUNDED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset(
+    {
+        PaymentState.PAID,
+        PaymentState.FAILED,
+        PaymentState.CANCELLED,
+        PaymentState.REFUNDED,
+        PaymentState.PARTIALLY_REFUNDED,
+    }
+)
+
+
+def make_gateway(cfg: Config) -> Gateway:
+    """The gateway the config names (only the sandbox so far; real ones come with the payments issue)."""
+    from kiosk.payments.sandbox import SandboxGateway
+
+    return SandboxGateway(
+        Path(cfg.kiosk.data_dir) / cfg.sandbox.state_file,
+        latency_s=cfg.sandbox.latency_ms / 1000,
+        user_paying_s=cfg.sandbox.user_paying_s,
+        request_timeout_s=cfg.payment.request_timeout_s,
+    )

@@ -1,0 +1,155 @@
+"""The pay / query / cancel loop that drives every payment to a final state.
+
+Rules from ../shared/spec/payments.md: the journal row is SUBMITTING before the
+first byte goes out; PAID comes only from the gateway; an unclear answer is
+queried, and what is still not paid is cancelled until the gateway says it is
+closed.  Each transition is one store transaction with its outbox message.
+`recover()` does the same for payments found open after a restart.
+
+Runs on a worker thread; it reports progress through a callback and stops
+waiting when `cancel` is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.checkout import Outcome, PayStep, StartPayment
+from kiosk.codes import mask
+from kiosk.payments import Answer, Gateway, PaymentState, PayRequest, Status
+from kiosk.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    out_trade_no: str
+    order: dict[str, Any] | None = None
+    reason: str = ""
+    settled: bool = True  # False: not final yet; the recovery task carries on
+
+
+class PaymentDriver:
+    def __init__(
+        self,
+        gateway: Gateway,
+        store: Store,
+        *,
+        poll_interval_s: float = 3.0,
+        paying_limit_s: float = 60.0,
+        cancel_attempts: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.poll_interval_s = poll_interval_s
+        self.paying_limit_s = paying_limit_s
+        self.cancel_attempts = cancel_attempts
+        self.clock = clock
+
+    def pay(
+        self,
+        req: StartPayment,
+        *,
+        language: str,
+        subject: str,
+        progress: Callable[[PayStep], None] = lambda step: None,
+        cancel: threading.Event | None = None,
+    ) -> Result:
+        cancel = cancel or threading.Event()
+        out_trade_no = self.store.begin_payment(
+            gateway=self.gateway.name,
+            channel=req.scheme.value,
+            code_masked=mask(req.code),
+            lines=req.lines,
+            totals=req.totals,
+            language=language,
+        )
+        log.info("pay %s %s code %s", out_trade_no, req.totals.total, mask(req.code))
+        answer = self.gateway.pay(PayRequest(out_trade_no, req.code, req.totals.total, self.store.id.currency, subject))
+        return self._settle(out_trade_no, answer, progress, cancel)
+
+    def _settle(
+        self,
+        out_trade_no: str,
+        answer: Answer,
+        progress: Callable[[PayStep], None],
+        cancel: threading.Event,
+        recovered: bool = False,
+    ) -> Result:
+        deadline = self.clock() + self.paying_limit_s
+        queried_unknown = False
+        while True:
+            log.info("payment %s: %s %s", out_trade_no, answer.status.value, answer.reason)
+            if answer.status is Status.PAID:
+                order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id, recovered=recovered)
+                return Result(Outcome.PAID, out_trade_no, order=order)
+            if answer.status is Status.FAILED:
+                self.store.set_payment_state(
+                    out_trade_no,
+                    PaymentState.FAILED,
+                    trade_id=answer.trade_id,
+                    reason=answer.reason,
+                    recovered=recovered,
+                )
+                return Result(Outcome.FAILED, out_trade_no, reason=answer.reason)
+            if answer.status is Status.CLOSED:
+                return self._closed(out_trade_no, answer, recovered)
+            if answer.status is Status.PAYING and not recovered:
+                self.store.set_payment_state(out_trade_no, PaymentState.USER_PAYING, trade_id=answer.trade_id)
+                progress(PayStep.USER_PAYING)
+                if cancel.wait(self.poll_interval_s) or self.clock() >= deadline:
+                    break
+                answer = self.gateway.query(out_trade_no)
+                continue
+            if answer.status is Status.UNKNOWN and not queried_unknown and not recovered:
+                self.store.set_payment_state(out_trade_no, PaymentState.UNKNOWN, reason=answer.reason)
+                queried_unknown = True
+                if cancel.wait(min(self.poll_interval_s, 5.0)):
+                    break
+                answer = self.gateway.query(out_trade_no)
+                continue
+            break  # NOT_FOUND, a second UNKNOWN, or PAYING found by recovery: not paid, so cancel
+        progress(PayStep.CANCELLING)
+        return self._cancel(out_trade_no, recovered)
+
+    def _cancel(self, out_trade_no: str, recovered: bool) -> Result:
+        self.store.set_payment_state(out_trade_no, PaymentState.CANCELLING, recovered=recovered)
+        for attempt in range(self.cancel_attempts):
+            answer = self.gateway.cancel(out_trade_no)
+            if answer.status is Status.CLOSED:
+                return self._closed(out_trade_no, answer, recovered)
+            if answer.status is Status.PAID:  # a gateway that cannot cancel a paid trade: keep the order
+                order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id, recovered=recovered)
+                return Result(Outcome.PAID, out_trade_no, order=order)
+            time.sleep(min(0.5 * 2**attempt, 5.0))
+        log.warning("payment %s: cancel not confirmed yet; recovery will retry", out_trade_no)
+        return Result(Outcome.FAILED, out_trade_no, reason="CANCEL_PENDING", settled=False)
+
+    def _closed(self, out_trade_no: str, answer: Answer, recovered: bool) -> Result:
+        reason = "REFUNDED_BY_CANCEL" if answer.refunded else answer.reason
+        self.store.set_payment_state(
+            out_trade_no, PaymentState.CANCELLED, trade_id=answer.trade_id, reason=reason, recovered=recovered
+        )
+        return Result(Outcome.CANCELLED, out_trade_no, reason=reason)
+
+    def recover(self, out_trade_no: str) -> Result:
+        """Drive one payment found open (after a restart, or a cancel that did not go through) to a final state."""
+        answer = self.gateway.query(out_trade_no)
+        return self._settle(out_trade_no, answer, lambda step: None, threading.Event(), recovered=True)
+
+    def recover_all(self) -> list[Result]:
+        results = []
+        for p in self.store.open_payments():
+            try:
+                results.append(self.recover(p["out_trade_no"]))
+            except Exception:  # one stuck payment must not stop the others; next round retries it
+                log.exception("recovery of %s failed; will retry", p["out_trade_no"])
+        return results

@@ -1,0 +1,138 @@
+"""The sandbox gateway: a deterministic stand-in for an acquirer, embedded in the kiosk.
+
+It keeps its trades in its own SQLite file, the way a real acquirer remembers
+them, so a kiosk that is killed mid-payment finds the truth on restart.  What a
+payment code does is set by its last digit (documented in the README):
+
+    0-6  approved at once
+    7    "user paying" (password on the phone) for user_paying_s, then paid
+    8    declined: insufficient balance (NOTENOUGH)
+    9    never answers: the request times out and no trade is made
+
+A code is single-use, like Alipay's: a second try with it is refused
+(AUTH_CODE_INVALID).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from kiosk.payments import Answer, PayRequest, Status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS trades (
+  out_trade_no TEXT PRIMARY KEY,
+  code_tail TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  status TEXT NOT NULL,          -- WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED, FAILED
+  paid_after REAL NOT NULL,      -- unix time when a user-paying trade succeeds
+  refunded INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS used_codes (digest TEXT PRIMARY KEY);
+"""
+
+
+class SandboxGateway:
+    name = "sandbox"
+
+    def __init__(
+        self, path: Path, *, latency_s: float = 0.2, user_paying_s: float = 5.0, request_timeout_s: float = 10.0
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._local = threading.local()
+        self.latency_s = latency_s
+        self.user_paying_s = user_paying_s
+        self.request_timeout_s = request_timeout_s
+        self._db().executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, isolation_level=None, timeout=10)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    def _trade_id(self, out_trade_no: str) -> str:
+        return "SBX" + out_trade_no
+
+    def pay(self, req: PayRequest) -> Answer:
+        time.sleep(self.latency_s)
+        digest = hashlib.sha256(req.auth_code.encode()).hexdigest()
+        db = self._db()
+        last = req.auth_code[-1]
+        if last == "9":
+            time.sleep(self.request_timeout_s)
+            return Answer(Status.UNKNOWN, reason="TIMEOUT")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM used_codes WHERE digest=?", (digest,)).fetchone():
+                db.execute("COMMIT")
+                return Answer(Status.FAILED, reason="AUTH_CODE_INVALID")
+            db.execute("INSERT INTO used_codes VALUES (?)", (digest,))
+            if db.execute("SELECT 1 FROM trades WHERE out_trade_no=?", (req.out_trade_no,)).fetchone():
+                db.execute("COMMIT")
+                return Answer(Status.FAILED, reason="OUT_TRADE_NO_USED")
+            if last == "8":
+                status, paid_after = "FAILED", 0.0
+            elif last == "7":
+                status, paid_after = "WAIT_BUYER_PAY", time.time() + self.user_paying_s
+            else:
+                status, paid_after = "TRADE_SUCCESS", time.time()
+            db.execute(
+                "INSERT INTO trades (out_trade_no, code_tail, amount, status, paid_after) VALUES (?,?,?,?,?)",
+                (req.out_trade_no, req.auth_code[-4:], req.amount, status, paid_after),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return self._answer(req.out_trade_no, status)
+
+    def _answer(self, out_trade_no: str, status: str) -> Answer:
+        tid = self._trade_id(out_trade_no)
+        if status == "TRADE_SUCCESS":
+            return Answer(Status.PAID, trade_id=tid)
+        if status == "WAIT_BUYER_PAY":
+            return Answer(Status.PAYING, trade_id=tid)
+        if status == "FAILED":
+            return Answer(Status.FAILED, trade_id=tid, reason="NOTENOUGH")
+        return Answer(Status.CLOSED, trade_id=tid)
+
+    def _current(self, out_trade_no: str) -> str | None:
+        db = self._db()
+        row = db.execute("SELECT status, paid_after FROM trades WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+        if row is None:
+            return None
+        status, paid_after = row
+        if status == "WAIT_BUYER_PAY" and time.time() >= paid_after:
+            db.execute(
+                "UPDATE trades SET status='TRADE_SUCCESS' WHERE out_trade_no=? AND status='WAIT_BUYER_PAY'",
+                (out_trade_no,),
+            )
+            status = "TRADE_SUCCESS"
+        return status
+
+    def query(self, out_trade_no: str) -> Answer:
+        time.sleep(self.latency_s)
+        status = self._current(out_trade_no)
+        if status is None:
+            return Answer(Status.NOT_FOUND, reason="TRADE_NOT_EXIST")
+        return self._answer(out_trade_no, status)
+
+    def cancel(self, out_trade_no: str) -> Answer:
+        time.sleep(self.latency_s)
+        status = self._current(out_trade_no)
+        if status is None:
+            return Answer(Status.CLOSED, reason="TRADE_NOT_EXIST")
+        refunded = status == "TRADE_SUCCESS"
+        self._db().execute(
+            "UPDATE trades SET status='TRADE_CLOSED', refunded=? WHERE out_trade_no=?", (int(refunded), out_trade_no)
+        )
+        return Answer(Status.CLOSED, trade_id=self._trade_id(out_trade_no), refunded=refunded)

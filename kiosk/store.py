@@ -1,0 +1,381 @@
+"""SQLite storage: catalog, payment journal, orders, outbox, counters.
+
+Durability rules: WAL with synchronous=FULL; every state change is one
+transaction that also writes the outbox message reporting it, so nothing
+outside hears of a change that is not on disk, and nothing on disk goes
+unreported.  Each thread gets its own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import messages
+from kiosk.catalog import Product
+from kiosk.checkout import Totals
+from kiosk.payments import FINAL_STATES, PaymentState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (
+  sku TEXT PRIMARY KEY,
+  barcode TEXT NOT NULL UNIQUE,
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  price INTEGER NOT NULL CHECK (price >= 0),
+  tax_class TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS payments (
+  out_trade_no TEXT PRIMARY KEY,
+  gateway TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL,
+  code_masked TEXT NOT NULL,
+  trade_id TEXT,
+  reason TEXT,
+  cart_json TEXT NOT NULL,
+  language TEXT NOT NULL,
+  order_no TEXT,
+  recovered INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_open ON payments(state);
+CREATE TABLE IF NOT EXISTS orders (
+  order_no TEXT PRIMARY KEY,
+  out_trade_no TEXT NOT NULL UNIQUE REFERENCES payments(out_trade_no),
+  created_at TEXT NOT NULL,
+  paid_at TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  subtotal INTEGER NOT NULL,
+  discount INTEGER NOT NULL,
+  tax INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  language TEXT NOT NULL,
+  receipt_printed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+  order_no TEXT NOT NULL REFERENCES orders(order_no),
+  line_no INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  barcode TEXT NOT NULL,
+  name TEXT NOT NULL,
+  qty INTEGER NOT NULL,
+  unit_price INTEGER NOT NULL,
+  amount INTEGER NOT NULL,
+  tax_class TEXT NOT NULL,
+  PRIMARY KEY (order_no, line_no)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  qos INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  sent_at TEXT,
+  acked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(sent_at, seq);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Identity:
+    store_id: str
+    kiosk_id: str
+    order_prefix: str
+    currency: str
+
+
+class Store:
+    def __init__(self, path: Path, identity: Identity) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.id = identity
+        self._local = threading.local()
+        self.conn().executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+
+    # -- connections and transactions ------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=True)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
+        db = self.conn()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- counters and the outbox ------------------------------------------------
+    @staticmethod
+    def _next(db: sqlite3.Connection, name: str) -> int:
+        row = db.execute(
+            "INSERT INTO counters(name, value) VALUES (?, 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def _enqueue(self, db: sqlite3.Connection, type_: str, msg_id: str, data: dict[str, Any], qos: int = 1) -> None:
+        """Write one outbox message inside the caller's transaction."""
+        seq = self._next(db, "mqtt_seq")
+        ts = messages.utc_now()
+        payload = messages.envelope(
+            msg_id=msg_id, seq=seq, ts=ts, store=self.id.store_id, kiosk=self.id.kiosk_id, type_=type_, data=data
+        )
+        db.execute(
+            "INSERT INTO outbox(seq, id, topic, qos, payload, created_at) VALUES (?,?,?,?,?,?)",
+            (seq, msg_id, type_, qos, payload, ts),
+        )
+
+    def add_event(self, kind: str, **data: Any) -> str:
+        msg_id = f"{self.id.kiosk_id}:events:{uuid.uuid4().hex}"
+        with self.tx() as db:
+            self._enqueue(db, "events", msg_id, {"kind": kind, **data})
+        return msg_id
+
+    def pending_outbox(self, after_seq: int = 0, limit: int = 500) -> list[sqlite3.Row]:
+        return (
+            self.conn()
+            .execute(
+                "SELECT seq, id, topic, qos, payload FROM outbox"
+                " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+            .fetchall()
+        )
+
+    def mark_sent(self, seqs: Iterable[int]) -> None:
+        seqs = list(seqs)
+        if not seqs:
+            return
+        now = messages.utc_now()
+        with self.tx() as db:
+            db.executemany("UPDATE outbox SET sent_at=? WHERE seq=? AND sent_at IS NULL", [(now, s) for s in seqs])
+
+    def mark_acked(self, ids: Iterable[str]) -> int:
+        now = messages.utc_now()
+        with self.tx() as db:
+            cur = db.executemany(
+                "UPDATE outbox SET acked_at=? WHERE id=? AND acked_at IS NULL", [(now, i) for i in ids]
+            )
+            return cur.rowcount
+
+    def outbox_depth(self) -> int:
+        return int(self.conn().execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+
+    def next_session(self) -> int:
+        with self.tx() as db:
+            return self._next(db, "mqtt_session")
+
+    # -- catalog ------------------------------------------------------------
+    def seed_catalog(self, products: Iterable[Product]) -> int:
+        """Insert products that are not there yet; returns how many were added."""
+        with self.tx() as db:
+            before = db.execute("SELECT count(*) FROM products").fetchone()[0]
+            sqlite_utils.Database(db)["products"].insert_all((p.__dict__ for p in products), pk="sku", ignore=True)
+            return db.execute("SELECT count(*) FROM products").fetchone()[0] - before
+
+    def catalog(self) -> dict[str, Product]:
+        rows = (
+            self.conn()
+            .execute("SELECT sku, barcode, name_zh, name_en, price, tax_class FROM products WHERE active=1")
+            .fetchall()
+        )
+        return {r["barcode"]: Product(*r) for r in rows}
+
+    # -- the payment journal ----------------------------------------------------
+    def begin_payment(
+        self,
+        *,
+        gateway: str,
+        channel: str,
+        code_masked: str,
+        lines: tuple[tuple[Product, int], ...],
+        totals: Totals,
+        language: str,
+    ) -> str:
+        """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no."""
+        now = messages.utc_now()
+        cart = {
+            "lines": [[p.__dict__, qty] for p, qty in lines],
+            "totals": {k: getattr(totals, k) for k in ("subtotal", "discount", "tax", "total")},
+        }
+        with self.tx() as db:
+            n = self._next(db, "payment")
+            out_trade_no = f"{self.id.order_prefix}{datetime.now():%y%m%d%H%M%S}{n:06d}"
+            db.execute(
+                "INSERT INTO payments(out_trade_no, gateway, channel, amount, currency, state, code_masked,"
+                " cart_json, language, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    out_trade_no,
+                    gateway,
+                    channel,
+                    totals.total,
+                    self.id.currency,
+                    PaymentState.SUBMITTING.value,
+                    code_masked,
+                    json.dumps(cart, ensure_ascii=False),
+                    language,
+                    now,
+                    now,
+                ),
+            )
+            self._report_payment(db, out_trade_no)
+        return out_trade_no
+
+    def payment(self, out_trade_no: str) -> dict[str, Any]:
+        row = self.conn().execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+        if row is None:
+            raise KeyError(out_trade_no)
+        return dict(row)
+
+    def _report_payment(self, db: sqlite3.Connection, out_trade_no: str) -> dict[str, Any]:
+        p = dict(db.execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone())
+        msg_id = f"{self.id.kiosk_id}:payments:{out_trade_no}:{p['state']}"
+        self._enqueue(db, "payments", msg_id, messages.payment_data(p))
+        return p
+
+    def set_payment_state(
+        self, out_trade_no: str, state: PaymentState, *, trade_id: str = "", reason: str = "", recovered: bool = False
+    ) -> bool:
+        """Move a non-final payment to `state`; False (no change) when it is final already or unchanged."""
+        if state is PaymentState.PAID:
+            raise ValueError("use complete_payment() for PAID: it creates the order in the same transaction")
+        with self.tx() as db:
+            row = db.execute("SELECT state FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+            if row is None or PaymentState(row["state"]) in FINAL_STATES or row["state"] == state.value:
+                return False
+            db.execute(
+                "UPDATE payments SET state=?, trade_id=COALESCE(NULLIF(?, ''), trade_id), reason=NULLIF(?, ''),"
+                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
+                (state.value, trade_id, reason, int(recovered), messages.utc_now(), out_trade_no),
+            )
+            self._report_payment(db, out_trade_no)
+            return True
+
+    def complete_payment(self, out_trade_no: str, *, trade_id: str, recovered: bool = False) -> dict[str, Any]:
+        """PAID: payment, order, order lines and both outbox messages in one transaction.
+
+        Idempotent: a payment that is PAID already returns its order unchanged.
+        """
+        with self.tx() as db:
+            p = dict(db.execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone())
+            if p["state"] == PaymentState.PAID.value:
+                return self._order(db, p["order_no"])
+            if PaymentState(p["state"]) in FINAL_STATES:
+                raise ValueError(f"payment {out_trade_no} is {p['state']}, it cannot become PAID")
+            now = messages.utc_now()
+            day = datetime.now().strftime("%y%m%d")
+            order_no = f"{self.id.order_prefix}-{day}-{self._next(db, 'order:' + day):04d}"
+            cart = json.loads(p["cart_json"])
+            t = cart["totals"]
+            db.execute(
+                "INSERT INTO orders(order_no, out_trade_no, created_at, paid_at, currency, subtotal, discount, tax,"
+                " total, language) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    order_no,
+                    out_trade_no,
+                    p["created_at"],
+                    now,
+                    p["currency"],
+                    t["subtotal"],
+                    t["discount"],
+                    t["tax"],
+                    t["total"],
+                    p["language"],
+                ),
+            )
+            for i, (prod, qty) in enumerate(cart["lines"], start=1):
+                name = prod["name_zh"] if p["language"].startswith("zh") else prod["name_en"]
+                db.execute(
+                    "INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        order_no,
+                        i,
+                        prod["sku"],
+                        prod["barcode"],
+                        name,
+                        qty,
+                        prod["price"],
+                        prod["price"] * qty,
+                        prod["tax_class"],
+                    ),
+                )
+            db.execute(
+                "UPDATE payments SET state='PAID', trade_id=COALESCE(NULLIF(?, ''), trade_id), order_no=?,"
+                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
+                (trade_id, order_no, int(recovered), now, out_trade_no),
+            )
+            payment = self._report_payment(db, out_trade_no)
+            order = self._order(db, order_no)
+            self._enqueue(
+                db,
+                "orders",
+                f"{self.id.kiosk_id}:orders:{order_no}",
+                messages.order_data(order, order["lines"], payment),
+            )
+            return order
+
+    def _order(self, db: sqlite3.Connection, order_no: str) -> dict[str, Any]:
+        order = dict(db.execute("SELECT * FROM orders WHERE order_no=?", (order_no,)).fetchone())
+        order["lines"] = [
+            dict(r) for r in db.execute("SELECT * FROM order_lines WHERE order_no=? ORDER BY line_no", (order_no,))
+        ]
+        order["payment"] = dict(
+            db.execute("SELECT * FROM payments WHERE out_trade_no=?", (order["out_trade_no"],)).fetchone()
+        )
+        return order
+
+    def order(self, order_no: str) -> dict[str, Any]:
+        return self._order(self.conn(), order_no)
+
+    def open_payments(self) -> list[dict[str, Any]]:
+        finals = tuple(s.value for s in FINAL_STATES)
+        q = f"SELECT * FROM payments WHERE state NOT IN ({','.join('?' * len(finals))}) ORDER BY created_at"
+        return [dict(r) for r in self.conn().execute(q, finals)]
+
+    def mark_receipt(self, order_no: str, printed: bool) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE orders SET receipt_printed=? WHERE order_no=?", (int(printed), order_no))
+
+    def add_command_result(self, cmd_id: str | None, name: str, result: dict[str, Any]) -> None:
+        msg_id = f"{self.id.kiosk_id}:cmd-result:{cmd_id or uuid.uuid4().hex}"
+        with self.tx() as db:
+            if db.execute("SELECT 1 FROM outbox WHERE id=?", (msg_id,)).fetchone():
+                return  # a command re-delivered by the broker is answered once
+            self._enqueue(db, "cmd-result", msg_id, {"command": name, "command_id": cmd_id, **result})

@@ -1,0 +1,1 @@
+"""The touchscreen: a pygame loop that renders the kiosk's state and turns touches into calls."""

@@ -1,0 +1,95 @@
+"""The pygame frame loop: events in, `Kiosk.pump()`, draw, flip.  Nothing here waits on a device.
+
+Touches arrive as mouse events (SDL turns touchscreen taps into them).  Keys
+typed into the window act as a keyboard-wedge scanner in the simulator, so a
+USB scanner plugged into a desktop works too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+
+import pygame
+
+from kiosk.app import Kiosk
+from kiosk.ui.screens import Screens
+from kiosk.ui.widgets import Painter
+
+log = logging.getLogger(__name__)
+
+
+class UI:
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
+        cfg = kiosk.cfg
+        pygame.display.init()
+        pygame.font.init()
+        flags = pygame.FULLSCREEN if cfg.display.fullscreen else 0
+        self.surface = pygame.display.set_mode(cfg.screen_size, flags)
+        pygame.display.set_caption("Kiosk")
+        if cfg.display.fullscreen:
+            pygame.mouse.set_visible(False)
+        self.painter = Painter(self.surface, kiosk.font_path)
+        self.screens = Screens(self.painter, kiosk)
+        self.clock = pygame.time.Clock()
+        self.frame_ms: deque[float] = deque(maxlen=10000)  # work per frame, for the benchmark
+        self.running = True
+        self.typed = bytearray()
+
+    def click(self, pos: tuple[int, int]) -> str | None:
+        """A touch at pos: run the button there, if any; returns its name."""
+        self.kiosk.checkout.touch(self.kiosk.clock())
+        button = self.painter.hit(pos)
+        if button is None:
+            return None
+        try:
+            button.action()
+        except Exception:  # a bug behind one button must not end the kiosk
+            log.exception("button %s failed", button.name)
+        return button.name
+
+    def button_rect(self, name: str) -> pygame.Rect | None:
+        return next((b.rect for b in self.painter.buttons if b.name == name), None)
+
+    def handle(self, event: pygame.event.Event) -> None:
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+            self.click(event.pos)
+        elif event.type == pygame.KEYDOWN:
+            if event.key == pygame.K_q and event.mod & pygame.KMOD_CTRL:
+                self.running = False
+            elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
+                if self.kiosk.sim_scanner is not None:
+                    self.kiosk.sim_scanner.feed(bytes(self.typed) + b"\r")
+                self.typed.clear()
+            elif event.unicode and event.unicode.isprintable() and len(self.typed) < 256:
+                self.typed += event.unicode.encode()
+
+    def frame(self) -> None:
+        start = time.perf_counter()
+        for event in pygame.event.get():
+            self.handle(event)
+        self.kiosk.pump()
+        self.screens.draw()
+        pygame.display.flip()
+        self.frame_ms.append((time.perf_counter() - start) * 1000)
+
+    def run(self, max_frames: int | None = None, ready_file: str | None = None) -> None:
+        fps = self.kiosk.cfg.display.fps
+        n = 0
+        while self.running and (max_frames is None or n < max_frames):
+            self.frame()
+            if n == 0 and ready_file:
+                open(ready_file, "w").close()
+            n += 1
+            self.clock.tick(fps)
+
+    def screenshot(self, path: str | os.PathLike) -> None:
+        pygame.image.save(self.surface, str(path))
+
+    def close(self) -> None:
+        pygame.quit()

@@ -1,0 +1,371 @@
+"""The screens: welcome, cart, payment, result, help.  They only read state and register buttons.
+
+Every button's action is a call into the Checkout (or the simulator); nothing
+here changes state directly or waits on anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pygame
+
+from kiosk.checkout import Notice, PayStep, Phase
+from kiosk.i18n import LANGUAGES, tr
+from kiosk.money import format_money
+from kiosk.ui import theme
+from kiosk.ui.widgets import Button, Painter, qr_surface
+
+if TYPE_CHECKING:
+    from kiosk.app import Kiosk
+
+NOTICES = {
+    "added": "Added",
+    "unknown_barcode": "Unknown barcode {code}",
+    "not_a_product": "This is not a product barcode",
+    "scan_products_first": "Scan your items first",
+    "code_used": "This payment code was already used. Refresh it in your wallet app.",
+    "payment_cancelled": "Payment cancelled",
+    "payment_failed": "Payment failed: {reason}",
+    "max_qty": "At most {max} of one item",
+}
+REASONS = {
+    "NOTENOUGH": "Insufficient balance",
+    "AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
+    "CANCEL_PENDING": "The payment is being reversed. You will not be charged.",
+}
+DEVICE_TEXT = {
+    "scanner": "Scanner offline",
+    "camera": "Camera offline",
+    "printer": "Printer offline",
+    "mqtt": "Head office offline",
+}
+
+
+class Screens:
+    def __init__(self, painter: Painter, kiosk: Kiosk) -> None:
+        self.p = painter
+        self.k = kiosk
+        self.w, self.h = painter.surface.get_size()
+        self.portrait = self.h > self.w
+        self.sim = kiosk.cfg.simulator.panel and (kiosk.sim_scanner is not None or kiosk.sim_camera is not None)
+        self._qr_cache: dict[str, pygame.Surface] = {}
+
+    def _(self, msg: str, **params: object) -> str:
+        return tr(self.k.checkout.language, msg, **params)
+
+    def now(self) -> float:
+        return self.k.clock()
+
+    # -- the frame ---------------------------------------------------------------
+    def draw(self) -> None:
+        p, co = self.p, self.k.checkout
+        p.buttons = []
+        p.surface.fill(theme.BG)
+        top = self._topbar()
+        bottom = self.h - (64 if self.sim else 0)
+        body = pygame.Rect(0, top, self.w, bottom - top)
+        {
+            Phase.IDLE: self._welcome,
+            Phase.CART: self._cart,
+            Phase.PAYMENT: self._payment,
+            Phase.RESULT: self._result,
+        }[co.phase](body)
+        if self.sim:
+            self._sim_panel(pygame.Rect(0, bottom, self.w, self.h - bottom))
+        left = co.idle_seconds_left(self.now())
+        if left is not None:
+            self._countdown(left)
+        if co.help_open:
+            self._help()
+
+    def _topbar(self) -> int:
+        p, co = self.p, self.k.checkout
+        h = 64
+        pygame.draw.rect(p.surface, theme.TOPBAR, (0, 0, self.w, h))
+        p.text(self._("Self-checkout"), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
+        other = next(code for code in LANGUAGES if code != co.language)
+        bw = 120
+        p.button(
+            pygame.Rect(self.w - bw - theme.PAD, 8, bw, 48),
+            self._("Help"),
+            lambda: self.k._run(co.open_help(self.now())),
+            "help",
+            fill=theme.WARN,
+            ink=theme.PRIMARY_INK,
+        )
+        p.button(
+            pygame.Rect(self.w - 2 * bw - 2 * theme.PAD, 8, bw, 48),
+            LANGUAGES[other],
+            lambda: co.set_language(other, self.now()),
+            "language",
+        )
+        down = [self._(DEVICE_TEXT[n]) for n, d in sorted(self.k.devices.items()) if not d["ok"] and n in DEVICE_TEXT]
+        if self.k.receipt_state == "failed":
+            down.append(self._("Printer offline"))
+        if down:
+            p.text(
+                " · ".join(dict.fromkeys(down)),
+                (self.w - 2 * bw - 3 * theme.PAD, h // 2),
+                18,
+                (255, 200, 120),
+                anchor="midright",
+                max_width=self.w // 3,
+            )
+        return h
+
+    def _notice(self, n: Notice | None, pos: tuple[int, int], anchor: str = "midbottom") -> None:
+        if n is None:
+            return
+        params = dict(n.params)
+        if "reason" in params:
+            params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
+        text = self._(NOTICES[n.key], **params)
+        self.p.text(text, pos, 24, theme.DANGER if n.error else theme.PRIMARY, anchor=anchor, max_width=self.w - 40)
+
+    # -- screens ------------------------------------------------------------------
+    def _welcome(self, body: pygame.Rect) -> None:
+        p = self.p
+        p.text(self._("Welcome"), (body.centerx, body.top + body.height // 3), 64, theme.INK, anchor="center")
+        p.text(
+            self._("Scan an item to start"),
+            (body.centerx, body.top + body.height // 3 + 70),
+            32,
+            theme.MUTED,
+            anchor="center",
+        )
+        p.text(
+            self._("Alipay · WeChat Pay · UnionPay"), (body.centerx, body.bottom - 70), 22, theme.MUTED, anchor="center"
+        )
+        self._notice(self.k.checkout.notice, (body.centerx, body.bottom - 20))
+
+    def _cart(self, body: pygame.Rect) -> None:
+        p, co = self.p, self.k.checkout
+        cur = self.k.cfg.kiosk.currency
+        t = co.totals()
+        if self.portrait:
+            summary = pygame.Rect(body.left, body.bottom - 220, body.width, 220)
+            listing = pygame.Rect(body.left, body.top, body.width, body.height - 220)
+        else:
+            summary = pygame.Rect(body.right - 280, body.top, 280, body.height)
+            listing = pygame.Rect(body.left, body.top, body.width - 280, body.height)
+        # the lines, newest at the bottom; as many as fit
+        row_h = 60
+        fits = max(1, (listing.height - 40) // row_h)
+        lines = co.cart.lines[-fits:]
+        y = listing.top + 8
+        for ln in lines:
+            r = pygame.Rect(listing.left + 8, y, listing.width - 16, row_h - 6)
+            pygame.draw.rect(p.surface, theme.PANEL, r, border_radius=8)
+            name_w = r.width - 300
+            p.text(ln.product.name(co.language), (r.left + 10, r.centery), 22, anchor="midleft", max_width=name_w)
+            sku = ln.product.sku
+            p.button(
+                pygame.Rect(r.right - 290, r.top + 3, 48, 48),
+                "−",
+                lambda s=sku: co.tap_minus(s, self.now()),
+                f"minus:{sku}",
+                size=30,
+            )
+            p.text(str(ln.qty), (r.right - 222, r.centery), 26, anchor="center")
+            p.button(
+                pygame.Rect(r.right - 200, r.top + 3, 48, 48),
+                "+",
+                lambda s=sku: co.tap_plus(s, self.now()),
+                f"plus:{sku}",
+                size=30,
+            )
+            p.text(format_money(ln.amount, cur), (r.right - 10, r.centery), 24, anchor="midright")
+            y += row_h
+        if len(co.cart.lines) > fits:
+            p.text(f"+{len(co.cart.lines) - fits} …", (listing.left + 16, listing.bottom - 30), 18, theme.MUTED)
+        self._notice(co.notice, (listing.centerx, listing.bottom - 4))
+        # the summary
+        pygame.draw.rect(p.surface, theme.PANEL, summary)
+        x = summary.left + theme.PAD
+        p.text(self._("Your cart"), (x, summary.top + 10), 24, theme.MUTED)
+        p.text(
+            self._("{n} items", n=t.items),
+            (summary.right - theme.PAD, summary.top + 12),
+            22,
+            theme.MUTED,
+            anchor="topright",
+        )
+        p.text(self._("Total"), (x, summary.top + 50), 24)
+        p.text(
+            format_money(t.total, cur),
+            (summary.right - theme.PAD, summary.top + 44),
+            44,
+            anchor="topright",
+            max_width=summary.width - 80,
+        )
+        p.text(
+            self._("incl. tax {tax}", tax=format_money(t.tax, cur)),
+            (summary.right - theme.PAD, summary.top + 100),
+            18,
+            theme.MUTED,
+            anchor="topright",
+        )
+        bw = summary.width - 2 * theme.PAD
+        p.button(
+            pygame.Rect(x, summary.bottom - 150, bw, 76),
+            self._("Pay"),
+            lambda: co.tap_pay(self.now()),
+            "pay",
+            size=34,
+            fill=theme.PRIMARY,
+            ink=theme.PRIMARY_INK,
+        )
+        p.button(
+            pygame.Rect(x, summary.bottom - 62, bw, 52),
+            self._("Start over"),
+            lambda: co.tap_start_over(self.now()),
+            "start_over",
+        )
+
+    def _payment(self, body: pygame.Rect) -> None:
+        p, co = self.p, self.k.checkout
+        total = format_money(co.totals().total, self.k.cfg.kiosk.currency)
+        cx = body.centerx
+        p.text(self._("Pay {amount}", amount=total), (cx, body.top + 50), 48, anchor="center")
+        step = co.pay_step
+        if step is PayStep.WAITING_CODE:
+            p.text(
+                self._("Hold your payment code to the camera"),
+                (cx, body.top + 130),
+                32,
+                anchor="center",
+                max_width=self.w - 40,
+            )
+            p.text(self._("Alipay · WeChat Pay · UnionPay"), (cx, body.top + 180), 22, theme.MUTED, anchor="center")
+            self._notice(co.notice, (cx, body.top + 235), anchor="center")
+            p.button(
+                pygame.Rect(cx - 110, body.bottom - 80, 220, 64),
+                self._("Back"),
+                lambda: co.tap_back(self.now()),
+                "back",
+            )
+            return
+        message = {
+            PayStep.SUBMITTING: "Processing payment…",
+            PayStep.USER_PAYING: "Confirm the payment on your phone",
+            PayStep.CANCELLING: "Cancelling…",
+        }[step]
+        p.text(
+            self._(message),
+            (cx, body.top + 140),
+            34,
+            theme.WARN if step is PayStep.USER_PAYING else theme.INK,
+            anchor="center",
+            max_width=self.w - 40,
+        )
+        dots = "•" * (1 + int(self.now() * 2) % 3)
+        p.text(dots, (cx, body.top + 190), 34, theme.MUTED, anchor="center")
+        p.text(co.masked_code, (cx, body.top + 240), 20, theme.MUTED, anchor="center")
+        if step in (PayStep.SUBMITTING, PayStep.USER_PAYING):
+            p.button(
+                pygame.Rect(cx - 130, body.bottom - 80, 260, 64),
+                self._("Cancel payment"),
+                lambda: self.k._run(co.tap_cancel_payment(self.now())),
+                "cancel_payment",
+                fill=theme.DANGER,
+                ink=theme.PRIMARY_INK,
+            )
+
+    def _result(self, body: pygame.Rect) -> None:
+        p, co, k = self.p, self.k.checkout, self.k
+        cx = body.centerx
+        p.text(self._("Payment successful"), (cx, body.top + 50), 48, theme.PRIMARY, anchor="center")
+        p.text(format_money(co.paid_total, k.cfg.kiosk.currency), (cx, body.top + 110), 40, anchor="center")
+        if co.order_no:
+            p.text(
+                self._("Order {order_no}", order_no=co.order_no), (cx, body.top + 160), 26, theme.MUTED, anchor="center"
+            )
+        if k.receipt_state == "failed" and co.order_no:
+            url = k.cfg.kiosk.receipt_url.format(order_no=co.order_no)
+            size = min(180, body.height - 280)
+            if size >= 80:
+                qr = self._qr_cache.get(url) or self._qr_cache.setdefault(url, qr_surface(url, size))
+                p.surface.blit(qr, qr.get_rect(midtop=(cx, body.top + 190)))
+            p.text(
+                self._("The printer is unavailable. Photograph this code for your e-receipt."),
+                (cx, body.bottom - 90),
+                20,
+                theme.DANGER,
+                anchor="center",
+                max_width=self.w - 40,
+            )
+        else:
+            msg = "Printing your receipt…" if k.receipt_state == "printing" else "Please take your receipt"
+            p.text(self._(msg), (cx, body.top + 220), 30, anchor="center")
+        p.button(
+            pygame.Rect(cx - 110, body.bottom - 70, 220, 60),
+            self._("Done"),
+            lambda: co.tap_start_over(self.now()),
+            "done",
+            fill=theme.PRIMARY,
+            ink=theme.PRIMARY_INK,
+        )
+
+    def _help(self) -> None:
+        p, co = self.p, self.k.checkout
+        shade = pygame.Surface((self.w, self.h), pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 140))
+        p.surface.blit(shade, (0, 0))
+        box = pygame.Rect(0, 0, min(560, self.w - 40), 260)
+        box.center = (self.w // 2, self.h // 2)
+        pygame.draw.rect(p.surface, theme.PANEL, box, border_radius=16)
+        p.text(
+            self._("Help is on the way"),
+            (box.centerx, box.top + 60),
+            38,
+            theme.WARN,
+            anchor="center",
+            max_width=box.width - 20,
+        )
+        p.text(
+            self._("A staff member has been called."),
+            (box.centerx, box.top + 115),
+            24,
+            theme.MUTED,
+            anchor="center",
+            max_width=box.width - 20,
+        )
+        p.button(
+            pygame.Rect(box.centerx - 100, box.bottom - 80, 200, 60),
+            self._("Close"),
+            lambda: co.close_help(self.now()),
+            "close_help",
+        )
+
+    def _countdown(self, left: int) -> None:
+        p, co = self.p, self.k.checkout
+        bar = pygame.Rect(0, self.h // 2 - 70, self.w, 140)
+        pygame.draw.rect(p.surface, theme.WARN, bar)
+        p.text(
+            self._("Are you still there? Starting over in {s} s", s=left),
+            (bar.centerx, bar.top + 45),
+            32,
+            theme.PRIMARY_INK,
+            anchor="center",
+            max_width=self.w - 20,
+        )
+        p.text(
+            self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.PRIMARY_INK, anchor="center"
+        )
+        p.buttons.append(Button(bar, lambda: co.touch(self.now()), "still_here"))
+
+    def _sim_panel(self, area: pygame.Rect) -> None:
+        p, k = self.p, self.k
+        pygame.draw.rect(p.surface, theme.SIM, area)
+        items = [
+            ("Scan random item", lambda: k.simulate_scan(), "sim:scan"),
+            ("Scan unknown code", lambda: k.simulate_scan("6900000000005"), "sim:unknown"),
+            ("Show code: approve", lambda: k.simulate_payment_code("1"), "sim:pay_ok"),
+            ("Show code: phone confirm", lambda: k.simulate_payment_code("7"), "sim:pay_confirm"),
+            ("Show code: decline", lambda: k.simulate_payment_code("8"), "sim:pay_decline"),
+        ]
+        w = (area.width - theme.PAD * (len(items) + 1)) // len(items)
+        for i, (label, action, name) in enumerate(items):
+            r = pygame.Rect(area.left + theme.PAD + i * (w + theme.PAD), area.top + 8, w, 48)
+            p.button(r, self._(label), action, name, size=18, fill=(90, 90, 104), ink=(255, 255, 255))
