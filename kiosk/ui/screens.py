@@ -360,7 +360,7 @@ class Screens:
         pygame.draw.rect(p.surface, theme.SIM, area)
         items = [
             ("Scan random item", lambda: k.simulate_scan(), "sim:scan"),
-            ("Scan unknown code", lambda: k.simulate_scan("6900000000005"), "sim:unknown"),
+            ("Scan unknown code", lambda: k.simulate_scan("6900000000007"), "sim:unknown"),
             ("Show code: approve", lambda: k.simulate_payment_code("1"), "sim:pay_ok"),
             ("Show code: phone confirm", lambda: k.simulate_payment_code("7"), "sim:pay_confirm"),
             ("Show code: decline", lambda: k.simulate_payment_code("8"), "sim:pay_decline"),

@@ -1,0 +1,237 @@
+"""Real-protocol stand-ins on 127.0.0.1 for the tests: broker, printer, scanner line, camera stream.
+
+Each one is the real thing's wire protocol: mosquitto itself, a TCP listener
+like a port-9100 printer (answering DLE EOT status queries), a TCP server the
+kiosk reaches through pyserial's socket:// URL, and an MJPEG HTTP stream that
+OpenCV reads like an IP camera.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+class Mosquitto:
+    """A mosquitto broker on a free loopback port; stop() and start() again to simulate an outage."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.conf = workdir / f"mosquitto-{self.port}.conf"
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.proc: subprocess.Popen | None = None
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(exe).exists():
+            raise RuntimeError("mosquitto is not installed: run `make test`, which installs it")
+        self.exe = exe
+
+    def start(self) -> Mosquitto:
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        if not wait_until(self._listening, 10):
+            raise RuntimeError("mosquitto did not start")
+        return self
+
+    def _listening(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(5)
+            self.proc = None
+
+
+class Subscriber:
+    """Head office's side: subscribes to a topic filter and keeps every message."""
+
+    def __init__(self, port: int, topic: str = "kiosk/#") -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hq-{time.monotonic_ns()}")
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topic, qos=1)
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        with self._lock:
+            self.messages.append((msg.topic, msg.payload, bool(msg.retain)))
+
+    def payloads(self, suffix: str) -> list[dict]:
+        with self._lock:
+            return [json.loads(p) for t, p, _ in self.messages if t.endswith("/" + suffix)]
+
+    def raw(self, suffix: str) -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t.endswith("/" + suffix)]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class NetworkPrinter:
+    """A TCP listener standing in for a port-9100 ESC/POS printer.
+
+    It records every byte per connection and answers DLE EOT n status queries
+    with the bytes a real printer sends (set `paper_out` / `offline`).
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.jobs: list[bytes] = []
+        self.paper_out = False
+        self.offline = False
+        self._stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._job, args=(conn,), daemon=True).start()
+
+    def _job(self, conn: socket.socket) -> None:
+        data = bytearray()
+        conn.settimeout(5)
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+                if data.endswith(b"\x10\x04\x01"):  # DLE EOT 1: printer status
+                    conn.sendall(bytes([0x16 | (0x08 if self.offline else 0)]))
+                elif data.endswith(b"\x10\x04\x04"):  # DLE EOT 4: roll paper sensor
+                    conn.sendall(bytes([0x12 | (0x60 if self.paper_out else 0)]))
+        self.jobs.append(bytes(data))
+
+    def close(self) -> None:
+        self._stop = True
+        self.sock.close()
+
+
+class SerialLine:
+    """The far end of a serial scanner: the kiosk connects with socket://127.0.0.1:PORT."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"socket://127.0.0.1:{self.port}"
+        self.conn: socket.socket | None = None
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        try:
+            self.conn, _ = self.sock.accept()
+        except OSError:
+            pass
+
+    def send(self, data: bytes) -> None:
+        assert wait_until(lambda: self.conn is not None, 10), "the kiosk never opened the serial line"
+        self.conn.sendall(data)
+
+    def close(self) -> None:
+        for s in (self.conn, self.sock):
+            if s:
+                s.close()
+
+
+class MjpegCamera:
+    """An IP camera: multipart/x-mixed-replace JPEG frames at `fps` from whatever image is `show()`n."""
+
+    def __init__(self, width: int = 640, height: int = 480, fps: int = 30) -> None:
+        self.width, self.height, self.fps = width, height, fps
+        self.blank = np.full((height, width), 200, np.uint8)
+        self._jpeg = self._encode(self.blank)
+        self.frames_sent = 0
+        cam = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                try:
+                    while not cam.closed:
+                        jpeg = cam._jpeg
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\n")
+                        self.wfile.write(f"Content-Length: {len(jpeg)}\r\n\r\n".encode() + jpeg + b"\r\n")
+                        cam.frames_sent += 1
+                        time.sleep(1 / cam.fps)
+                except OSError:
+                    pass
+
+        self.closed = False
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/stream.mjpg"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def _encode(img: np.ndarray) -> bytes:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert ok
+        return buf.tobytes()
+
+    def show(self, image: np.ndarray | None) -> None:
+        """Put an image (a phone showing a code) in front of the camera, or None for the empty counter."""
+        if image is None:
+            self._jpeg = self._encode(self.blank)
+            return
+        frame = self.blank.copy()
+        h, w = image.shape[:2]
+        y, x = (self.height - h) // 2, (self.width - w) // 2
+        frame[y : y + h, x : x + w] = image
+        self._jpeg = self._encode(frame)
+
+    def close(self) -> None:
+        self.closed = True
+        self.server.shutdown()
+        self.server.server_close()

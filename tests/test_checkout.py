@@ -1,0 +1,167 @@
+"""The checkout state machine, without devices."""
+
+import pytest
+
+from kiosk.catalog import DEMO_PRODUCTS
+from kiosk.checkout import (
+    MAX_QTY,
+    Beep,
+    CallHelp,
+    CancelPayment,
+    Checkout,
+    Outcome,
+    PayStep,
+    Phase,
+    StartPayment,
+)
+
+CATALOG = {p.barcode: p for p in DEMO_PRODUCTS}
+WATER, MILK, BAG = "6901234000016", "6901234000054", "6901234000320"
+ALIPAY = "281234567890123451"
+
+
+@pytest.fixture
+def co():
+    return Checkout(CATALOG, idle_timeout_s=60, result_timeout_s=10, language="zh_CN", now=0.0)
+
+
+def test_scan_adds_and_repeats_increment(co):
+    assert co.scan(WATER, 1) == [Beep("ok")]
+    co.scan(WATER, 2)
+    co.scan(MILK, 3)
+    assert co.phase is Phase.CART
+    assert [(ln.product.barcode, ln.qty) for ln in co.cart.lines] == [(WATER, 2), (MILK, 1)]
+    t = co.totals()
+    assert (t.subtotal, t.total, t.items) == (200 * 2 + 380, 780, 3)
+    # tax-inclusive: 13% on 400 -> 46, 9% on 380 -> 31
+    assert t.tax_by_class == {"reduced": 31, "standard": 46} and t.tax == 77
+
+
+def test_unknown_and_garbage_change_nothing(co):
+    co.scan(WATER, 1)
+    before = co.cart.snapshot()
+    for text in ["6900000000007", "6901234000017", "abc", "https://example.com/x", "\x00\x01", "9" * 40]:
+        effects = co.scan(text, 2)
+        assert effects == [Beep("error")]
+        assert co.notice.error
+        assert co.cart.snapshot() == before
+    assert co.notice.key == "not_a_product"
+    co.scan("6900000000007", 3)
+    assert co.notice.key == "unknown_barcode" and co.notice.params["code"] == "6900000000007"
+
+
+def test_quantity_buttons(co):
+    co.scan(WATER, 1)
+    co.tap_plus("P001", 2)
+    assert co.cart.lines[0].qty == 2
+    co.tap_minus("P001", 3)
+    co.tap_minus("P001", 4)
+    assert not co.cart and co.phase is Phase.IDLE
+    co.scan(WATER, 5)
+    co.scan(MILK, 5)
+    co.tap_remove("P001", 6)
+    assert [ln.product.sku for ln in co.cart.lines] == ["P005"]
+
+
+def test_quantity_is_capped(co):
+    for _ in range(MAX_QTY):
+        co.scan(BAG, 1)
+    assert co.scan(BAG, 2) == [Beep("error")] and co.notice.key == "max_qty"
+    assert co.cart.lines[0].qty == MAX_QTY
+
+
+def test_payment_code_pays_the_cart(co):
+    co.scan(WATER, 1)
+    effects = co.scan(ALIPAY, 2)
+    assert len(effects) == 1 and isinstance(effects[0], StartPayment)
+    start = effects[0]
+    assert start.totals.total == 200 and start.lines[0][1] == 1 and start.code == ALIPAY
+    assert co.phase is Phase.PAYMENT and co.pay_step is PayStep.SUBMITTING and co.paying
+    assert co.masked_code == "2812**********3451"[:4] + "*" * 8 + "3451"
+    # while paying, more frames of the same code and product scans do nothing
+    assert co.scan(ALIPAY, 3) == [] and co.scan(MILK, 3) == []
+    co.payment_progress(PayStep.USER_PAYING)
+    assert co.pay_step is PayStep.USER_PAYING
+    assert co.payment_finished(Outcome.PAID, 4, order_no="K01-261124-0001") == [Beep("paid")]
+    assert co.phase is Phase.RESULT and co.order_no == "K01-261124-0001" and co.paid_total == 200
+    assert not co.cart
+
+
+def test_payment_code_with_empty_cart_is_refused(co):
+    assert co.scan(ALIPAY, 1) == [Beep("error")]
+    assert co.notice.key == "scan_products_first" and co.phase is Phase.IDLE
+
+
+def test_a_code_is_never_tried_twice(co):
+    co.scan(WATER, 1)
+    co.scan(ALIPAY, 2)
+    co.payment_finished(Outcome.FAILED, 3, reason="NOTENOUGH")
+    assert co.phase is Phase.PAYMENT and co.pay_step is PayStep.WAITING_CODE and co.cart
+    assert co.notice.key == "payment_failed" and co.notice.params["reason"] == "NOTENOUGH"
+    assert co.scan(ALIPAY, 4) == [Beep("error")] and co.notice.key == "code_used"
+    assert isinstance(co.scan("281234567890123452", 5)[0], StartPayment)
+
+
+def test_tap_pay_then_back(co):
+    co.tap_pay(0)
+    assert co.phase is Phase.IDLE  # nothing to pay
+    co.scan(WATER, 1)
+    co.tap_pay(2)
+    assert co.phase is Phase.PAYMENT and co.pay_step is PayStep.WAITING_CODE
+    co.tap_back(3)
+    assert co.phase is Phase.CART
+
+
+def test_shopper_cancels_a_wait(co):
+    co.scan(WATER, 1)
+    co.scan(ALIPAY, 2)
+    co.payment_progress(PayStep.USER_PAYING)
+    assert co.tap_cancel_payment(3) == [CancelPayment()]
+    assert co.pay_step is PayStep.CANCELLING
+    co.payment_progress(PayStep.USER_PAYING)  # a late report does not undo the cancel
+    assert co.pay_step is PayStep.CANCELLING
+    co.payment_finished(Outcome.CANCELLED, 4)
+    assert co.notice.key == "payment_cancelled" and co.cart
+
+
+def test_idle_countdown_and_reset(co):
+    co.scan(WATER, 0)
+    co.set_language("en", 0)
+    assert co.idle_seconds_left(30) is None
+    assert co.idle_seconds_left(50) == 10
+    co.tick(59)
+    assert co.phase is Phase.CART
+    co.tick(60)
+    assert co.phase is Phase.IDLE and not co.cart and co.language == "zh_CN"
+
+
+def test_no_idle_reset_while_paying(co):
+    co.scan(WATER, 0)
+    co.scan(ALIPAY, 1)
+    co.tick(1000)
+    assert co.phase is Phase.PAYMENT and co.idle_seconds_left(1000) is None
+
+
+def test_result_screen_times_out(co):
+    co.scan(WATER, 0)
+    co.scan(ALIPAY, 1)
+    co.payment_finished(Outcome.PAID, 2, order_no="X")
+    co.tick(11)
+    assert co.phase is Phase.RESULT
+    co.tick(12)
+    assert co.phase is Phase.IDLE
+
+
+def test_next_shopper_scans_on_the_result_screen(co):
+    co.scan(WATER, 0)
+    co.scan(ALIPAY, 1)
+    co.payment_finished(Outcome.PAID, 2, order_no="X")
+    co.scan(MILK, 3)
+    assert co.phase is Phase.CART and [ln.product.sku for ln in co.cart.lines] == ["P005"]
+
+
+def test_help_is_called_once(co):
+    assert co.open_help(1) == [CallHelp(Phase.IDLE)]
+    assert co.open_help(2) == []
+    co.close_help(3)
+    assert not co.help_open

@@ -1,0 +1,166 @@
+"""The pay / query / cancel loop against the sandbox gateway, every branch, and recovery."""
+
+import threading
+
+import pytest
+
+from kiosk.catalog import DEMO_PRODUCTS
+from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
+from kiosk.codes import Scheme
+from kiosk.payments import Answer, PaymentState, PayRequest, Status
+from kiosk.payments.driver import PaymentDriver
+from kiosk.payments.sandbox import SandboxGateway
+from kiosk.store import Identity, Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "kiosk.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    s.seed_catalog(DEMO_PRODUCTS)
+    return s
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    return SandboxGateway(tmp_path / "sandbox.sqlite", latency_s=0, user_paying_s=0.4, request_timeout_s=0.2)
+
+
+def driver(gateway, store, **kw):
+    return PaymentDriver(gateway, store, poll_interval_s=0.05, paying_limit_s=kw.pop("limit", 5.0), **kw)
+
+
+def start(store, code):
+    cart = Cart()
+    cat = store.catalog()
+    cart.add(cat["6901234000016"])
+    cart.add(cat["6901234000023"])
+    return StartPayment(code, Scheme.ALIPAY, cart.snapshot(), cart.totals())
+
+
+def outbox_states(store):
+    import json
+
+    return [json.loads(r["payload"])["data"]["state"] for r in store.pending_outbox() if r["topic"] == "payments"]
+
+
+def test_approved_at_once(gateway, store):
+    r = driver(gateway, store).pay(start(store, "281234567890123451"), language="zh_CN", subject="t")
+    assert r.outcome is Outcome.PAID and r.order["total"] == 550
+    assert store.payment(r.out_trade_no)["state"] == "PAID"
+    assert store.payment(r.out_trade_no)["code_masked"] == "2812********3451"
+    assert outbox_states(store) == ["SUBMITTING", "PAID"]
+
+
+def test_user_paying_then_paid(gateway, store):
+    steps = []
+    r = driver(gateway, store).pay(
+        start(store, "281234567890123457"), language="en", subject="t", progress=steps.append
+    )
+    assert r.outcome is Outcome.PAID
+    assert steps and steps[0] is PayStep.USER_PAYING
+    assert outbox_states(store) == ["SUBMITTING", "USER_PAYING", "PAID"]
+
+
+def test_declined(gateway, store):
+    r = driver(gateway, store).pay(start(store, "281234567890123458"), language="en", subject="t")
+    assert r.outcome is Outcome.FAILED and r.reason == "NOTENOUGH"
+    assert store.payment(r.out_trade_no)["state"] == "FAILED"
+    assert store.conn().execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+
+
+def test_never_answers_is_queried_then_cancelled(gateway, store):
+    r = driver(gateway, store).pay(start(store, "281234567890123459"), language="en", subject="t")
+    assert r.outcome is Outcome.CANCELLED
+    assert outbox_states(store) == ["SUBMITTING", "UNKNOWN", "CANCELLING", "CANCELLED"]
+
+
+def test_shopper_cancels_while_confirming(gateway, store):
+    gateway.user_paying_s = 30
+    cancel = threading.Event()
+    steps = []
+
+    def progress(step):
+        steps.append(step)
+        if step is PayStep.USER_PAYING:
+            cancel.set()
+
+    r = driver(gateway, store).pay(
+        start(store, "281234567890123457"), language="en", subject="t", progress=progress, cancel=cancel
+    )
+    assert r.outcome is Outcome.CANCELLED and PayStep.CANCELLING in steps
+    assert gateway.query(r.out_trade_no).status is Status.CLOSED
+
+
+def test_waiting_too_long_cancels(gateway, store):
+    gateway.user_paying_s = 30
+    r = driver(gateway, store, limit=0.2).pay(start(store, "281234567890123457"), language="en", subject="t")
+    assert r.outcome is Outcome.CANCELLED
+
+
+def test_code_reused_at_the_gateway_is_refused(gateway, store):
+    d = driver(gateway, store)
+    d.pay(start(store, "281234567890123451"), language="en", subject="t")
+    r = d.pay(start(store, "281234567890123451"), language="en", subject="t")
+    assert r.outcome is Outcome.FAILED and r.reason == "AUTH_CODE_INVALID"
+
+
+def test_recovery_completes_a_payment_paid_before_a_crash(gateway, store):
+    """Killed after the gateway took the money but before the kiosk wrote PAID: recovery makes the order."""
+    req = start(store, "281234567890123451")
+    otn = store.begin_payment(
+        gateway="sandbox",
+        channel="alipay",
+        code_masked="2812********3451",
+        lines=req.lines,
+        totals=req.totals,
+        language="en",
+    )
+    assert gateway.pay(PayRequest(otn, req.code, 550, "CNY", "t")).status is Status.PAID
+    [r] = driver(gateway, store).recover_all()
+    assert r.outcome is Outcome.PAID and r.order["out_trade_no"] == otn
+    assert store.payment(otn)["recovered"] == 1
+    assert store.open_payments() == []
+
+
+def test_recovery_cancels_what_was_never_sent(gateway, store):
+    req = start(store, "281234567890123451")
+    otn = store.begin_payment(
+        gateway="sandbox", channel="alipay", code_masked="x", lines=req.lines, totals=req.totals, language="en"
+    )
+    [r] = driver(gateway, store).recover_all()
+    assert r.outcome is Outcome.CANCELLED and store.payment(otn)["state"] == PaymentState.CANCELLED.value
+
+
+def test_recovery_reverses_a_payment_left_waiting(gateway, store):
+    gateway.user_paying_s = 30
+    req = start(store, "281234567890123457")
+    otn = store.begin_payment(
+        gateway="sandbox", channel="alipay", code_masked="x", lines=req.lines, totals=req.totals, language="en"
+    )
+    gateway.pay(PayRequest(otn, req.code, 550, "CNY", "t"))
+    [r] = driver(gateway, store).recover_all()
+    assert r.outcome is Outcome.CANCELLED and gateway.query(otn).status is Status.CLOSED
+
+
+class FlakyCancel:
+    """A gateway whose cancel keeps answering 'try again' (like Alipay's retry_flag=Y)."""
+
+    name = "flaky"
+
+    def pay(self, req):
+        return Answer(Status.UNKNOWN)
+
+    def query(self, otn):
+        return Answer(Status.UNKNOWN)
+
+    def cancel(self, otn):
+        return Answer(Status.UNKNOWN, retry=True)
+
+
+def test_unconfirmed_cancel_stays_open_for_recovery(store, monkeypatch):
+    monkeypatch.setattr("kiosk.payments.driver.time.sleep", lambda s: None)
+    r = driver(FlakyCancel(), store, cancel_attempts=3).pay(
+        start(store, "281234567890123451"), language="en", subject="t"
+    )
+    assert r.outcome is Outcome.FAILED and not r.settled
+    assert [p["state"] for p in store.open_payments()] == ["CANCELLING"]
