@@ -1,0 +1,182 @@
+"""Devices over their real protocols on 127.0.0.1: serial scanner, decoder and decode tool, printer, GPIO."""
+
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from pyzbar import pyzbar
+
+from hardware.camera import CameraService, OpenCVSource, qr_image
+from hardware.decoder import Decoder
+from hardware.gpio import Signals
+from hardware.printer import PrinterError, open_printer
+from hardware.scanner import SerialScanner
+from kiosk.config import GpioSection, PrinterSection
+from tests.conftest import PHOTOS, REPO
+from tests.loopback import MjpegCamera, NetworkPrinter, SerialLine, free_port, wait_until
+
+
+def test_serial_scanner_passes_codes_and_drops_garbage():
+    line = SerialLine()
+    codes, status = [], []
+    scanner = SerialScanner(line.url, 9600, 64, lambda t, s: codes.append(t), lambda *a: status.append(a))
+    scanner.start()
+    try:
+        line.send(b"6901234000016\r")
+        line.send(b"\x00\xff\xfe\x80garbage\r")  # not UTF-8
+        line.send(b"9" * 500 + b"\r")  # overlong
+        line.send(b"69012\x1b[2J34\r")  # control characters
+        line.send(b"6901234")  # a partial line, completed in the next chunk
+        line.send(b"000023\r\n")
+        line.send(b"\r\n\r\n")  # empty lines
+        line.send("https://例子.com/qr\r".encode())  # a QR payload: passed on, the checkout refuses it
+        assert wait_until(lambda: len(codes) == 3, 5), codes
+        assert codes == ["6901234000016", "6901234000023", "https://例子.com/qr"]
+        assert scanner.framer.rejected == ["not UTF-8", "line longer than 64 bytes", "control characters"]
+        assert status[0][:2] == ("scanner", True)
+    finally:
+        scanner.stop()
+        line.close()
+
+
+def test_serial_scanner_that_is_not_there_is_reported_not_fatal():
+    status = []
+    scanner = SerialScanner(f"socket://127.0.0.1:{free_port()}", 9600, 64, lambda *a: None,
+                            lambda *a: status.append(a))
+    scanner.start()
+    try:
+        assert wait_until(lambda: status, 5)
+        assert status[0][0] == "scanner" and status[0][1] is False
+    finally:
+        scanner.stop()
+
+
+def _photos():
+    items = []
+    for txt in sorted(PHOTOS.glob("*/*.txt")):
+        img = next((p for p in (txt.with_suffix(".png"), txt.with_suffix(".jpg")) if p.exists()), None)
+        if img:
+            items.append((img, txt.read_text(encoding="utf-8", errors="replace")))
+    return items
+
+
+def _norm(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
+
+
+def test_decoder_reads_real_photos_at_least_as_well_as_pyzbar():
+    photos = _photos()
+    assert len(photos) > 100, f"the shared barcode photos are missing from {PHOTOS}"
+    decoder = Decoder()
+    ours = theirs = 0
+    for path, expected in photos:
+        gray = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+        ours += _norm(expected) in [_norm(s.text) for s in decoder.decode(gray)]
+        theirs += _norm(expected) in [_norm(r.data.decode("utf-8", "replace")) for r in pyzbar.decode(gray)]
+    assert ours >= theirs
+    assert ours / len(photos) >= 0.95
+
+
+def test_decode_tool_prints_path_symbology_text(tmp_path):
+    qr = tmp_path / "qr.png"
+    cv2.imwrite(str(qr), np.pad(qr_image("line one\nline two"), 40, constant_values=255))
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((100, 100), 255, np.uint8))
+    ean = PHOTOS / "ean13-3" / "01.png"
+    run = subprocess.run([sys.executable, "-m", "hardware.decode", str(qr), str(ean), str(blank)],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert run.stdout.splitlines() == [
+        f"{qr}\tQRCODE\tline one\\nline two",
+        f"{ean}\tEAN13\t{(PHOTOS / 'ean13-3' / '01.txt').read_text().strip()}",
+    ]
+    assert run.returncode == 1  # one file had no symbol
+    missing = subprocess.run([sys.executable, "-m", "hardware.decode", str(tmp_path / "nope.png")],
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_camera_reads_an_mjpeg_stream_once_per_appearance():
+    cam = MjpegCamera()
+    codes, status = [], []
+    service = CameraService(OpenCVSource(cam.url, 640, 480, 3.0), lambda t, s: codes.append((t, s)),
+                            lambda *a: status.append(a), fps=30, repeat_after_s=1.0)
+    service.start()
+    try:
+        assert wait_until(lambda: service.frames > 5, 10)
+        cam.show(qr_image("281234567890123451"))
+        assert wait_until(lambda: codes, 5)
+        time.sleep(0.5)
+        assert codes == [("281234567890123451", "camera")]  # held in view: reported once
+        cam.show(None)
+        time.sleep(1.5)
+        cam.show(qr_image("281234567890123451"))
+        assert wait_until(lambda: len(codes) == 2, 5)  # taken away and shown again: reported again
+    finally:
+        service.stop()
+        cam.close()
+    assert status[0] == ("camera", True, "camera ready")
+
+
+def test_camera_that_goes_away_is_reported_lost():
+    cam = MjpegCamera()
+    status = []
+    service = CameraService(OpenCVSource(cam.url, 640, 480, 1.0), lambda *a: None, lambda *a: status.append(a),
+                            fps=30)
+    service.start()
+    try:
+        assert wait_until(lambda: service.frames > 3, 10)
+        cam.close()
+        assert wait_until(lambda: any(not ok for _, ok, _ in status), 10)
+    finally:
+        service.stop()
+
+
+def test_network_printer_receives_the_job():
+    listener = NetworkPrinter()
+    try:
+        printer = open_printer(PrinterSection(type="network", host="127.0.0.1", port=listener.port, timeout_s=2),
+                               REPO / "data")
+        printer.send(b"\x1b@hello\x1dV\x00", "job")
+        assert wait_until(lambda: listener.jobs, 5)
+        assert listener.jobs == [b"\x1b@hello\x1dV\x00"]
+    finally:
+        listener.close()
+
+
+def test_printer_that_is_off_raises_a_clear_error():
+    printer = open_printer(PrinterSection(type="network", host="127.0.0.1", port=free_port(), timeout_s=1), REPO)
+    with pytest.raises(PrinterError, match="network printer"):
+        printer.send(b"x", "job")
+    with pytest.raises(PrinterError, match="no printer fitted"):
+        open_printer(PrinterSection(type="none"), REPO).send(b"x", "job")
+
+
+def test_lights_buzzer_and_help_button_on_mock_pins():
+    pressed = []
+    cfg = GpioSection(pin_factory="mock")
+    sig = Signals(cfg, lambda: pressed.append(1))
+    try:
+        sig.light("ready")
+        assert [led.is_lit for led in sig.leds.values()] == [True, False, False]
+        sig.light("fault")
+        assert [led.is_lit for led in sig.leds.values()] == [False, False, True]
+        sig.beep("error")
+        assert wait_until(lambda: sum(1 for s in sig.buzzer.pin.states if s.state) >= 3, 3)
+        sig.help_button.pin.drive_low()
+        assert wait_until(lambda: pressed == [1], 2)
+    finally:
+        sig.close()
+
+
+def test_rgb_light_colours():
+    sig = Signals(GpioSection(pin_factory="mock", light="rgb"), lambda: None)
+    try:
+        sig.light("busy")
+        assert sig.rgb.color.rgb == (1.0, 0.5, 0.0)
+        sig.light("ready")
+        assert sig.rgb.color.rgb == (0.0, 1.0, 0.0)
+    finally:
+        sig.close()
