@@ -44,8 +44,7 @@ def test_serial_scanner_passes_codes_and_drops_garbage():
 
 def test_serial_scanner_that_is_not_there_is_reported_not_fatal():
     status = []
-    scanner = SerialScanner(f"socket://127.0.0.1:{free_port()}", 9600, 64, lambda *a: None,
-                            lambda *a: status.append(a))
+    scanner = SerialScanner(f"socket://127.0.0.1:{free_port()}", 9600, 64, lambda *a: None, lambda *a: status.append(a))
     scanner.start()
     try:
         assert wait_until(lambda: status, 5)
@@ -86,23 +85,38 @@ def test_decode_tool_prints_path_symbology_text(tmp_path):
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((100, 100), 255, np.uint8))
     ean = PHOTOS / "ean13-3" / "01.png"
-    run = subprocess.run([sys.executable, "-m", "hardware.decode", str(qr), str(ean), str(blank)],
-                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "hardware.decode", str(qr), str(ean), str(blank)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert run.stdout.splitlines() == [
         f"{qr}\tQRCODE\tline one\\nline two",
         f"{ean}\tEAN13\t{(PHOTOS / 'ean13-3' / '01.txt').read_text().strip()}",
     ]
     assert run.returncode == 1  # one file had no symbol
-    missing = subprocess.run([sys.executable, "-m", "hardware.decode", str(tmp_path / "nope.png")],
-                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    missing = subprocess.run(
+        [sys.executable, "-m", "hardware.decode", str(tmp_path / "nope.png")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 def test_camera_reads_an_mjpeg_stream_once_per_appearance():
     cam = MjpegCamera()
     codes, status = [], []
-    service = CameraService(OpenCVSource(cam.url, 640, 480, 3.0), lambda t, s: codes.append((t, s)),
-                            lambda *a: status.append(a), fps=30, repeat_after_s=1.0)
+    service = CameraService(
+        OpenCVSource(cam.url, 640, 480, 3.0),
+        lambda t, s: codes.append((t, s)),
+        lambda *a: status.append(a),
+        fps=30,
+        repeat_after_s=1.0,
+    )
     service.start()
     try:
         assert wait_until(lambda: service.frames > 5, 10)
@@ -123,8 +137,7 @@ def test_camera_reads_an_mjpeg_stream_once_per_appearance():
 def test_camera_that_goes_away_is_reported_lost():
     cam = MjpegCamera()
     status = []
-    service = CameraService(OpenCVSource(cam.url, 640, 480, 1.0), lambda *a: None, lambda *a: status.append(a),
-                            fps=30)
+    service = CameraService(OpenCVSource(cam.url, 640, 480, 1.0), lambda *a: None, lambda *a: status.append(a), fps=30)
     service.start()
     try:
         assert wait_until(lambda: service.frames > 3, 10)
@@ -137,8 +150,9 @@ def test_camera_that_goes_away_is_reported_lost():
 def test_network_printer_receives_the_job():
     listener = NetworkPrinter()
     try:
-        printer = open_printer(PrinterSection(type="network", host="127.0.0.1", port=listener.port, timeout_s=2),
-                               REPO / "data")
+        printer = open_printer(
+            PrinterSection(type="network", host="127.0.0.1", port=listener.port, timeout_s=2), REPO / "data"
+        )
         printer.send(b"\x1b@hello\x1dV\x00", "job")
         assert wait_until(lambda: listener.jobs, 5)
         assert listener.jobs == [b"\x1b@hello\x1dV\x00"]

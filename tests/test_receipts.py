@@ -17,8 +17,14 @@ def order(tmp_path):
     cart = Cart()
     for p in DEMO_PRODUCTS[:5]:
         cart.add(p)
-    otn = store.begin_payment(gateway="sandbox", channel="wechat", code_masked="1345********6789",
-                              lines=cart.snapshot(), totals=cart.totals(), language="zh_CN")
+    otn = store.begin_payment(
+        gateway="sandbox",
+        channel="wechat",
+        code_masked="1345********6789",
+        lines=cart.snapshot(),
+        totals=cart.totals(),
+        language="zh_CN",
+    )
     return store.complete_payment(otn, trade_id="T")
 
 

@@ -1,0 +1,212 @@
+"""The touchscreen, headless: screens as pictures, touches as clicks, faults shown and survived."""
+
+import time
+
+import numpy as np
+import pygame
+import pytest
+
+from kiosk.app import Kiosk
+from kiosk.checkout import Phase
+from kiosk.config import Config, replace
+from tests.loopback import free_port, wait_until
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def make_kiosk(tmp_path, clock=time.monotonic, **sections):
+    base = {
+        "kiosk": {"data_dir": str(tmp_path / "data")},
+        "mqtt": {"enabled": False},
+        "sandbox": {"latency_ms": 0, "user_paying_s": 0.3},
+        "payment": {"poll_interval_s": 0.1},
+        "gpio": {"pin_factory": "mock"},
+    }
+    for name, vals in sections.items():
+        base[name] = {**base.get(name, {}), **vals}
+    return Kiosk(replace(Config(), **base), clock=clock)
+
+
+@pytest.fixture
+def ui_for(tmp_path):
+    from kiosk.ui.loop import UI
+
+    made = []
+
+    def build(**sections):
+        clock = sections.pop("clock", time.monotonic)
+        k = make_kiosk(tmp_path, clock, **sections)
+        ui = UI(k)
+        k.start()
+        made.append((k, ui))
+        return k, ui
+
+    yield build
+    for k, ui in made:
+        k.stop()
+        ui.close()
+
+
+def run_until(ui, predicate, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ui.frame()
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def tap(ui, name):
+    ui.frame()
+    rect = ui.button_rect(name)
+    assert rect is not None, f"no {name!r} button on screen; have {[b.name for b in ui.painter.buttons]}"
+    assert rect.width >= 48 and rect.height >= 48
+    assert ui.click(rect.center) == name
+    ui.frame()
+
+
+def picture(ui) -> np.ndarray:
+    return pygame.surfarray.array3d(ui.surface)
+
+
+def test_buy_by_touch_in_the_simulator(ui_for, tmp_path):
+    k, ui = ui_for()
+    ui.frame()
+    welcome = picture(ui)
+    assert welcome.std() > 10  # not a blank screen
+    tap(ui, "sim:scan")
+    tap(ui, "sim:scan")
+    assert run_until(ui, lambda: k.checkout.cart.totals().items == 2)
+    assert k.checkout.phase is Phase.CART
+    tap(ui, "pay")
+    assert k.checkout.phase is Phase.PAYMENT
+    tap(ui, "sim:pay_ok")
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.receipt_state == "printed", 15)
+    order_no = k.checkout.order_no
+    assert (tmp_path / "data" / "receipts" / f"{order_no}.png").exists()
+    assert list((tmp_path / "data" / "receipts").glob(f"{order_no}-*.escpos"))
+    assert k.store.order(order_no)["receipt_printed"] == 1
+    ui.screenshot(tmp_path / "result.png")
+    tap(ui, "done")
+    assert k.checkout.phase is Phase.IDLE
+
+
+def test_phone_confirmation_and_decline(ui_for):
+    k, ui = ui_for()
+    tap(ui, "sim:scan")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "sim:pay_decline")
+    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_failed")
+    assert k.checkout.cart and k.checkout.phase is Phase.PAYMENT
+    tap(ui, "sim:pay_confirm")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
+    assert ui.button_rect("cancel_payment") is not None
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
+
+
+def test_shopper_cancels_the_phone_confirmation(ui_for):
+    k, ui = ui_for(sandbox={"user_paying_s": 60})
+    tap(ui, "sim:scan")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "sim:pay_confirm")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
+    tap(ui, "cancel_payment")
+    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_cancelled", 10)
+    [p] = [dict(r) for r in k.store.conn().execute("SELECT state FROM payments")]
+    assert p["state"] == "CANCELLED"
+
+
+def test_language_button_switches_every_text(ui_for):
+    k, ui = ui_for()
+    ui.frame()
+    zh = picture(ui)
+    tap(ui, "language")
+    assert k.checkout.language == "en"
+    en = picture(ui)
+    assert (zh != en).any(axis=2).mean() > 0.01
+
+
+@pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
+def test_every_screen_renders_at_every_size(ui_for, size, tmp_path):
+    k, ui = ui_for(display={"size": size}, sandbox={"user_paying_s": 60})
+    assert ui.surface.get_size() == tuple(int(v) for v in size.split("x"))
+    for _ in range(12):  # more lines than fit: the list shows the newest
+        k.simulate_scan()
+    assert run_until(ui, lambda: k.checkout.cart.totals().items == 12)
+    tap(ui, "pay")
+    tap(ui, "sim:pay_confirm")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
+    tap(ui, "help")
+    assert k.checkout.help_open
+    ui.screenshot(tmp_path / f"paying-help-{size}.png")
+    tap(ui, "close_help")
+    tap(ui, "cancel_payment")
+    assert run_until(ui, lambda: not k.checkout.paying, 10)
+
+
+def test_device_faults_show_on_screen_and_in_the_lights(ui_for):
+    k, ui = ui_for(scanner={"type": "serial", "url": f"socket://127.0.0.1:{free_port()}"})
+    assert run_until(ui, lambda: k.devices.get("scanner", {}).get("ok") is False, 10)
+    assert k.light_state() == "fault"
+    leds = k.signals.leds
+    assert leds["fault"].is_lit and not leds["ready"].is_lit
+    for _ in range(30):  # the loop keeps running while the scanner is away
+        ui.frame()
+    assert "scanner" in k.devices
+
+
+def test_help_button_on_gpio_raises_an_event(ui_for):
+    k, ui = ui_for()
+    ui.frame()
+    k.signals.help_button.pin.drive_low()
+    assert run_until(ui, lambda: k.checkout.help_open)
+    assert k.light_state() == "busy"
+    assert wait_until(
+        lambda: any(r["topic"] == "events" and "help_pressed" in r["payload"] for r in k.store.pending_outbox()), 5
+    )
+    tap(ui, "close_help")
+    assert not k.checkout.help_open
+
+
+def test_idle_countdown_then_reset(ui_for):
+    clock = FakeClock()
+    k, ui = ui_for(clock=clock, kiosk={"idle_timeout_s": 30})
+    tap(ui, "sim:scan")
+    assert run_until(ui, lambda: k.checkout.cart)
+    clock.t += 20
+    ui.frame()
+    assert k.checkout.idle_seconds_left(clock.t) == 10
+    assert ui.button_rect("still_here") is not None  # the countdown banner is up
+    tap(ui, "still_here")
+    assert k.checkout.idle_seconds_left(clock.t) is None
+    clock.t += 31
+    ui.frame()
+    assert k.checkout.phase is Phase.IDLE and not k.checkout.cart
+
+
+def test_keyboard_wedge_typing_into_the_window(ui_for):
+    k, ui = ui_for()
+    for ch in "6901234000016":
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=ord(ch), unicode=ch, mod=0))
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN, unicode="\r", mod=0))
+    assert run_until(ui, lambda: k.checkout.cart)
+    assert k.checkout.cart.lines[0].product.barcode == "6901234000016"
+
+
+def test_printer_out_shows_the_e_receipt_code(ui_for):
+    k, ui = ui_for(printer={"type": "network", "port": free_port(), "timeout_s": 1})
+    tap(ui, "sim:scan")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "sim:pay_ok")
+    assert run_until(ui, lambda: k.receipt_state == "failed", 15)
+    order_no = k.checkout.order_no
+    assert k.store.order(order_no)["receipt_printed"] == 0
+    assert k.light_state() == "busy"
+    assert any("printer_error" in r["payload"] for r in k.store.pending_outbox())
