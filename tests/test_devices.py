@@ -194,3 +194,16 @@ def test_rgb_light_colours():
         assert sig.rgb.color.rgb == (0.0, 1.0, 0.0)
     finally:
         sig.close()
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 720)])
+def test_decoder_on_camera_frames_matches_pyzbar_on_tilted_product_codes(size):
+    from bench.scenes import PAYMENT_CODE, PRODUCT_CODE, camera_scenes
+
+    decoder = Decoder()
+    scenes = camera_scenes(*size)
+    for kind, expected in (("payment QR", PAYMENT_CODE), ("EAN-13", PRODUCT_CODE)):
+        ours = sum(expected in [s.text for s in decoder.decode(f)] for f in scenes[kind])
+        theirs = sum(expected in [r.data.decode() for r in pyzbar.decode(f)] for f in scenes[kind])
+        assert ours >= theirs, (kind, ours, theirs)
+    assert all(decoder.decode(f) == [] for f in scenes["empty"])
