@@ -8,7 +8,11 @@ PNG preview.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import io
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,9 +120,24 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return parts + [cur] if cur else parts
 
 
+@contextlib.contextmanager
+def _job(width: int) -> Iterator[Dummy]:
+    """A Dummy printer that knows the paper width (so python-escpos refuses an image too wide for it)."""
+    p = Dummy()
+    p.profile.profile_data = copy.deepcopy(p.profile.profile_data)
+    p.profile.profile_data["media"]["width"]["pixels"] = width
+    with contextlib.redirect_stdout(io.StringIO()):  # python-escpos 3.1 print()s which barcode renderer it uses
+        yield p
+
+
 def escpos_bytes(order: dict[str, Any], style: ReceiptStyle) -> bytes:
     """The whole print job: init, the raster text, CODE128 and QR of the order number, feed and cut."""
-    p = Dummy()
+    with _job(style.width) as p:
+        _receipt_job(p, order, style)
+        return bytes(p.output)
+
+
+def _receipt_job(p: Dummy, order: dict[str, Any], style: ReceiptStyle) -> None:
     p.hw("INIT")
     p.image(render_image(order, style), center=False)
     p.set(align="center")
@@ -126,4 +145,26 @@ def escpos_bytes(order: dict[str, Any], style: ReceiptStyle) -> bytes:
     p.qr(style.receipt_url.format(order_no=order["order_no"]), size=6, native=True)
     p.text("\n")
     p.cut()
-    return bytes(p.output)
+
+
+def test_page_bytes(style: ReceiptStyle, kiosk_id: str) -> bytes:
+    """The technician's test page: Chinese and Latin text, a width ruler, CODE128, QR, cut."""
+    width = style.width
+    font = ImageFont.truetype(style.font_path, 24)
+    img = Image.new("1", (width, 150), 1)
+    draw = ImageDraw.Draw(img)
+    draw.text((0, 0), f"TEST PAGE 测试页  {kiosk_id}", font=font, fill=0)
+    draw.text((0, 34), f"{style.paper_mm} mm = {width} dots  中文 English 0123456789", font=font, fill=0)
+    for x in range(0, width, 8):  # the ruler: a tick every 8 dots, a long one every 64
+        draw.line((x, 110 - (30 if x % 64 == 0 else 12), x, 110), fill=0)
+    draw.line((0, 110, width - 1, 110), fill=0)
+    draw.line((width - 1, 70, width - 1, 110), fill=0)
+    with _job(width) as p:
+        p.hw("INIT")
+        p.image(img, center=False)
+        p.set(align="center")
+        p.barcode("{BTEST-" + kiosk_id, "CODE128", height=64, width=2, pos="BELOW", function_type="B")
+        p.qr(f"test:{kiosk_id}", size=6, native=True)
+        p.text("\n")
+        p.cut()
+        return bytes(p.output)

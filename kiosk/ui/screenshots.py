@@ -1,0 +1,73 @@
+"""`python -m kiosk.ui.screenshots OUTDIR [SIZE]`: render every screen, in every language, to PNG.
+
+For the README, translators and layout reviews.  Runs headless on the simulator.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+
+def main(argv: list[str]) -> int:
+    from kiosk.app import Kiosk
+    from kiosk.checkout import Outcome, PayStep
+    from kiosk.config import Config, replace
+    from kiosk.ui.loop import UI
+
+    if not argv:
+        print("usage: python -m kiosk.ui.screenshots OUTDIR [SIZE]", file=sys.stderr)
+        return 2
+    out = Path(argv[0])
+    out.mkdir(parents=True, exist_ok=True)
+    size = argv[1] if len(argv) > 1 else "800x480"
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = replace(
+            Config(),
+            kiosk={"data_dir": tmp},
+            mqtt={"enabled": False},
+            display={"size": size},
+            gpio={"pin_factory": "mock"},
+        )
+        k = Kiosk(cfg)
+        ui = UI(k)
+        co = k.checkout
+        for lang in ("zh_CN", "en"):
+            co.tap_start_over(0)
+            co.set_language(lang, 0)
+            co.last_activity = float("inf")  # no idle countdown in the pictures
+            for barcode in ("6901234000016", "6901234000054", "6901234000078", "6901234000016"):
+                co.scan(barcode, 0)
+            co.last_activity = float("inf")
+            ui.frame()
+            ui.screenshot(out / f"cart-{lang}.png")
+            co.tap_pay(float("inf"))
+            ui.frame()
+            ui.screenshot(out / f"payment-{lang}.png")
+            co.scan("281234567890123457", float("inf"))
+            co.payment_progress(PayStep.USER_PAYING)
+            ui.frame()
+            ui.screenshot(out / f"confirm-on-phone-{lang}.png")
+            co.payment_finished(Outcome.PAID, float("inf"), order_no="K01-261124-0042")
+            k.receipt_state = "printed"
+            ui.frame()
+            ui.screenshot(out / f"paid-{lang}.png")
+            co.tap_start_over(0)
+            co.set_language(lang, 0)
+            co.last_activity = float("inf")
+            ui.frame()
+            ui.screenshot(out / f"welcome-{lang}.png")
+        ui.close()
+    print(f"screens written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

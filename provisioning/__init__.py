@@ -1,0 +1,1 @@
+"""Technician tools: device self-test and OS setup for a kiosk."""

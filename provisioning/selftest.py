@@ -1,0 +1,178 @@
+"""`python -m provisioning.selftest [--config FILE] [--print-test-page]`: check every device a config names.
+
+One line per check, PASS / FAIL / SKIP with what was found, so a technician
+can fix the wiring and run it again.  Exit 0 when nothing failed.  Lights and
+buzzer are exercised so the technician can see and hear them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+from kiosk.config import Config, ConfigError, load  # noqa: E402
+
+
+class Skip(Exception):
+    pass
+
+
+def check_storage(cfg: Config) -> str:
+    from kiosk.app import open_store
+
+    store = open_store(cfg)
+    mode = store.conn().execute("PRAGMA journal_mode").fetchone()[0]
+    with tempfile.NamedTemporaryFile(dir=cfg.kiosk.data_dir):
+        pass
+    return f"{store.path} writable, journal {mode}"
+
+
+def check_font(cfg: Config) -> str:
+    from kiosk.fonts import find_cjk_font
+
+    return find_cjk_font(cfg.display.font)
+
+
+def check_scanner(cfg: Config) -> str:
+    s = cfg.scanner
+    if s.type in ("none", "simulated"):
+        raise Skip(s.type)
+    if s.type == "serial":
+        import serial
+
+        port = serial.serial_for_url(s.url, baudrate=s.baudrate, timeout=0.2)
+        port.close()
+        return f"{s.url} opened at {s.baudrate} baud"
+    import evdev
+
+    dev = evdev.InputDevice(s.device)
+    return f"{s.device}: {dev.name}"
+
+
+def check_camera(cfg: Config) -> str:
+    from hardware.camera import OpenCVSource
+    from hardware.decoder import Decoder
+
+    c = cfg.camera
+    if c.type != "opencv":
+        raise Skip(c.type)
+    src = OpenCVSource(c.source, c.width, c.height, c.read_timeout_s)
+    src.open()
+    try:
+        frame = src.read()
+    finally:
+        src.close()
+    if frame is None:
+        raise OSError(f"{c.source}: opened but gave no frame within {c.read_timeout_s} s")
+    seen = ", ".join(f"{s.symbology} {s.text[:20]}" for s in Decoder().decode(frame)) or "no code in view"
+    return f"{c.source}: {frame.shape[1]}x{frame.shape[0]} frame; {seen}"
+
+
+def check_printer(cfg: Config, print_page: bool) -> str:
+    from hardware.printer import open_printer
+    from kiosk.fonts import find_cjk_font
+    from kiosk.receipts import ReceiptStyle, test_page_bytes
+
+    p = cfg.printer
+    if p.type == "none":
+        raise Skip("none")
+    if not print_page:
+        if p.type == "network":
+            socket.create_connection((p.host, p.port), timeout=p.timeout_s).close()
+            return f"{p.host}:{p.port} accepts connections (--print-test-page to print)"
+        raise Skip(f"{p.type}: use --print-test-page to print one")
+    style = ReceiptStyle(find_cjk_font(cfg.display.font), p.paper_width_mm)
+    open_printer(p, Path(cfg.kiosk.data_dir)).send(test_page_bytes(style, cfg.kiosk.kiosk_id), "test-page")
+    return f"test page sent to the {p.type} printer ({p.paper_width_mm} mm)"
+
+
+def check_gpio(cfg: Config) -> str:
+    from hardware.gpio import Signals
+
+    if not cfg.gpio.enabled:
+        raise Skip("disabled")
+    sig = Signals(cfg.gpio, lambda: None)
+    try:
+        for state in ("ready", "busy", "fault", "off"):
+            sig.light(state)
+            time.sleep(0.3)
+        sig.beep("ok")
+        time.sleep(0.2)
+        pressed = "pressed" if sig.help_button.is_pressed else "released"
+    finally:
+        sig.close()
+    return f"pin factory {sig.factory}; lights cycled, buzzer beeped; help button {pressed}"
+
+
+def check_mqtt(cfg: Config) -> str:
+    import threading
+
+    import paho.mqtt.client as mqtt
+
+    m = cfg.mqtt
+    if not m.enabled:
+        raise Skip("disabled")
+    done = threading.Event()
+    result: list[str] = []
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{cfg.kiosk.kiosk_id}-selftest")
+    if m.tls:
+        c.tls_set(ca_certs=m.ca_file, certfile=m.cert_file or None, keyfile=m.key_file or None)
+    if m.username:
+        pw = Path(m.password_file).read_text().strip() if m.password_file else None
+        c.username_pw_set(m.username, pw)
+    c.on_connect = lambda cl, u, f, rc, p: (result.append(str(rc)), done.set())
+    c.connect(m.host, m.port, keepalive=10)
+    c.loop_start()
+    try:
+        if not done.wait(5):
+            raise OSError(f"{m.host}:{m.port}: no CONNACK within 5 s")
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    if result[0] != "Success":
+        raise OSError(f"{m.host}:{m.port} refused: {result[0]}")
+    return f"{m.host}:{m.port} accepted the connection"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m provisioning.selftest")
+    ap.add_argument("--config")
+    ap.add_argument("--print-test-page", action="store_true")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"FAIL config   {exc}")
+        return 1
+    print(f"PASS config   {cfg.source or 'simulator defaults'}")
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("storage", lambda: check_storage(cfg)),
+        ("font", lambda: check_font(cfg)),
+        ("scanner", lambda: check_scanner(cfg)),
+        ("camera", lambda: check_camera(cfg)),
+        ("printer", lambda: check_printer(cfg, args.print_test_page)),
+        ("gpio", lambda: check_gpio(cfg)),
+        ("mqtt", lambda: check_mqtt(cfg)),
+    ]
+    failed = 0
+    for name, check in checks:
+        try:
+            print(f"PASS {name:<8} {check()}")
+        except Skip as why:
+            print(f"SKIP {name:<8} {why}")
+        except Exception as exc:  # every failure is reported, none stops the others
+            failed += 1
+            print(f"FAIL {name:<8} {type(exc).__name__}: {exc}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Turn a fresh Raspberry Pi OS Lite (Bookworm) into a kiosk.  Run as root from a checkout:
+#   sudo provisioning/setup-pi.sh
+# Idempotent: run it again after `git pull` to update.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "run as root (sudo)" >&2; exit 1; }
+
+id kiosk >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/kiosk --shell /usr/sbin/nologin kiosk
+for g in video render input dialout gpio lp plugdev; do getent group "$g" >/dev/null && usermod -aG "$g" kiosk; done
+
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  git make python3-venv python3-pygame python3-lgpio libzbar0 fonts-wqy-microhei fontconfig
+
+mkdir -p /opt/kiosk
+rsync -a --delete --exclude .venv --exclude data --exclude .git "$src"/ /opt/kiosk/ 2>/dev/null \
+  || cp -a "$src"/. /opt/kiosk/
+make -C /opt/kiosk deps
+
+# Config and secrets: the config is readable by the kiosk; keys and passwords only by the kiosk user.
+install -d -m 0750 -o root -g kiosk /etc/kiosk
+[ -f /etc/kiosk/kiosk.toml ] || install -m 0640 -o root -g kiosk /opt/kiosk/kiosk.example.toml /etc/kiosk/kiosk.toml
+for secret in /etc/kiosk/*.key /etc/kiosk/mqtt-password; do
+  [ -e "$secret" ] && chown kiosk:kiosk "$secret" && chmod 0600 "$secret"
+done
+install -d -m 0750 -o kiosk -g kiosk /var/lib/kiosk
+sed -i 's|^data_dir = .*|data_dir = "/var/lib/kiosk"             # set by setup-pi.sh|' /etc/kiosk/kiosk.toml
+
+install -m 0644 /opt/kiosk/provisioning/99-kiosk-printer.rules /etc/udev/rules.d/
+udevadm control --reload-rules && udevadm trigger || true
+install -m 0644 /opt/kiosk/systemd/kiosk.service /etc/systemd/system/kiosk.service
+systemctl daemon-reload
+systemctl enable kiosk.service
+echo "Edit /etc/kiosk/kiosk.toml, run the self-test, then: systemctl start kiosk"
+echo "  sudo -u kiosk /opt/kiosk/.venv/bin/python -m provisioning.selftest --config /etc/kiosk/kiosk.toml"

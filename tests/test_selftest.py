@@ -1,0 +1,90 @@
+"""The technician's self-test against devices on loopback."""
+
+import subprocess
+import sys
+
+from hardware.camera import qr_image
+from tests.conftest import REPO, write_config
+from tests.loopback import MjpegCamera, NetworkPrinter, SerialLine, free_port, wait_until
+
+
+def run_selftest(config, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "provisioning.selftest", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def test_every_device_passes(tmp_path, broker):
+    line, cam, printer = SerialLine(), MjpegCamera(), NetworkPrinter()
+    cam.show(qr_image("281234567890123451"))
+    try:
+        cfg = write_config(
+            tmp_path / "k.toml",
+            {
+                "kiosk": {"data_dir": str(tmp_path / "data")},
+                "scanner": {"type": "serial", "url": line.url},
+                "camera": {"type": "opencv", "source": cam.url},
+                "printer": {"type": "network", "port": printer.port},
+                "gpio": {"pin_factory": "mock"},
+                "mqtt": {"port": broker.port},
+            },
+        )
+        run = run_selftest(cfg, "--print-test-page")
+        assert run.returncode == 0, run.stdout + run.stderr
+        lines = run.stdout.splitlines()
+        assert [ln.split()[:2] for ln in lines] == [
+            ["PASS", "config"],
+            ["PASS", "storage"],
+            ["PASS", "font"],
+            ["PASS", "scanner"],
+            ["PASS", "camera"],
+            ["PASS", "printer"],
+            ["PASS", "gpio"],
+            ["PASS", "mqtt"],
+        ]
+        assert "QRCODE 281234567890123451" in run.stdout
+        assert wait_until(lambda: printer.jobs, 5)
+        assert b"{BTEST-kiosk-01" in printer.jobs[0] and printer.jobs[0].endswith(b"\x1dV\x00")
+    finally:
+        line.close()
+        cam.close()
+        printer.close()
+
+
+def test_failures_are_named_and_do_not_stop_the_others(tmp_path):
+    cfg = write_config(
+        tmp_path / "k.toml",
+        {
+            "kiosk": {"data_dir": str(tmp_path / "data")},
+            "scanner": {"type": "serial", "url": f"socket://127.0.0.1:{free_port()}"},
+            "camera": {"type": "none"},
+            "printer": {"type": "network", "port": free_port(), "timeout_s": 1},
+            "gpio": {"pin_factory": "mock"},
+            "mqtt": {"port": free_port()},
+        },
+    )
+    run = run_selftest(cfg)
+    assert run.returncode == 1
+    status = {ln.split()[1]: ln.split()[0] for ln in run.stdout.splitlines()}
+    assert status == {
+        "config": "PASS",
+        "storage": "PASS",
+        "font": "PASS",
+        "scanner": "FAIL",
+        "camera": "SKIP",
+        "printer": "FAIL",
+        "gpio": "PASS",
+        "mqtt": "FAIL",
+    }
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_bad_config_is_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[camera]\nsauce = 1\n")
+    run = run_selftest(bad)
+    assert run.returncode == 1 and run.stdout.strip().startswith("FAIL config   camera.sauce: unknown key")
