@@ -174,6 +174,17 @@ class Kiosk:
         threading.Thread(target=self._recovery_loop, name="recovery", daemon=True).start()
         if self.signals:
             self.signals.light("ready")
+        c = self.cfg
+        log.info(
+            "kiosk %s/%s ready: scanner %s, camera %s, printer %s, gateway %s, data in %s",
+            c.kiosk.store_id,
+            c.kiosk.kiosk_id,
+            c.scanner.type,
+            c.camera.type,
+            c.printer.type,
+            self.gateway.name,
+            self.data_dir,
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -189,15 +200,13 @@ class Kiosk:
             self.signals.close()
 
     def _recovery_loop(self) -> None:
-        """On start and then periodically: drive every open payment to a final state."""
+        """On start and then periodically: drive every open payment no live payment owns to a final state."""
         while not self._stop.is_set():
-            if not self.checkout.paying:
-                for result in self.driver.recover_all():
-                    log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
-                    if result.order is not None:
-                        self._print(result.order, announce=False)
-                if self.mqtt:
-                    self.mqtt.notify()
+            for result in self.driver.recover_all():
+                # a recovered order is reported; its receipt is printed when an attendant asks for it
+                log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
+            if self.mqtt:
+                self.mqtt.notify()
             self._stop.wait(self.cfg.payment.recovery_interval_s)
 
     # -- the UI thread's work -----------------------------------------------------
@@ -233,6 +242,8 @@ class Kiosk:
         elif isinstance(event, DeviceStatus):
             was = self.devices.get(event.device, {}).get("ok")
             self.devices[event.device] = {"ok": event.ok, "message": event.message}
+            if was != event.ok:
+                log.log(logging.INFO if event.ok else logging.WARNING, "%s: %s", event.device, event.message)
             if was is not None and was != event.ok and event.device != "mqtt":
                 kind = f"{event.device}_{'back' if event.ok else 'lost'}"
                 self._io(self.store.add_event, kind, message=event.message)
@@ -244,7 +255,7 @@ class Kiosk:
                 co.payment_finished(r.outcome, now, order_no=r.order["order_no"] if r.order else None, reason=r.reason)
             )
             if r.order is not None:
-                self._print(r.order, announce=True)
+                self._print(r.order)
             if self.mqtt:
                 self.mqtt.notify()
         elif isinstance(event, PrintDone):
@@ -293,10 +304,9 @@ class Kiosk:
             result = Result(Outcome.FAILED, "", reason=f"ERROR:{type(exc).__name__}", settled=False)
         self.events.put(PaymentDone(result))
 
-    def _print(self, order: dict[str, Any], announce: bool) -> None:
-        if announce:
-            self.last_order = order
-            self.receipt_state = "printing"
+    def _print(self, order: dict[str, Any]) -> None:
+        self.last_order = order
+        self.receipt_state = "printing"
         self._print_pool.submit(self._print_job, order)
 
     def _print_job(self, order: dict[str, Any]) -> None:

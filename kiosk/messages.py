@@ -63,5 +63,9 @@ def order_data(order: dict[str, Any], lines: list[dict[str, Any]], payment: dict
             "masked_code": payment["code_masked"],
         },
         "language": order["language"],
-        "receipt": {"printed": bool(order["receipt_printed"])},
+        # the order is reported before its receipt prints; a receipt that then fails is an `events` message
+        "receipt": {
+            "printed": bool(order["receipt_printed"]),
+            "status": "printed" if order["receipt_printed"] else "queued",
+        },
     }

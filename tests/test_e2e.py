@@ -224,7 +224,10 @@ def test_sigkill_mid_payment_is_recovered(kiosk_factory, broker, code, sandbox, 
         assert len(orders) == (1 if final == "PAID" else 0)
         if final == "PAID":
             assert wait_until(lambda: len(hq.payloads("orders")) == 1, 15)
-            assert wait_until(lambda: k.rows("SELECT receipt_printed FROM orders")[0]["receipt_printed"] == 1, 10)
+            assert hq.payloads("orders")[0]["data"]["payment"]["state"] == "PAID"
+            # the shopper may have gone: the receipt waits for an attendant's reprint
+            assert k.rows("SELECT receipt_printed FROM orders")[0]["receipt_printed"] == 0
+            assert k.printer.jobs == []
         assert wait_until(lambda: final in [p["data"]["state"] for p in hq.payloads("payments")], 15)
         ids = [m["id"] for m in hq.payloads("payments") + hq.payloads("orders")]
         assert len(ids) == len(set(ids))

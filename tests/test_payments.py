@@ -164,3 +164,34 @@ def test_unconfirmed_cancel_stays_open_for_recovery(store, monkeypatch):
     )
     assert r.outcome is Outcome.FAILED and not r.settled
     assert [p["state"] for p in store.open_payments()] == ["CANCELLING"]
+
+
+class SlowGateway(SandboxGateway):
+    """A sandbox whose pay() waits until the test lets it answer."""
+
+    def __init__(self, path):
+        super().__init__(path, latency_s=0, user_paying_s=0, request_timeout_s=1)
+        self.sent = threading.Event()
+        self.answer = threading.Event()
+
+    def pay(self, req):
+        self.sent.set()
+        self.answer.wait(10)
+        return super().pay(req)
+
+
+def test_recovery_never_touches_a_payment_still_in_flight(tmp_path, store):
+    gateway = SlowGateway(tmp_path / "slow.sqlite")
+    d = driver(gateway, store)
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(d.pay(start(store, "281234567890123451"), language="en", subject="t"))
+    )
+    worker.start()
+    assert gateway.sent.wait(5)
+    assert [p["state"] for p in store.open_payments()] == ["SUBMITTING"]
+    assert d.recover_all() == []  # the live payment is the worker's, not recovery's
+    gateway.answer.set()
+    worker.join(10)
+    assert results[0].outcome is Outcome.PAID
+    assert store.open_payments() == []

@@ -210,3 +210,34 @@ def test_printer_out_shows_the_e_receipt_code(ui_for):
     assert k.store.order(order_no)["receipt_printed"] == 0
     assert k.light_state() == "busy"
     assert any("printer_error" in r["payload"] for r in k.store.pending_outbox())
+
+
+def test_camera_reads_products_only_when_no_scanner_is_fitted(ui_for):
+    from hardware.camera import qr_image
+
+    k, ui = ui_for(scanner={"type": "none"})
+    k.sim_camera.show(qr_image("6901234000016"), seconds=0.5)
+    assert run_until(ui, lambda: k.checkout.cart)
+    k2, ui2 = ui_for()  # a scanner is fitted: the camera is for payment codes
+    k2.sim_camera.show(qr_image("6901234000016"), seconds=0.5)
+    assert wait_until(lambda: k2.camera.frames > 20, 5)
+    for _ in range(10):
+        ui2.frame()
+    assert not k2.checkout.cart
+
+
+def test_missing_font_stops_the_start_with_a_clear_message(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, write_config
+
+    cfg = write_config(
+        tmp_path / "k.toml",
+        {"kiosk": {"data_dir": str(tmp_path)}, "display": {"font": "/nope.ttf"}, "mqtt": {"enabled": False}},
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--config", str(cfg)], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1] == "cannot start: display.font: /nope.ttf does not exist"

@@ -53,6 +53,10 @@ class PaymentDriver:
         self.paying_limit_s = paying_limit_s
         self.cancel_attempts = cancel_attempts
         self.clock = clock
+        # Payments a live pay() is driving.  Recovery must never touch them: it would query a trade the
+        # gateway has not seen yet, cancel it, and the shopper could then be charged with no order.
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
 
     def pay(
         self,
@@ -64,17 +68,23 @@ class PaymentDriver:
         cancel: threading.Event | None = None,
     ) -> Result:
         cancel = cancel or threading.Event()
-        out_trade_no = self.store.begin_payment(
-            gateway=self.gateway.name,
-            channel=req.scheme.value,
-            code_masked=mask(req.code),
-            lines=req.lines,
-            totals=req.totals,
-            language=language,
-        )
-        log.info("pay %s %s code %s", out_trade_no, req.totals.total, mask(req.code))
-        answer = self.gateway.pay(PayRequest(out_trade_no, req.code, req.totals.total, self.store.id.currency, subject))
-        return self._settle(out_trade_no, answer, progress, cancel)
+        with self._lock:  # recover_all() lists open payments under the same lock: it never sees this one unowned
+            out_trade_no = self.store.begin_payment(
+                gateway=self.gateway.name,
+                channel=req.scheme.value,
+                code_masked=mask(req.code),
+                lines=req.lines,
+                totals=req.totals,
+                language=language,
+            )
+            self._in_flight.add(out_trade_no)
+        try:
+            log.info("pay %s %s code %s", out_trade_no, req.totals.total, mask(req.code))
+            request = PayRequest(out_trade_no, req.code, req.totals.total, self.store.id.currency, subject)
+            return self._settle(out_trade_no, self.gateway.pay(request), progress, cancel)
+        finally:
+            with self._lock:
+                self._in_flight.discard(out_trade_no)
 
     def _settle(
         self,
@@ -146,8 +156,11 @@ class PaymentDriver:
         return self._settle(out_trade_no, answer, lambda step: None, threading.Event(), recovered=True)
 
     def recover_all(self) -> list[Result]:
+        """Drive every open payment that no live pay() owns to a final state."""
+        with self._lock:
+            orphans = [p for p in self.store.open_payments() if p["out_trade_no"] not in self._in_flight]
         results = []
-        for p in self.store.open_payments():
+        for p in orphans:
             try:
                 results.append(self.recover(p["out_trade_no"]))
             except Exception:  # one stuck payment must not stop the others; next round retries it

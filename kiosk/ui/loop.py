@@ -19,6 +19,7 @@ from kiosk.ui.screens import Screens
 from kiosk.ui.widgets import Painter
 
 log = logging.getLogger(__name__)
+CONSOLE_DRIVERS = ("kmsdrm", "fbcon", "directfb")
 
 
 class UI:
@@ -27,10 +28,11 @@ class UI:
         cfg = kiosk.cfg
         pygame.display.init()
         pygame.font.init()
-        flags = pygame.FULLSCREEN if cfg.display.fullscreen else 0
-        self.surface = pygame.display.set_mode(cfg.screen_size, flags)
+        # On a console display (a Pi without a desktop) there are no windows: always full screen.
+        fullscreen = cfg.display.fullscreen or pygame.display.get_driver() in CONSOLE_DRIVERS
+        self.surface = pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if fullscreen else 0)
         pygame.display.set_caption("Kiosk")
-        if cfg.display.fullscreen:
+        if fullscreen:
             pygame.mouse.set_visible(False)
         self.painter = Painter(self.surface, kiosk.font_path)
         self.screens = Screens(self.painter, kiosk)
