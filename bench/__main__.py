@@ -18,10 +18,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+from kiosk import use_headless_drivers  # noqa: E402
+
+use_headless_drivers()
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
@@ -245,25 +244,15 @@ def bench_memory(orders: int = 100) -> list[Row]:
 # --- storage and MQTT -----------------------------------------------------------------------------
 def bench_commit(n: int = 300) -> list[Row]:
     from kiosk.catalog import DEMO_PRODUCTS
-    from kiosk.checkout import Cart
     from kiosk.store import Identity, Store
+    from tests.factories import begin_payment
 
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "k.sqlite", Identity("s", "k", "K", "CNY"))
         store.seed_catalog(DEMO_PRODUCTS)
-        cart = Cart()
-        for p in DEMO_PRODUCTS[:8]:
-            cart.add(p)
         times = []
         for _ in range(n):
-            otn = store.begin_payment(
-                gateway="sandbox",
-                channel="alipay",
-                code_masked="x",
-                lines=cart.snapshot(),
-                totals=cart.totals(),
-                language="zh_CN",
-            )
+            otn = begin_payment(store, DEMO_PRODUCTS[:8], language="zh_CN")
             t0 = time.perf_counter()
             store.complete_payment(otn, trade_id="T")
             times.append((time.perf_counter() - t0) * 1000)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+from kiosk import use_headless_drivers
+
+use_headless_drivers()
 
 from tests.loopback import Mosquitto  # noqa: E402
 

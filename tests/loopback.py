@@ -28,6 +28,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def listen() -> socket.socket:
+    """A listening TCP socket on a free loopback port."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    return sock
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -109,10 +118,7 @@ class NetworkPrinter:
     """
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
+        self.sock = listen()
         self.port = self.sock.getsockname()[1]
         self.jobs: list[bytes] = []
         self.paper_out = False
@@ -155,10 +161,7 @@ class SerialLine:
     """The far end of a serial scanner: the kiosk connects with socket://127.0.0.1:PORT."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1)
+        self.sock = listen()
         self.port = self.sock.getsockname()[1]
         self.url = f"socket://127.0.0.1:{self.port}"
         self.conn: socket.socket | None = None

@@ -4,27 +4,17 @@ import numpy as np
 import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Cart
 from kiosk.fonts import find_cjk_font
 from kiosk.receipts import ReceiptStyle, escpos_bytes, render_image
 from kiosk.store import Identity, Store
+from tests.factories import begin_payment
 
 
 @pytest.fixture
 def order(tmp_path):
     store = Store(tmp_path / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
     store.seed_catalog(DEMO_PRODUCTS)
-    cart = Cart()
-    for p in DEMO_PRODUCTS[:5]:
-        cart.add(p)
-    otn = store.begin_payment(
-        gateway="sandbox",
-        channel="wechat",
-        code_masked="1345********6789",
-        lines=cart.snapshot(),
-        totals=cart.totals(),
-        language="zh_CN",
-    )
+    otn = begin_payment(store, DEMO_PRODUCTS[:5], language="zh_CN", channel="wechat", masked="1345********6789")
     return store.complete_payment(otn, trade_id="T")
 
 

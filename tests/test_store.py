@@ -6,9 +6,9 @@ import sqlite3
 import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Cart
 from kiosk.payments import PaymentState
 from kiosk.store import Identity, Store
+from tests.factories import begin_payment
 
 ID = Identity("demo-store", "kiosk-01", "K01", "CNY")
 
@@ -21,18 +21,7 @@ def store(tmp_path):
 
 
 def begin(store, n_items=2):
-    cat = store.catalog()
-    cart = Cart()
-    for barcode in list(cat)[:n_items]:
-        cart.add(cat[barcode])
-    return store.begin_payment(
-        gateway="sandbox",
-        channel="alipay",
-        code_masked="2812********3451",
-        lines=cart.snapshot(),
-        totals=cart.totals(),
-        language="en",
-    )
+    return begin_payment(store, DEMO_PRODUCTS[:n_items])
 
 
 def test_durability_settings(store):

@@ -5,15 +5,13 @@ For the README, translators and layout reviews.  Runs headless on the simulator.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
-os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+from kiosk import use_headless_drivers
+
+use_headless_drivers()
 
 
 def main(argv: list[str]) -> int:
