@@ -161,6 +161,32 @@ _SHIFTED = {
 }
 
 
+class KeyboardWedge:
+    """Turns a keyboard-wedge scanner's evdev key events into the bytes it typed (Enter ends a code)."""
+
+    def __init__(self) -> None:
+        self.shift = False
+
+    def key(self, event) -> bytes:
+        import evdev
+
+        if event.type != evdev.ecodes.EV_KEY:
+            return b""
+        key = evdev.categorize(event)
+        name = key.keycode if isinstance(key.keycode, str) else key.keycode[0]
+        if name in ("KEY_LEFTSHIFT", "KEY_RIGHTSHIFT"):
+            self.shift = key.keystate != key.key_up
+            return b""
+        if key.keystate != key.key_down:
+            return b""
+        if name in ("KEY_ENTER", "KEY_KPENTER"):
+            return b"\r"
+        c = _KEYS.get(name)
+        if c is None:
+            return b""
+        return (_SHIFTED.get(c, c.upper()) if self.shift else c).encode()
+
+
 class HidScanner(_ThreadedDevice):
     """A keyboard-wedge scanner read from its own input device, grabbed so its keys reach no one else."""
 
@@ -175,29 +201,12 @@ class HidScanner(_ThreadedDevice):
         dev = evdev.InputDevice(self.device)
         dev.grab()
         self.on_status(self.name, True, f"reading {dev.name}")
-        shift = False
+        wedge = KeyboardWedge()
         try:
             for event in dev.read_loop():
                 if self._stop.is_set():
                     break
-                if event.type != evdev.ecodes.EV_KEY:
-                    continue
-                key = evdev.categorize(event)
-                name = key.keycode if isinstance(key.keycode, str) else key.keycode[0]
-                if name in ("KEY_LEFTSHIFT", "KEY_RIGHTSHIFT"):
-                    shift = key.keystate != key.key_up
-                    continue
-                if key.keystate != key.key_down:
-                    continue
-                if name in ("KEY_ENTER", "KEY_KPENTER"):
-                    char = b"\r"
-                else:
-                    c = _KEYS.get(name)
-                    if c is None:
-                        continue
-                    c = _SHIFTED.get(c, c.upper()) if shift else c
-                    char = c.encode()
-                for line in self.framer.feed(char):
+                for line in self.framer.feed(wedge.key(event)):
                     self.on_code(line, "scanner")
         finally:
             dev.ungrab()

@@ -238,7 +238,7 @@ class Kiosk:
         if isinstance(event, CodeRead):
             if event.source == "camera" and self.scanner is not None and classify(event.text).kind is CodeKind.PRODUCT:
                 return  # with a scanner fitted, the camera is for payment codes only
-            self._run(co.scan(event.text, now))
+            self.run_effects(co.scan(event.text, now))
         elif isinstance(event, DeviceStatus):
             was = self.devices.get(event.device, {}).get("ok")
             self.devices[event.device] = {"ok": event.ok, "message": event.message}
@@ -251,7 +251,7 @@ class Kiosk:
             co.payment_progress(event.step)
         elif isinstance(event, PaymentDone):
             r = event.result
-            self._run(
+            self.run_effects(
                 co.payment_finished(r.outcome, now, order_no=r.order["order_no"] if r.order else None, reason=r.reason)
             )
             if r.order is not None:
@@ -262,9 +262,9 @@ class Kiosk:
             if self.last_order and self.last_order["order_no"] == event.order_no:
                 self.receipt_state = "printed" if event.ok else "failed"
         elif isinstance(event, HelpPressed):
-            self._run(co.open_help(now))
+            self.run_effects(co.open_help(now))
 
-    def _run(self, effects: list) -> None:
+    def run_effects(self, effects: list) -> None:
         for e in effects:
             if isinstance(e, Beep):
                 if self.signals:

@@ -220,7 +220,8 @@ class Checkout:
             return []  # the camera keeps seeing things while a payment runs: not the shopper's doing
         self.last_activity = now
         if scanned.kind is CodeKind.OTHER:
-            self.notice = Notice("not_a_product", error=True)
+            waiting_for_code = self.phase is Phase.PAYMENT
+            self.notice = Notice("not_a_payment_code" if waiting_for_code else "not_a_product", error=True)
             return [Beep("error")]
         product = self.catalog.get(scanned.text)
         if product is None:

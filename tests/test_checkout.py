@@ -102,6 +102,15 @@ def test_a_code_is_never_tried_twice(co):
     assert isinstance(co.scan("281234567890123452", 5)[0], StartPayment)
 
 
+def test_other_codes_on_the_payment_screen_are_not_payment_codes(co):
+    co.scan(WATER, 1)
+    co.tap_pay(2)
+    for text in ["https://qr.alipay.com.evil.example/pay", "fp1234567890123456", "hQVDUFYwMWAAAA"]:
+        assert co.scan(text, 3) == [Beep("error")]
+        assert co.notice.key == "not_a_payment_code"
+        assert co.phase is Phase.PAYMENT and not co.paying
+
+
 def test_tap_pay_then_back(co):
     co.tap_pay(0)
     assert co.phase is Phase.IDLE  # nothing to pay

@@ -207,3 +207,33 @@ def test_decoder_on_camera_frames_matches_pyzbar_on_tilted_product_codes(size):
         theirs = sum(expected in [r.data.decode() for r in pyzbar.decode(f)] for f in scenes[kind])
         assert ours >= theirs, (kind, ours, theirs)
     assert all(decoder.decode(f) == [] for f in scenes["empty"])
+
+
+def test_keyboard_wedge_events_become_codes():
+    from evdev import InputEvent, ecodes
+
+    from hardware.scanner import KeyboardWedge, LineFramer
+
+    def press(name, value=1):
+        return InputEvent(0, 0, ecodes.EV_KEY, ecodes.ecodes[name], value)
+
+    events = []
+    for ch in "6901234000016":
+        events += [press(f"KEY_{ch}"), press(f"KEY_{ch}", 2), press(f"KEY_{ch}", 0)]  # down, autorepeat, up
+    events += [press("KEY_ENTER"), press("KEY_ENTER", 0)]
+    events += [InputEvent(0, 0, ecodes.EV_MSC, ecodes.MSC_SCAN, 458782)]  # not a key: ignored
+    events += [
+        press("KEY_LEFTSHIFT"),
+        press("KEY_A"),
+        press("KEY_A", 0),
+        press("KEY_MINUS"),
+        press("KEY_LEFTSHIFT", 0),
+        press("KEY_B"),
+        press("KEY_F1"),
+        press("KEY_KPENTER"),
+    ]
+    wedge, framer = KeyboardWedge(), LineFramer(64)
+    lines = []
+    for ev in events:
+        lines += framer.feed(wedge.key(ev))
+    assert lines == ["6901234000016", "A_b"]

@@ -23,6 +23,7 @@ NOTICES = {
     "added": "Added",
     "unknown_barcode": "Unknown barcode {code}",
     "not_a_product": "This is not a product barcode",
+    "not_a_payment_code": "This is not a payment code",
     "scan_products_first": "Scan your items first",
     "code_used": "This payment code was already used. Refresh it in your wallet app.",
     "payment_cancelled": "Payment cancelled",
@@ -34,6 +35,20 @@ REASONS = {
     "AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
     "CANCEL_PENDING": "The payment is being reversed. You will not be charged.",
 }
+STEP_TEXT = {
+    PayStep.SUBMITTING: "Processing payment…",
+    PayStep.USER_PAYING: "Confirm the payment on your phone",
+    PayStep.CANCELLING: "Cancelling…",
+}
+RECEIPT_TEXT = {"printing": "Printing your receipt…", "printed": "Please take your receipt"}
+# the simulator's panel: label, button name, what it does (a Kiosk method and its argument)
+SIM_BUTTONS = [
+    ("Scan random item", "sim:scan", "simulate_scan", None),
+    ("Scan unknown code", "sim:unknown", "simulate_scan", "6900000000007"),
+    ("Show code: approve", "sim:pay_ok", "simulate_payment_code", "1"),
+    ("Show code: phone confirm", "sim:pay_confirm", "simulate_payment_code", "7"),
+    ("Show code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
+]
 DEVICE_TEXT = {
     "scanner": "Scanner offline",
     "camera": "Camera offline",
@@ -89,7 +104,7 @@ class Screens:
         p.button(
             pygame.Rect(self.w - bw - theme.PAD, 8, bw, 48),
             self._("Help"),
-            lambda: self.k._run(co.open_help(self.now())),
+            lambda: self.k.run_effects(co.open_help(self.now())),
             "help",
             fill=theme.WARN,
             ink=theme.PRIMARY_INK,
@@ -246,13 +261,8 @@ class Screens:
                 "back",
             )
             return
-        message = {
-            PayStep.SUBMITTING: "Processing payment…",
-            PayStep.USER_PAYING: "Confirm the payment on your phone",
-            PayStep.CANCELLING: "Cancelling…",
-        }[step]
         p.text(
-            self._(message),
+            self._(STEP_TEXT[step]),
             (cx, body.top + 140),
             34,
             theme.WARN if step is PayStep.USER_PAYING else theme.INK,
@@ -266,7 +276,7 @@ class Screens:
             p.button(
                 pygame.Rect(cx - 130, body.bottom - 80, 260, 64),
                 self._("Cancel payment"),
-                lambda: self.k._run(co.tap_cancel_payment(self.now())),
+                lambda: self.k.run_effects(co.tap_cancel_payment(self.now())),
                 "cancel_payment",
                 fill=theme.DANGER,
                 ink=theme.PRIMARY_INK,
@@ -296,8 +306,12 @@ class Screens:
                 max_width=self.w - 40,
             )
         else:
-            msg = "Printing your receipt…" if k.receipt_state == "printing" else "Please take your receipt"
-            p.text(self._(msg), (cx, body.top + 220), 30, anchor="center")
+            p.text(
+                self._(RECEIPT_TEXT["printing" if k.receipt_state == "printing" else "printed"]),
+                (cx, body.top + 220),
+                30,
+                anchor="center",
+            )
         p.button(
             pygame.Rect(cx - 110, body.bottom - 70, 220, 60),
             self._("Done"),
@@ -358,14 +372,11 @@ class Screens:
     def _sim_panel(self, area: pygame.Rect) -> None:
         p, k = self.p, self.k
         pygame.draw.rect(p.surface, theme.SIM, area)
-        items = [
-            ("Scan random item", lambda: k.simulate_scan(), "sim:scan"),
-            ("Scan unknown code", lambda: k.simulate_scan("6900000000007"), "sim:unknown"),
-            ("Show code: approve", lambda: k.simulate_payment_code("1"), "sim:pay_ok"),
-            ("Show code: phone confirm", lambda: k.simulate_payment_code("7"), "sim:pay_confirm"),
-            ("Show code: decline", lambda: k.simulate_payment_code("8"), "sim:pay_decline"),
-        ]
-        w = (area.width - theme.PAD * (len(items) + 1)) // len(items)
-        for i, (label, action, name) in enumerate(items):
+        n = len(SIM_BUTTONS)
+        w = (area.width - theme.PAD * (n + 1)) // n
+        for i, (label, name, method, arg) in enumerate(SIM_BUTTONS):
             r = pygame.Rect(area.left + theme.PAD + i * (w + theme.PAD), area.top + 8, w, 48)
-            p.button(r, self._(label), action, name, size=18, fill=(90, 90, 104), ink=(255, 255, 255))
+            action = getattr(k, method)
+            p.button(
+                r, self._(label), (lambda a=action, v=arg: a(v)), name, size=18, fill=(90, 90, 104), ink=(255, 255, 255)
+            )
