@@ -234,6 +234,26 @@ def _check_cross_field(cfg: Config) -> None:
         raise ConfigError("mqtt.cert_file: give both cert_file and key_file, or neither")
 
 
+SECRET_KEYS = (("mqtt", "key_file"), ("mqtt", "password_file"))
+
+
+def check_secret_files(cfg: Config) -> None:
+    """Keys and passwords must exist and be readable by their owner only (like ssh's private keys)."""
+    for section, key in SECRET_KEYS:
+        path = getattr(getattr(cfg, section), key)
+        if not path:
+            continue
+        try:
+            mode = Path(path).stat().st_mode
+        except OSError as exc:
+            raise ConfigError(f"{section}.{key}: cannot read {path} ({exc.strerror})") from None
+        if mode & 0o077:
+            raise ConfigError(
+                f"{section}.{key}: {path} is readable by others (mode {mode & 0o777:04o}); "
+                f"make it readable by the kiosk user only: chmod 600 {path}"
+            )
+
+
 def load(path: str | None) -> Config:
     """Load a config file; None means the simulator defaults."""
     if path is None:
@@ -247,7 +267,9 @@ def load(path: str | None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return from_dict(data, source=str(p))
+    cfg = from_dict(data, source=str(p))
+    check_secret_files(cfg)
+    return cfg
 
 
 def replace(cfg: Config, **sections: dict[str, Any]) -> Config:

@@ -56,6 +56,8 @@ class MqttLink:
         self.on_command = on_command or (lambda name, body: {"ok": False, "error": f"unknown command {name!r}"})
         self.on_status = on_status
         self.connected = threading.Event()
+        self._connack = threading.Event()  # the broker answered CONNECT, yes or no
+        self._refused = ""
         self.wake = threading.Event()  # set when the outbox has new rows
         self._stop = threading.Event()
         self._acks: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -110,8 +112,9 @@ class MqttLink:
         return c
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._refused = str(reason_code) if reason_code.is_failure else ""
+        self._connack.set()
         if reason_code.is_failure:
-            log.warning("mqtt: connection refused: %s", reason_code)
             return
         client.subscribe([(self.prefix + "cmd/#", 1), (self.prefix + "ack", 1)])
         self.connected.set()
@@ -124,11 +127,14 @@ class MqttLink:
     def _run(self) -> None:
         while not self._stop.is_set():
             client = self._new_client()
+            self._connack.clear()
             try:
                 client.connect(self.m.host, self.m.port, keepalive=self.m.keepalive_s)
                 client.loop_start()
-                if not self.connected.wait(timeout=10):
+                if not self._connack.wait(timeout=10):
                     raise OSError("no CONNACK from the broker")
+                if self._refused:
+                    raise OSError(f"the broker refused the connection: {self._refused}")
                 self.on_status(True, f"connected to {self.m.host}:{self.m.port}")
                 self._session(client)
             except Exception as exc:  # broker down or gone: the outbox keeps everything; retry

@@ -1,0 +1,180 @@
+"""MQTT over TLS with a client certificate and a password file, against a real mosquitto on loopback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from kiosk.config import ConfigError, load
+from kiosk.store import Identity, Store
+from kiosk.telemetry import MqttLink
+from tests.conftest import REPO, write_config
+from tests.loopback import Subscriber, free_port, wait_until
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def pki(tmp_path):
+    """A CA, a server cert for 127.0.0.1 and a client cert, made for this test."""
+    d = tmp_path / "pki"
+    d.mkdir()
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        cwd=d,
+    )
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"), ("client", "extendedKeyUsage=clientAuth")):
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={name}",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            cwd=d,
+        )
+        (d / f"{name}.ext").write_text(ext + "\n")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.pem",
+            cwd=d,
+        )
+    os.chmod(d / "client.key", 0o600)
+    return d
+
+
+@pytest.fixture
+def tls_broker(tmp_path, pki):
+    port = free_port()
+    passwords = tmp_path / "passwd"
+    subprocess.run(
+        ["mosquitto_passwd", "-c", "-b", str(passwords), "kiosk-01", "s3cret"], check=True, capture_output=True
+    )
+    plain = free_port()
+    conf = tmp_path / "tls.conf"
+    conf.write_text(
+        f"user root\nper_listener_settings true\n"
+        f"listener {port} 127.0.0.1\ncafile {pki / 'ca.pem'}\ncertfile {pki / 'server.pem'}\n"
+        f"keyfile {pki / 'server.key'}\nrequire_certificate true\npassword_file {passwords}\n"
+        f"allow_anonymous false\n"
+        f"listener {plain} 127.0.0.1\nallow_anonymous true\n"
+    )
+    proc = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", plain), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    assert wait_until(up, 10)
+    yield port, plain
+    proc.terminate()
+    proc.wait(5)
+
+
+def tls_config(tmp_path, pki, port, password="s3cret"):
+    pw = tmp_path / "mqtt-password"
+    pw.write_text(password + "\n")
+    os.chmod(pw, 0o600)
+    return write_config(
+        tmp_path / "k.toml",
+        {
+            "kiosk": {"data_dir": str(tmp_path / "data")},
+            "mqtt": {
+                "port": port,
+                "tls": True,
+                "ca_file": str(pki / "ca.pem"),
+                "cert_file": str(pki / "client.pem"),
+                "key_file": str(pki / "client.key"),
+                "username": "kiosk-01",
+                "password_file": str(pw),
+                "retry_s": 0.2,
+            },
+        },
+    )
+
+
+def test_orders_flow_over_tls_with_client_cert_and_password(tmp_path, pki, tls_broker):
+    port, plain = tls_broker
+    cfg = load(str(tls_config(tmp_path, pki, port)))
+    store = Store(tmp_path / "data" / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    store.add_event("test", n=1)
+    hq = Subscriber(plain)  # head office on the broker's internal listener
+    link = MqttLink(cfg, store)
+    link.start()
+    try:
+        assert wait_until(lambda: hq.payloads("events"), 15)
+        assert hq.raw("status") == [b"online"]
+    finally:
+        link.stop()
+        hq.close()
+
+
+def test_wrong_password_is_reported_and_nothing_is_lost(tmp_path, pki, tls_broker):
+    port, _ = tls_broker
+    cfg = load(str(tls_config(tmp_path, pki, port, password="wrong")))
+    store = Store(tmp_path / "data" / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    store.add_event("test", n=1)
+    status = []
+    link = MqttLink(cfg, store, on_status=lambda ok, msg: status.append((ok, msg)))
+    link.start()
+    try:
+        assert wait_until(lambda: status, 15)
+        assert status[0][0] is False and "refused the connection: Not authorized" in status[0][1], status
+        assert store.outbox_depth() == 1
+    finally:
+        link.stop()
+
+
+def test_secret_files_must_be_private(tmp_path, pki):
+    cfg = tls_config(tmp_path, pki, 8883)
+    os.chmod(tmp_path / "mqtt-password", 0o644)
+    with pytest.raises(ConfigError, match=r"mqtt.password_file: .* is readable by others \(mode 0644\)"):
+        load(str(cfg))
+    os.chmod(tmp_path / "mqtt-password", 0o600)
+    (tmp_path / "mqtt-password").unlink()
+    with pytest.raises(ConfigError, match=r"mqtt.password_file: cannot read"):
+        load(str(cfg))
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--config", str(cfg), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 2 and run.stderr.startswith("config error: mqtt.password_file: cannot read")
