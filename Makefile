@@ -33,7 +33,6 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check \
 	  $(if $(ON_PI),-r <(grep -v '^pygame' requirements.txt) -r <(grep -v '^-r' requirements-dev.txt),-r requirements-dev.txt)
-	$(PY) -c "from kiosk.i18n import compile_catalogs; compile_catalogs()"
 	touch $@
 
 clean:

@@ -244,7 +244,8 @@ class Kiosk:
             self.devices[event.device] = {"ok": event.ok, "message": event.message}
             if was != event.ok:
                 log.log(logging.INFO if event.ok else logging.WARNING, "%s: %s", event.device, event.message)
-            if was is not None and was != event.ok and event.device != "mqtt":
+            # head office hears of every loss (a device missing at boot too) and of each recovery after one
+            if event.device != "mqtt" and was != event.ok and (was is not None or not event.ok):
                 kind = f"{event.device}_{'back' if event.ok else 'lost'}"
                 self._io(self.store.add_event, kind, message=event.message)
         elif isinstance(event, PaymentStep):

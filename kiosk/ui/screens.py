@@ -49,12 +49,8 @@ SIM_BUTTONS = [
     ("Show code: phone confirm", "sim:pay_confirm", "simulate_payment_code", "7"),
     ("Show code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
 ]
-DEVICE_TEXT = {
-    "scanner": "Scanner offline",
-    "camera": "Camera offline",
-    "printer": "Printer offline",
-    "mqtt": "Head office offline",
-}
+# what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
+DEVICE_TEXT = {"scanner": "Scanner offline", "camera": "Camera offline", "printer": "Printer offline"}
 
 
 class Screens:
