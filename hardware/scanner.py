@@ -16,14 +16,17 @@ from hardware import CodeCallback, StatusCallback
 
 log = logging.getLogger(__name__)
 
-TERMINATORS = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}
+# the byte that ends a code; the other of CR / LF is dropped, so a scanner sending CRLF works as "cr" too
+END_BYTE = {"cr": 0x0D, "lf": 0x0A, "crlf": 0x0A}
 
 
 class LineFramer:
-    """Bytes in, clean lines out.  Accepts CR, LF or CRLF whatever is configured, for robustness."""
+    """Bytes in, clean lines out, split on the configured terminator."""
 
-    def __init__(self, max_length: int = 64) -> None:
+    def __init__(self, max_length: int = 64, terminator: str = "cr") -> None:
         self.max_length = max_length
+        self.end = END_BYTE[terminator]
+        self.skip = 0x0A if self.end == 0x0D else 0x0D
         self._buf = bytearray()
         self._overflow = False
         self.rejected: list[str] = []  # reasons, for tests and the technician's self-test
@@ -31,8 +34,10 @@ class LineFramer:
     def feed(self, data: bytes) -> list[str]:
         lines: list[str] = []
         for b in data:
-            if b in (0x0D, 0x0A):
+            if b == self.end:
                 self._end_line(lines)
+                continue
+            if b == self.skip:
                 continue
             if self._overflow:
                 continue
@@ -106,11 +111,19 @@ class _ThreadedDevice:
 class SerialScanner(_ThreadedDevice):
     """A scanner on a serial line: /dev/ttyACM0, socket://host:port, loop://, rfc2217://..."""
 
-    def __init__(self, url: str, baudrate: int, max_length: int, on_code: CodeCallback, on_status: StatusCallback):
+    def __init__(
+        self,
+        url: str,
+        baudrate: int,
+        max_length: int,
+        on_code: CodeCallback,
+        on_status: StatusCallback,
+        terminator: str = "cr",
+    ):
         super().__init__(on_code, on_status)
         self.url = url
         self.baudrate = baudrate
-        self.framer = LineFramer(max_length)
+        self.framer = LineFramer(max_length, terminator)
 
     def _run(self) -> None:
         port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2)

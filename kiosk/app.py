@@ -131,7 +131,12 @@ class Kiosk:
         self.sim_camera: SimulatedSource | None = None
         if c.scanner.type == "serial":
             self.scanner = SerialScanner(
-                c.scanner.url, c.scanner.baudrate, c.scanner.max_length, self._on_code, self._on_status
+                c.scanner.url,
+                c.scanner.baudrate,
+                c.scanner.max_length,
+                self._on_code,
+                self._on_status,
+                terminator=c.scanner.terminator,
             )
         elif c.scanner.type == "hid":
             self.scanner = HidScanner(c.scanner.device, c.scanner.max_length, self._on_code, self._on_status)

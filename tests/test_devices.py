@@ -237,3 +237,15 @@ def test_keyboard_wedge_events_become_codes():
     for ev in events:
         lines += framer.feed(wedge.key(ev))
     assert lines == ["6901234000016", "A_b"]
+
+
+def test_the_configured_terminator_ends_a_code():
+    from hardware.scanner import LineFramer
+
+    cr = LineFramer(64, "cr")
+    assert cr.feed(b"6901234000016\r\n6901234000023\r") == ["6901234000016", "6901234000023"]
+    lf = LineFramer(64, "lf")
+    assert lf.feed(b"6901234000016\r") == []  # CR is not this scanner's end of code
+    assert lf.feed(b"\n6901234000023\n") == ["6901234000016", "6901234000023"]
+    crlf = LineFramer(64, "crlf")
+    assert crlf.feed(b"6901234000016\r\n") == ["6901234000016"]

@@ -241,3 +241,47 @@ def test_missing_font_stops_the_start_with_a_clear_message(tmp_path):
     )
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == "cannot start: display.font: /nope.ttf does not exist"
+
+
+def test_cart_line_buttons(ui_for):
+    k, ui = ui_for()
+    k.simulate_scan("6901234000016")
+    k.simulate_scan("6901234000023")
+    assert run_until(ui, lambda: k.checkout.cart.totals().items == 2)
+    tap(ui, "plus:P001")
+    tap(ui, "plus:P001")
+    tap(ui, "minus:P001")
+    assert [(ln.product.sku, ln.qty) for ln in k.checkout.cart.lines] == [("P001", 2), ("P002", 1)]
+    tap(ui, "remove:P001")
+    assert [ln.product.sku for ln in k.checkout.cart.lines] == ["P002"]
+    rects = [b.rect for b in ui.painter.buttons]
+    assert not any(a.colliderect(b) for i, a in enumerate(rects) for b in rects[i + 1 :])  # no overlapping targets
+
+
+def overlaps(ui):
+    """Texts that overlap a button they are not the label of (the label lies inside its button)."""
+    bad = []
+    for text, rect in ui.painter.texts:
+        for b in ui.painter.buttons:
+            if rect.colliderect(b.rect) and not b.rect.contains(rect) and b.name != "still_here":
+                bad.append((text, b.name))
+    return bad
+
+
+@pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_no_text_hides_under_a_button(ui_for, size, language):
+    k, ui = ui_for(display={"size": size}, sandbox={"user_paying_s": 60})
+    k.checkout.set_language(language, k.clock())
+    k.checkout.default_language = language
+    ui.frame()
+    assert overlaps(ui) == [], "welcome"
+    for barcode in ("6901234000016", "6901234000092", "6901234000313"):
+        k.simulate_scan(barcode)
+    assert run_until(ui, lambda: k.checkout.cart.totals().items == 3)
+    assert overlaps(ui) == [], "cart"
+    tap(ui, "pay")
+    assert overlaps(ui) == [], "payment"
+    tap(ui, "sim:pay_confirm")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
+    assert overlaps(ui) == [], "confirm on phone"

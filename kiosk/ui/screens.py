@@ -43,11 +43,11 @@ STEP_TEXT = {
 RECEIPT_TEXT = {"printing": "Printing your receipt…", "printed": "Please take your receipt"}
 # the simulator's panel: label, button name, what it does (a Kiosk method and its argument)
 SIM_BUTTONS = [
-    ("Scan random item", "sim:scan", "simulate_scan", None),
-    ("Scan unknown code", "sim:unknown", "simulate_scan", "6900000000007"),
-    ("Show code: approve", "sim:pay_ok", "simulate_payment_code", "1"),
-    ("Show code: phone confirm", "sim:pay_confirm", "simulate_payment_code", "7"),
-    ("Show code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
+    ("Scan item", "sim:scan", "simulate_scan", None),
+    ("Unknown item", "sim:unknown", "simulate_scan", "6900000000007"),
+    ("Code: approve", "sim:pay_ok", "simulate_payment_code", "1"),
+    ("Code: confirm", "sim:pay_confirm", "simulate_payment_code", "7"),
+    ("Code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
 ]
 # what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
 DEVICE_TEXT = {"scanner": "Scanner offline", "camera": "Camera offline", "printer": "Printer offline"}
@@ -72,6 +72,7 @@ class Screens:
     def draw(self) -> None:
         p, co = self.p, self.k.checkout
         p.buttons = []
+        p.texts = []
         p.surface.fill(theme.BG)
         top = self._topbar()
         bottom = self.h - (64 if self.sim else 0)
@@ -155,8 +156,8 @@ class Screens:
         cur = self.k.cfg.kiosk.currency
         t = co.totals()
         if self.portrait:
-            summary = pygame.Rect(body.left, body.bottom - 220, body.width, 220)
-            listing = pygame.Rect(body.left, body.top, body.width, body.height - 220)
+            summary = pygame.Rect(body.left, body.bottom - 300, body.width, 300)  # totals above, buttons below
+            listing = pygame.Rect(body.left, body.top, body.width, body.height - 300)
         else:
             summary = pygame.Rect(body.right - 280, body.top, 280, body.height)
             listing = pygame.Rect(body.left, body.top, body.width - 280, body.height)
@@ -168,25 +169,31 @@ class Screens:
         for ln in lines:
             r = pygame.Rect(listing.left + 8, y, listing.width - 16, row_h - 6)
             pygame.draw.rect(p.surface, theme.PANEL, r, border_radius=8)
-            name_w = r.width - 300
-            p.text(ln.product.name(co.language), (r.left + 10, r.centery), 22, anchor="midleft", max_width=name_w)
             sku = ln.product.sku
+            # name | − qty + | amount | ×   (every touch target 48 px)
+            right = r.right - 4
             p.button(
-                pygame.Rect(r.right - 290, r.top + 3, 48, 48),
-                "−",
-                lambda s=sku: co.tap_minus(s, self.now()),
-                f"minus:{sku}",
-                size=30,
+                pygame.Rect(right - 48, r.top + 3, 48, 48),
+                "×",
+                lambda s=sku: co.tap_remove(s, self.now()),
+                f"remove:{sku}",
+                size=28,
+                fill=theme.PANEL,
+                ink=theme.DANGER,
             )
-            p.text(str(ln.qty), (r.right - 222, r.centery), 26, anchor="center")
-            p.button(
-                pygame.Rect(r.right - 200, r.top + 3, 48, 48),
-                "+",
-                lambda s=sku: co.tap_plus(s, self.now()),
-                f"plus:{sku}",
-                size=30,
+            p.text(format_money(ln.amount, cur), (right - 56, r.centery), 24, anchor="midright")
+            plus = pygame.Rect(right - 200, r.top + 3, 48, 48)
+            minus = pygame.Rect(plus.left - 96, r.top + 3, 48, 48)
+            p.button(minus, "−", lambda s=sku: co.tap_minus(s, self.now()), f"minus:{sku}", size=30)
+            p.text(str(ln.qty), (minus.right + 24, r.centery), 26, anchor="center")
+            p.button(plus, "+", lambda s=sku: co.tap_plus(s, self.now()), f"plus:{sku}", size=30)
+            p.text(
+                ln.product.name(co.language),
+                (r.left + 10, r.centery),
+                22,
+                anchor="midleft",
+                max_width=minus.left - r.left - 16,
             )
-            p.text(format_money(ln.amount, cur), (r.right - 10, r.centery), 24, anchor="midright")
             y += row_h
         if len(co.cart.lines) > fits:
             p.text(f"+{len(co.cart.lines) - fits} …", (listing.left + 16, listing.bottom - 30), 18, theme.MUTED)

@@ -27,6 +27,7 @@ class Painter:
         self._fonts: dict[int, pygame.font.Font] = {}
         self._cache: dict[tuple, pygame.Surface] = {}
         self.buttons: list[Button] = []
+        self.texts: list[tuple[str, pygame.Rect]] = []  # what was written where this frame (layout checks)
 
     def font(self, size: int) -> pygame.font.Font:
         f = self._fonts.get(size)
@@ -58,6 +59,7 @@ class Painter:
             s = self.text_surface(text, size, colour)
         rect = s.get_rect(**{anchor: pos})
         self.surface.blit(s, rect)
+        self.texts.append((text, rect))
         return rect
 
     def button(
