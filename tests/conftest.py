@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,13 @@ from tests.loopback import Mosquitto  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = REPO.parent / "shared" / "data" / "barcode-photos"
+
+
+def kiosk_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `python -m kiosk ARGS` from the repository, as a technician would; output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+    )
 
 
 def write_config(path: Path, sections: dict[str, dict]) -> Path:

@@ -1,14 +1,12 @@
 """Config: defaults, strict keys, one-line errors, the shipped example documents every key."""
 
 import dataclasses
-import subprocess
-import sys
 import tomllib
 
 import pytest
 
 from kiosk.config import Config, ConfigError, from_dict, load
-from tests.conftest import REPO
+from tests.conftest import REPO, kiosk_cli
 
 
 def test_no_file_means_simulator_defaults():
@@ -42,9 +40,7 @@ def test_bad_keys_are_named(data, message):
 def test_cli_reports_a_bad_key_in_one_line_without_traceback(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[printer]\ntype = "laser"\n')
-    run = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(bad)], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
+    run = kiosk_cli("--config", str(bad))
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "config error: printer.type: 'laser' is not allowed; use one of 'usb', 'serial', 'network', 'file', "
@@ -56,13 +52,7 @@ def test_cli_reports_a_bad_key_in_one_line_without_traceback(tmp_path):
 def test_cli_reports_invalid_toml(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[printer\n")
-    run = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(bad), "--check"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    run = kiosk_cli("--config", str(bad), "--check")
     assert run.returncode == 2 and "not valid TOML" in run.stderr and "Traceback" not in run.stderr
 
 

@@ -2,14 +2,13 @@
 
 import os
 import subprocess
-import sys
 
 import pytest
 
 from kiosk.config import ConfigError, load
 from kiosk.store import Identity, Store
 from kiosk.telemetry import MqttLink
-from tests.conftest import REPO, write_config
+from tests.conftest import kiosk_cli, write_config
 from tests.loopback import Subscriber, free_port, wait_until
 
 
@@ -170,11 +169,5 @@ def test_secret_files_must_be_private(tmp_path, pki):
     (tmp_path / "mqtt-password").unlink()
     with pytest.raises(ConfigError, match=r"mqtt.password_file: cannot read"):
         load(str(cfg))
-    run = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(cfg), "--check"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=60,
-    )
+    run = kiosk_cli("--config", str(cfg), "--check")
     assert run.returncode == 2 and run.stderr.startswith("config error: mqtt.password_file: cannot read")

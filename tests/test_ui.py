@@ -227,18 +227,13 @@ def test_camera_reads_products_only_when_no_scanner_is_fitted(ui_for):
 
 
 def test_missing_font_stops_the_start_with_a_clear_message(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO, write_config
+    from tests.conftest import kiosk_cli, write_config
 
     cfg = write_config(
         tmp_path / "k.toml",
         {"kiosk": {"data_dir": str(tmp_path)}, "display": {"font": "/nope.ttf"}, "mqtt": {"enabled": False}},
     )
-    run = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(cfg)], capture_output=True, text=True, cwd=REPO, timeout=60
-    )
+    run = kiosk_cli("--config", str(cfg))
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == "cannot start: display.font: /nope.ttf does not exist"
 
