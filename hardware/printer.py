@@ -1,60 +1,187 @@
 """Receipt printers through python-escpos: usb, serial, network (9100), file, simulated, none.
 
-A Printer only moves bytes; what is printed is built in kiosk.receipts.  Each
-job opens the device, writes and closes it, so a printer that was switched off
-and on again works on the next job.  Errors come out as PrinterError with a
-message a technician understands.
+A Printer moves bytes and reads the printer's real-time status; what is
+printed is built in kiosk.receipts.  Each job opens the device, asks its status
+(DLE EOT 1, 2 and 4), refuses to print when it is offline, its cover is open
+or its paper is out, writes, asks again, and closes, so a printer that was
+switched off and on works on the next job.  A printer that does not answer a
+status query is "unknown", never "out of paper": many don't answer at all.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from escpos import printer as escpos_printer
 
+DLE_EOT = b"\x10\x04"
+QUERY_TIMEOUT_S = 0.5
+REPROBE_EVERY = 20  # jobs between status queries to a printer that did not answer them
+
+
+class Paper(Enum):
+    OK = "ok"
+    NEAR_END = "near_end"
+    OUT = "out"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Status:
+    online: bool | None = None  # None: the printer did not say
+    cover_open: bool | None = None
+    paper: Paper = Paper.UNKNOWN
+
+    @property
+    def blocked(self) -> str | None:
+        """Why nothing can be printed now, or None (unknown counts as 'try')."""
+        if self.paper is Paper.OUT:
+            return "paper_out"
+        if self.cover_open:
+            return "cover_open"
+        if self.online is False:
+            return "offline"
+        return None
+
+
+UNKNOWN = Status()
+
 
 class PrinterError(Exception):
-    pass
+    """The job did not reach the printer; `reason` is an events kind."""
+
+    def __init__(self, message: str, reason: str = "printer_error", status: Status = UNKNOWN) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class JobResult:
+    before: Status
+    after: Status
+
+
+def _status_byte(data: bytes | None) -> int | None:
+    """The last byte, if it is an ESC/POS real-time status byte (bits 1 and 4 set, 0 and 7 clear)."""
+    if not data:
+        return None
+    b = data[-1]
+    return b if b & 0x93 == 0x12 else None
+
+
+@contextlib.contextmanager
+def _short_reads(device: Any) -> Iterator[None]:
+    """Status answers come at once or never: don't wait the whole job timeout for one."""
+    sock = getattr(device, "device", None)
+    if isinstance(sock, socket.socket):
+        old = sock.gettimeout()
+        sock.settimeout(QUERY_TIMEOUT_S)
+        try:
+            yield
+        finally:
+            sock.settimeout(old)
+    elif hasattr(sock, "timeout") and not isinstance(sock, socket.socket):  # pyserial
+        old = sock.timeout
+        sock.timeout = QUERY_TIMEOUT_S
+        try:
+            yield
+        finally:
+            sock.timeout = old
+    else:
+        yield
+
+
+def query_status(device: Any) -> Status:
+    """Ask DLE EOT 1, 2 and 4; whatever is not answered stays unknown."""
+
+    def ask(n: int) -> int | None:
+        try:
+            with _short_reads(device):
+                device._raw(DLE_EOT + bytes([n]))
+                return _status_byte(device._read())
+        except (NotImplementedError, OSError, TimeoutError, AttributeError, ValueError):
+            return None
+        except Exception:  # pyusb's USBTimeoutError and friends: no answer
+            return None
+
+    s1 = ask(1)
+    if s1 is None:  # a printer that ignores one real-time query ignores them all: don't wait for the others
+        return UNKNOWN
+    s2, s4 = ask(2), ask(4)
+    paper = Paper.UNKNOWN
+    if s4 is not None:
+        paper = Paper.OUT if s4 & 0x60 == 0x60 else Paper.NEAR_END if s4 & 0x0C == 0x0C else Paper.OK
+    if s2 is not None and s2 & 0x20:  # printing stopped: paper end
+        paper = Paper.OUT
+    return Status(
+        online=None if s1 is None else not (s1 & 0x08),
+        cover_open=None if s2 is None else bool(s2 & 0x04),
+        paper=paper,
+    )
 
 
 class Printer:
     name = "printer"
 
-    def __init__(self, kind: str, make_device=None, spool_dir: Path | None = None) -> None:
+    def __init__(self, kind: str, make_device: Callable[[], Any] | None = None, spool_dir: Path | None = None):
         self.kind = kind
         self._make_device = make_device
         self.spool_dir = spool_dir
+        self.answers_status: bool | None = None  # learnt on the first job
+        self._jobs = 0
 
     @property
     def fitted(self) -> bool:
         return self.kind != "none"
 
-    def send(self, data: bytes, job_name: str) -> None:
-        """Write one job; raises PrinterError when it could not be delivered."""
+    def send(self, data: bytes, job_name: str) -> JobResult:
+        """Print one job; raises PrinterError when it was not (or not wholly) delivered."""
         if self.kind == "none":
-            raise PrinterError("no printer fitted")
+            raise PrinterError("no printer fitted", "printer_missing")
         if self.kind == "simulated":
             assert self.spool_dir is not None
             self.spool_dir.mkdir(parents=True, exist_ok=True)
             (self.spool_dir / f"{job_name}.escpos").write_bytes(data)
-            return
+            ok = Status(online=True, cover_open=False, paper=Paper.OK)
+            return JobResult(ok, ok)
+        assert self._make_device is not None
         device = None
         try:
             device = self._make_device()
             device.open()
+            self._jobs += 1
+            ask = self.answers_status is not False or self._jobs % REPROBE_EVERY == 0
+            before = query_status(device) if ask else UNKNOWN
+            if ask:
+                self.answers_status = before.online is not None
+            if before.blocked:
+                raise PrinterError(
+                    f"{self.kind} printer: {before.blocked.replace('_', ' ')}", f"printer_{before.blocked}", before
+                )
             device._raw(data)
+            after = query_status(device) if self.answers_status else UNKNOWN
+        except PrinterError:
+            raise
         except Exception as exc:  # escpos raises many kinds (USBNotFound, OSError, DeviceNotFound...)
             raise PrinterError(f"{self.kind} printer: {exc}".strip()) from exc
         finally:
             if device is not None:
-                try:
+                with contextlib.suppress(Exception):
                     device.close()
-                except Exception:
-                    pass
+        if after.paper is Paper.OUT:  # it ran out during this job: the receipt is cut short
+            raise PrinterError(f"{self.kind} printer: paper ran out while printing", "printer_paper_out", after)
+        return JobResult(before, after)
 
 
-def open_printer(cfg, data_dir: Path) -> Printer:
+def open_printer(cfg: Any, data_dir: Path) -> Printer:
     """The printer the [printer] section names (`cfg` is a PrinterSection)."""
     kind = cfg.type
     if kind == "network":
@@ -72,5 +199,5 @@ def open_printer(cfg, data_dir: Path) -> Printer:
     return Printer("none")
 
 
-def job_name(order_no: str) -> str:
-    return f"{order_no}-{int(time.time())}"
+def job_name(label: str) -> str:
+    return f"{label}-{int(time.time() * 1000)}"

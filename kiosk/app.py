@@ -21,8 +21,9 @@ from typing import Any
 
 from hardware.camera import CameraService, OpenCVSource, SimulatedSource, qr_image
 from hardware.gpio import Signals
-from hardware.printer import PrinterError, job_name, open_printer
+from hardware.printer import Paper, PrinterError, job_name, open_printer
 from hardware.scanner import HidScanner, SerialScanner, SimulatedScanner
+from kiosk.attendant import Attendant, Mode
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment
 from kiosk.codes import CodeKind, classify
@@ -30,7 +31,15 @@ from kiosk.config import Config
 from kiosk.fonts import find_cjk_font
 from kiosk.payments import make_gateway
 from kiosk.payments.driver import PaymentDriver, Result
-from kiosk.receipts import ReceiptStyle, escpos_bytes, render_image
+from kiosk.receipts import (
+    Receipt,
+    ReceiptSettings,
+    escpos_job,
+    preview_image,
+    printer_test_page,
+    sale_receipt,
+    z_report,
+)
 from kiosk.store import Identity, Store
 from kiosk.telemetry import MqttLink
 
@@ -63,9 +72,17 @@ class PaymentDone:
 
 @dataclass(frozen=True)
 class PrintDone:
-    order_no: str
+    label: str  # the order number, or what else was printed
     ok: bool
-    message: str = ""
+    reason: str = ""  # the events kind when it was not printed
+    paper: Paper = Paper.UNKNOWN
+    for_shopper: bool = False  # the receipt of the sale on screen now
+
+
+@dataclass(frozen=True)
+class AttendantNotice:
+    key: str  # an attendant message: printed, unknown_order, print_failed...
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +90,7 @@ class HelpPressed:
     pass
 
 
-Event = CodeRead | DeviceStatus | PaymentStep | PaymentDone | PrintDone | HelpPressed
+Event = CodeRead | DeviceStatus | PaymentStep | PaymentDone | PrintDone | HelpPressed | AttendantNotice
 
 
 def open_store(cfg: Config) -> Store:
@@ -113,9 +130,11 @@ class Kiosk:
         self._print_pool = ThreadPoolExecutor(1, thread_name_prefix="printer")
         self._io_pool = ThreadPoolExecutor(1, thread_name_prefix="store-io")
         self._stop = threading.Event()
-        self.receipt_style = ReceiptStyle(
-            self.font_path, cfg.printer.paper_width_mm, cfg.kiosk.store_name, cfg.kiosk.kiosk_id, cfg.kiosk.receipt_url
-        )
+        self.receipt_settings = ReceiptSettings.from_config(cfg, self.font_path)
+        self.paper = Paper.UNKNOWN
+        self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
+        a = cfg.attendant
+        self.attendant = Attendant(a.pin_hash, a.max_attempts, a.lockout_s, a.session_s)
         self._build_devices()
 
     # -- devices -----------------------------------------------------------------
@@ -228,19 +247,24 @@ class Kiosk:
             except Exception:  # one bad event never ends the loop
                 log.exception("while handling %r", event)
         self.checkout.tick(now)
+        self.attendant.tick(now)
         if self.signals:
             self.signals.light(self.light_state())
 
     def light_state(self) -> str:
         if any(not d["ok"] for name, d in self.devices.items() if name in ("scanner", "camera")):
             return "fault"
-        if self.checkout.paying or self.checkout.help_open or self.receipt_state == "failed":
+        if self.checkout.paying or self.checkout.help_open or self.attendant.active or self.printer_attention:
             return "busy"
         return "ready"
 
     def _handle(self, event: Event, now: float) -> None:
         co = self.checkout
-        if isinstance(event, CodeRead):
+        if isinstance(event, CodeRead) and self.attendant.active:
+            if self.attendant.mode is Mode.SCAN_REPRINT:  # the code on a receipt is its order number
+                self.attendant.back_to_menu(now)
+                self._print_pool.submit(self._reprint_job, event.text.strip())
+        elif isinstance(event, CodeRead):
             if event.source == "camera" and self.scanner is not None and classify(event.text).kind is CodeKind.PRODUCT:
                 return  # with a scanner fitted, the camera is for payment codes only
             self.run_effects(co.scan(event.text, now))
@@ -265,8 +289,9 @@ class Kiosk:
             if self.mqtt:
                 self.mqtt.notify()
         elif isinstance(event, PrintDone):
-            if self.last_order and self.last_order["order_no"] == event.order_no:
-                self.receipt_state = "printed" if event.ok else "failed"
+            self._print_done(event)
+        elif isinstance(event, AttendantNotice):
+            self.attendant.message = event.key
         elif isinstance(event, HelpPressed):
             self.run_effects(co.open_help(now))
 
@@ -301,7 +326,7 @@ class Kiosk:
             result = self.driver.pay(
                 req,
                 language=language,
-                subject=f"{self.cfg.kiosk.store_name} {self.cfg.kiosk.kiosk_id}",
+                subject=f"{self.cfg.receipt.store_name} {self.cfg.kiosk.kiosk_id}",
                 progress=lambda step: self.events.put(PaymentStep(step)),
                 cancel=cancel,
             )
@@ -311,27 +336,91 @@ class Kiosk:
         self.events.put(PaymentDone(result))
 
     def _print(self, order: dict[str, Any]) -> None:
+        """The receipt of the sale just paid, on the shopper's screen."""
         self.last_order = order
         self.receipt_state = "printing"
-        self._print_pool.submit(self._print_job, order)
+        receipt = sale_receipt(order, self.receipt_settings)
+        self._print_pool.submit(self._print_job, receipt, order["order_no"], order["order_no"], True)
 
-    def _print_job(self, order: dict[str, Any]) -> None:
-        order_no = order["order_no"]
+    def _print_job(self, receipt: Receipt, label: str, order_no: str | None, for_shopper: bool) -> bool:
+        """Render and print on the printer thread; the outcome comes back as a PrintDone event."""
+        s = self.receipt_settings
         try:
+            data = escpos_job(receipt, s)
             if self.printer.kind == "simulated":  # the simulator keeps a picture of every receipt
                 previews = self.data_dir / "receipts"
                 previews.mkdir(parents=True, exist_ok=True)
-                render_image(order, self.receipt_style).save(previews / f"{order_no}.png")
-            self.printer.send(escpos_bytes(order, self.receipt_style), job_name(order_no))
+                preview_image(receipt, s).save(previews / f"{label}.png")
+            result = self.printer.send(data, job_name(label))
         except (PrinterError, OSError) as exc:
-            log.warning("receipt %s not printed: %s", order_no, exc)
-            self.store.add_event("printer_error", order_no=order_no, message=str(exc))
-            self.events.put(PrintDone(order_no, False, str(exc)))
+            reason = getattr(exc, "reason", "printer_error")
+            paper = exc.status.paper if isinstance(exc, PrinterError) else Paper.UNKNOWN
+            log.warning("%s not printed: %s", label, exc)
+            self.store.add_event(reason, order_no=order_no, message=str(exc))
+            self.events.put(PrintDone(label, False, reason, paper, for_shopper))
+            ok = False
         else:
-            self.store.mark_receipt(order_no, True)
-            self.events.put(PrintDone(order_no, True))
+            if order_no:
+                self.store.mark_receipt(order_no, True)
+            paper = result.after.paper if result.after.paper is not Paper.UNKNOWN else result.before.paper
+            self.events.put(PrintDone(label, True, "", paper, for_shopper))
+            ok = True
         if self.mqtt:
             self.mqtt.notify()
+        return ok
+
+    def _print_done(self, e: PrintDone) -> None:
+        if e.for_shopper and self.last_order and self.last_order["order_no"] == e.label:
+            self.receipt_state = "printed" if e.ok else "failed"
+        if e.paper is Paper.NEAR_END and self.paper is not Paper.NEAR_END:
+            self._io(self.store.add_event, "printer_paper_near_end")
+        if e.paper is not Paper.UNKNOWN or not e.ok:
+            self.paper = e.paper
+        self.printer_attention = not e.ok or self.paper is Paper.NEAR_END
+        self.devices["printer"] = {"ok": e.ok, "message": e.reason or "printed"}
+        if self.attendant.active:
+            self.attendant.message = "printed" if e.ok else "print_failed"
+
+    # -- attendant mode (all printing work runs on the printer thread) -------------------
+    def attendant_submit_pin(self) -> None:
+        now = self.clock()
+        if self.attendant.submit(now):
+            kind = "attendant_signed_in"
+        else:
+            kind = "attendant_locked_out" if self.attendant.message == "locked" else "attendant_wrong_pin"
+        self._io(self.store.add_event, kind)
+
+    def attendant_reprint_last(self) -> None:
+        self._print_pool.submit(self._reprint_job, None)
+
+    def _reprint_job(self, order_no: str | None) -> None:
+        order_no = order_no or self.store.last_order_no()
+        order = self.store.find_order(order_no) if order_no else None
+        if order is None:
+            self.events.put(AttendantNotice("unknown_order", order_no or ""))
+            return
+        receipt = sale_receipt(order, self.receipt_settings, reprint=True)
+        if self._print_job(receipt, order["order_no"], order["order_no"], False):
+            self.store.add_event("receipt_reprinted", order_no=order["order_no"])
+
+    def attendant_z_report(self, day: str | None = None) -> None:
+        from datetime import date
+
+        def job() -> None:
+            summary = self.store.day_summary(day or date.today().isoformat())
+            lang = self.checkout.language
+            if self._print_job(
+                z_report(summary, self.receipt_settings, lang, self.cfg.kiosk.currency),
+                "Z" + summary["date"].replace("-", ""),
+                None,
+                False,
+            ):
+                self.store.add_event("z_report", **summary)
+
+        self._print_pool.submit(job)
+
+    def attendant_test_page(self) -> None:
+        self._print_pool.submit(self._print_job, printer_test_page(self.receipt_settings), "test-page", None, False)
 
     # -- the simulator ---------------------------------------------------------------------
     def simulate_scan(self, text: str | None = None) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.catalog import TAX_RATES_BP, Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
-from kiosk.money import included_tax
+from kiosk.money import tax_breakdown
 
 MAX_QTY = 99
 COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
@@ -144,7 +144,7 @@ class Cart:
         by_class: dict[str, int] = {}
         for ln in self.lines:
             by_class[ln.product.tax_class] = by_class.get(ln.product.tax_class, 0) + ln.amount
-        tax_by_class = {c: included_tax(g, TAX_RATES_BP[c]) for c, g in sorted(by_class.items())}
+        tax_by_class = tax_breakdown(by_class, TAX_RATES_BP)
         subtotal = sum(by_class.values())
         discount = 0
         return Totals(

@@ -35,8 +35,6 @@ class KioskSection:
     default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
     idle_timeout_s: float = field(default=90.0, metadata={"min": 10})
     result_timeout_s: float = field(default=12.0, metadata={"min": 2})
-    store_name: str = "Demo Store"
-    receipt_url: str = "https://receipts.example.com/r/{order_no}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,24 @@ class PrinterSection:
     path: str = "/dev/usb/lp0"
     paper_width_mm: int = field(default=80, metadata={"choices": (58, 80)})
     timeout_s: float = field(default=5.0, metadata={"min": 0.1})
+
+
+@dataclass(frozen=True)
+class ReceiptSection:
+    store_name: str = "Demo Store"
+    store_address: str = "88 Demo Road, Shanghai"
+    tax_id: str = "91310000DEMO00000X"
+    footer: str = "Thank you! Keep this receipt for returns within 7 days."
+    url: str = "https://receipts.example.com/r/{order_no}"
+    mode: str = field(default="raster", metadata=_choice("raster", "native"))
+
+
+@dataclass(frozen=True)
+class AttendantSection:
+    pin_hash: str = ""
+    max_attempts: int = field(default=3, metadata={"min": 1, "max": 10})
+    lockout_s: float = field(default=60.0, metadata={"min": 1})
+    session_s: float = field(default=120.0, metadata={"min": 10})
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,8 @@ class Config:
     scanner: ScannerSection = ScannerSection()
     camera: CameraSection = CameraSection()
     printer: PrinterSection = PrinterSection()
+    receipt: ReceiptSection = ReceiptSection()
+    attendant: AttendantSection = AttendantSection()
     gpio: GpioSection = GpioSection()
     mqtt: MqttSection = MqttSection()
     payment: PaymentSection = PaymentSection()
@@ -165,6 +183,10 @@ class Config:
         return f"kiosk/v1/{self.kiosk.store_id}/{self.kiosk.kiosk_id}/"
 
 
+# pbkdf2_sha256 of "1234": only for the simulator on embedded defaults; a config file sets its own or none
+DEMO_PIN_HASH = (
+    "pbkdf2_sha256$100000$6b696f736b2d64656d6f$d2b1a57106c22aa48c9268f4b240824cdd42b1c6bfe3bc31f13886cd9d14c9db"
+)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
@@ -222,10 +244,18 @@ def _check_cross_field(cfg: Config) -> None:
             )
     if not re.fullmatch(r"[A-Z0-9]{1,6}", cfg.kiosk.order_prefix):
         raise ConfigError("kiosk.order_prefix: use 1-6 uppercase letters or digits")
+    if cfg.printer.paper_width_mm == 58 and len(cfg.kiosk.order_prefix) > 4:
+        raise ConfigError(
+            "kiosk.order_prefix: at most 4 characters with 58 mm paper, or the order barcode is wider than the paper"
+        )
     if not re.fullmatch(r"[A-Z]{3}", cfg.kiosk.currency):
         raise ConfigError("kiosk.currency: use an ISO 4217 code such as 'CNY'")
-    if "{order_no}" not in cfg.kiosk.receipt_url:
-        raise ConfigError("kiosk.receipt_url: must contain {order_no}")
+    if "{order_no}" not in cfg.receipt.url:
+        raise ConfigError("receipt.url: must contain {order_no}")
+    if cfg.attendant.pin_hash and not re.fullmatch(
+        r"pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]{64}", cfg.attendant.pin_hash
+    ):
+        raise ConfigError("attendant.pin_hash: not a PIN hash; make one with: python -m kiosk.attendant hash-pin")
     if cfg.scanner.type == "serial" and not cfg.scanner.url:
         raise ConfigError("scanner.url: a pyserial URL or device is needed when scanner.type = 'serial'")
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
@@ -257,7 +287,8 @@ def check_secret_files(cfg: Config) -> None:
 def load(path: str | None) -> Config:
     """Load a config file; None means the simulator defaults."""
     if path is None:
-        return Config()
+        # the simulator, and only the simulator, has a known attendant PIN: 1234 (see README)
+        return replace(Config(), attendant={"pin_hash": DEMO_PIN_HASH})
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

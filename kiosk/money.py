@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£"}
 
 
@@ -10,6 +12,11 @@ def format_money(minor: int, currency: str = "CNY") -> str:
     sign = "-" if minor < 0 else ""
     whole, cents = divmod(abs(minor), 100)
     return f"{sign}{SYMBOLS.get(currency, currency + ' ')}{whole:,}.{cents:02d}"
+
+
+def tax_breakdown(gross_by_class: Mapping[str, int], rates_bp: Mapping[str, int]) -> dict[str, int]:
+    """The tax inside tax-inclusive amounts, per tax class (rounded once per class, not per line)."""
+    return {c: included_tax(g, rates_bp[c]) for c, g in sorted(gross_by_class.items())}
 
 
 def included_tax(gross: int, rate_bp: int) -> int:

@@ -379,3 +379,50 @@ class Store:
             if db.execute("SELECT 1 FROM outbox WHERE id=?", (msg_id,)).fetchone():
                 return  # a command re-delivered by the broker is answered once
             self._enqueue(db, "cmd-result", msg_id, {"command": name, "command_id": cmd_id, **result})
+
+    # -- receipts and reports ----------------------------------------------------
+    def find_order(self, order_no: str) -> dict[str, Any] | None:
+        db = self.conn()
+        if db.execute("SELECT 1 FROM orders WHERE order_no=?", (order_no,)).fetchone() is None:
+            return None
+        return self._order(db, order_no)
+
+    def last_order_no(self) -> str | None:
+        row = self.conn().execute("SELECT order_no FROM orders ORDER BY paid_at DESC, rowid DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def day_summary(self, day: str) -> dict[str, Any]:
+        """Totals for one local calendar day (YYYY-MM-DD) for the end-of-day report."""
+        db = self.conn()
+        by_channel = {
+            r["channel"]: {"count": r["n"], "total": r["total"]}
+            for r in db.execute(
+                "SELECT p.channel, count(*) AS n, sum(o.total) AS total FROM orders o"
+                " JOIN payments p ON p.out_trade_no = o.out_trade_no"
+                " WHERE date(o.paid_at, 'localtime') = ? GROUP BY p.channel",
+                (day,),
+            )
+        }
+
+        def count(sql: str) -> int:
+            return int(db.execute(sql, (day,)).fetchone()[0] or 0)
+
+        return {
+            "date": day,
+            "by_channel": by_channel,
+            "orders": sum(c["count"] for c in by_channel.values()),
+            "total": sum(c["total"] for c in by_channel.values()),
+            "failed": count("SELECT count(*) FROM payments WHERE state='FAILED' AND date(created_at,'localtime')=?"),
+            "cancelled": count(
+                "SELECT count(*) FROM payments WHERE state='CANCELLED' AND date(created_at,'localtime')=?"
+            ),
+            # refunds are whole payments until the refunds issue adds a refund journal with partial amounts
+            "refunds": count(
+                "SELECT count(*) FROM payments WHERE state IN ('REFUNDED','PARTIALLY_REFUNDED')"
+                " AND date(updated_at,'localtime')=?"
+            ),
+            "refunded": count(
+                "SELECT sum(amount) FROM payments WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"
+            ),
+            "unprinted": count("SELECT count(*) FROM orders WHERE receipt_printed=0 AND date(paid_at,'localtime')=?"),
+        }

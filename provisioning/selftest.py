@@ -79,7 +79,7 @@ def check_camera(cfg: Config) -> str:
 def check_printer(cfg: Config, print_page: bool) -> str:
     from hardware.printer import open_printer
     from kiosk.fonts import find_cjk_font
-    from kiosk.receipts import ReceiptStyle, test_page_bytes
+    from kiosk.receipts import ReceiptSettings, escpos_job, printer_test_page
 
     p = cfg.printer
     if p.type == "none":
@@ -89,9 +89,13 @@ def check_printer(cfg: Config, print_page: bool) -> str:
             socket.create_connection((p.host, p.port), timeout=p.timeout_s).close()
             return f"{p.host}:{p.port} accepts connections (--print-test-page to print)"
         raise Skip(f"{p.type}: use --print-test-page to print one")
-    style = ReceiptStyle(find_cjk_font(cfg.display.font), p.paper_width_mm)
-    open_printer(p, Path(cfg.kiosk.data_dir)).send(test_page_bytes(style, cfg.kiosk.kiosk_id), "test-page")
-    return f"test page sent to the {p.type} printer ({p.paper_width_mm} mm)"
+    settings = ReceiptSettings.from_config(cfg, find_cjk_font(cfg.display.font))
+    result = open_printer(p, Path(cfg.kiosk.data_dir)).send(
+        escpos_job(printer_test_page(settings), settings), "test-page"
+    )
+    st = result.after
+    state = "does not answer status queries" if st.online is None else f"online, paper {st.paper.value}"
+    return f"test page sent to the {p.type} printer ({p.paper_width_mm} mm, {settings.mode}); printer {state}"
 
 
 def check_gpio(cfg: Config) -> str:

@@ -113,16 +113,24 @@ class Subscriber:
 class NetworkPrinter:
     """A TCP listener standing in for a port-9100 ESC/POS printer.
 
-    It records every byte per connection and answers DLE EOT n status queries
-    with the bytes a real printer sends (set `paper_out` / `offline`).
+    It keeps each connection's bytes (`jobs`, with the real-time status
+    queries taken out, as a printer consumes them) and answers DLE EOT 1, 2
+    and 4 with the status bytes an Epson-compatible printer sends, from the
+    flags below; `silent` answers nothing, like many cheap printers.
     """
 
     def __init__(self) -> None:
         self.sock = listen()
         self.port = self.sock.getsockname()[1]
         self.jobs: list[bytes] = []
+        self.last_byte_at: list[float] = []  # time.monotonic() of each job's last byte of print data
+        self.queries = 0
+        self.paper_near_end = False
         self.paper_out = False
         self.offline = False
+        self.cover_open = False
+        self.silent = False
+        self.reply: bytes | None = None  # answer every query with these bytes instead (a confused printer)
         self._stop = False
         threading.Thread(target=self._serve, daemon=True).start()
 
@@ -134,8 +142,16 @@ class NetworkPrinter:
                 return
             threading.Thread(target=self._job, args=(conn,), daemon=True).start()
 
+    def _answer(self, n: int) -> bytes:
+        if n == 1:
+            return bytes([0x12 | (0x08 if self.offline or self.cover_open or self.paper_out else 0)])
+        if n == 2:
+            return bytes([0x12 | (0x04 if self.cover_open else 0) | (0x20 if self.paper_out else 0)])
+        return bytes([0x12 | (0x0C if self.paper_near_end or self.paper_out else 0) | (0x60 if self.paper_out else 0)])
+
     def _job(self, conn: socket.socket) -> None:
         data = bytearray()
+        last = 0.0
         conn.settimeout(5)
         with conn:
             while True:
@@ -146,10 +162,16 @@ class NetworkPrinter:
                 if not chunk:
                     break
                 data += chunk
-                if data.endswith(b"\x10\x04\x01"):  # DLE EOT 1: printer status
-                    conn.sendall(bytes([0x16 | (0x08 if self.offline else 0)]))
-                elif data.endswith(b"\x10\x04\x04"):  # DLE EOT 4: roll paper sensor
-                    conn.sendall(bytes([0x12 | (0x60 if self.paper_out else 0)]))
+                if not chunk.startswith(b"\x10\x04"):
+                    last = time.monotonic()
+                for n in (1, 2, 4):
+                    query = b"\x10\x04" + bytes([n])
+                    if data.endswith(query):
+                        del data[-3:]
+                        self.queries += 1
+                        if not self.silent:
+                            conn.sendall(self.reply if self.reply is not None else self._answer(n))
+        self.last_byte_at.append(last)
         self.jobs.append(bytes(data))
 
     def close(self) -> None:

@@ -28,7 +28,10 @@ def test_no_file_means_simulator_defaults():
         ({"gpio": {"enabled": "yes"}}, "gpio.enabled: expected true or false"),
         ({"kiosk": {"store_id": "My Store"}}, "kiosk.store_id: use 1-32 lowercase"),
         ({"mqtt": {"tls": True}}, "mqtt.ca_file: needed when mqtt.tls = true"),
-        ({"kiosk": {"receipt_url": "https://x/r"}}, "kiosk.receipt_url: must contain {order_no}"),
+        ({"receipt": {"url": "https://x/r"}}, "receipt.url: must contain {order_no}"),
+        ({"kiosk": {"order_prefix": "STORE1"}, "printer": {"paper_width_mm": 58}}, "kiosk.order_prefix: at most 4"),
+        ({"receipt": {"mode": "pdf"}}, "receipt.mode: 'pdf' is not allowed; use one of 'raster', 'native'"),
+        ({"attendant": {"pin_hash": "1234"}}, "attendant.pin_hash: not a PIN hash"),
     ],
 )
 def test_bad_keys_are_named(data, message):

@@ -249,3 +249,56 @@ def test_the_configured_terminator_ends_a_code():
     assert lf.feed(b"\n6901234000023\n") == ["6901234000016", "6901234000023"]
     crlf = LineFramer(64, "crlf")
     assert crlf.feed(b"6901234000016\r\n") == ["6901234000016"]
+
+
+@pytest.fixture
+def listener():
+    lp = NetworkPrinter()
+    yield lp
+    lp.close()
+
+
+def network_printer(port):
+    return open_printer(PrinterSection(type="network", host="127.0.0.1", port=port, timeout_s=2), REPO / "data")
+
+
+def test_printer_status_is_read_before_and_after_each_job(listener):
+    from hardware.printer import Paper
+
+    p = network_printer(listener.port)
+    r = p.send(b"job", "j")
+    assert (r.before.online, r.before.cover_open, r.before.paper) == (True, False, Paper.OK)
+    listener.paper_near_end = True
+    assert p.send(b"job", "j").after.paper is Paper.NEAR_END  # printed, but the roll is nearly done
+    assert wait_until(lambda: len(listener.jobs) == 2, 5) and listener.jobs == [b"job", b"job"]
+    assert listener.queries == 12  # DLE EOT 1, 2, 4 before and after each job
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason"),
+    [("paper_out", "printer_paper_out"), ("cover_open", "printer_cover_open"), ("offline", "printer_offline")],
+)
+def test_printer_that_cannot_print_refuses_the_job(listener, flag, reason):
+    setattr(listener, flag, True)
+    with pytest.raises(PrinterError) as err:
+        network_printer(listener.port).send(b"job", "j")
+    assert err.value.reason == reason
+    assert wait_until(lambda: listener.jobs, 5) and listener.jobs == [b""]  # nothing but the status queries
+
+
+@pytest.mark.parametrize("mode", ["silent", "garbage"])
+def test_no_answer_is_unknown_not_paper_out(listener, mode):
+    from hardware.printer import Paper
+
+    if mode == "silent":
+        listener.silent = True
+    else:
+        listener.reply = b"\xff"  # not a status byte
+    p = network_printer(listener.port)
+    r = p.send(b"job", "j")
+    assert r.before.paper is Paper.UNKNOWN and r.before.online is None
+    assert wait_until(lambda: listener.jobs == [b"job"], 5)
+    if mode == "silent":  # a printer that never answers is not asked again on every job
+        t0 = time.monotonic()
+        p.send(b"job", "j")
+        assert time.monotonic() - t0 < 0.4

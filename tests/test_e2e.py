@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from hardware.camera import qr_image
+from kiosk.receipts.render import code128
 from tests.conftest import REPO, write_config
 from tests.loopback import MjpegCamera, Mosquitto, NetworkPrinter, SerialLine, Subscriber, free_port, wait_until
 
@@ -148,8 +149,7 @@ def test_scan_pay_print_report(kiosk_factory, broker):
         # the printer got init, raster, the order number as CODE128 and QR, and a cut
         assert wait_until(lambda: k.printer.jobs, 10)
         job = k.printer.jobs[-1]
-        no = order["order_no"].encode()
-        assert job.startswith(b"\x1b@") and b"\x1dv0" in job and b"{B" + no in job and b"\x1d(k" in job
+        assert job.startswith(b"\x1b@") and b"\x1dv0" in job and code128(order["order_no"]) in job and b"\x1d(k" in job
         assert job.endswith(b"\x1dV\x00")
         # MQTT: the payment's states, in seq order
         states = [p["data"]["state"] for p in hq.payloads("payments")]
@@ -233,3 +233,78 @@ def test_sigkill_mid_payment_is_recovered(kiosk_factory, broker, code, sandbox, 
         assert len(ids) == len(set(ids))
     finally:
         hq.close()
+
+
+def test_printer_out_of_paper_the_order_still_completes_and_head_office_is_told(kiosk_factory, broker):
+    hq = Subscriber(broker.port)
+    k = kiosk_factory(broker.port)
+    k.printer.paper_out = True
+    k.start()
+    try:
+        k.scan_and_pay("281234567890123453")
+        assert wait_until(lambda: hq.payloads("orders") and hq.payloads("events"), 20), k.logs()
+        order_no = hq.payloads("orders")[0]["data"]["order_no"]
+        [event] = [e["data"] for e in hq.payloads("events") if e["data"]["kind"] == "printer_paper_out"]
+        assert event["order_no"] == order_no and "paper out" in event["message"]
+        assert k.rows("SELECT receipt_printed FROM orders") == [{"receipt_printed": 0}]
+        assert k.printer.jobs and all(b"\x1dv0" not in job for job in k.printer.jobs)  # nothing but status queries
+        assert [p["data"]["state"] for p in hq.payloads("payments")] == ["SUBMITTING", "PAID"]
+    finally:
+        hq.close()
+
+
+def test_receipt_to_png_command(kiosk_factory, broker, tmp_path):
+    from PIL import Image
+
+    k = kiosk_factory(broker.port).start()
+    k.scan_and_pay("281234567890123454")
+    assert wait_until(lambda: k.rows("SELECT order_no FROM orders"), 20), k.logs()
+    order_no = k.rows("SELECT order_no FROM orders")[0]["order_no"]
+    k.stop()
+    out = tmp_path / "r.png"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.receipts",
+            "order",
+            order_no,
+            "--config",
+            str(k.config),
+            "--out",
+            str(out),
+            "--width",
+            "58",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert Image.open(out).width == 384
+    missing = subprocess.run(
+        [sys.executable, "-m", "kiosk.receipts", "order", "NOPE", "--config", str(k.config)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "no order NOPE" in missing.stderr
+    z = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.receipts",
+            "zreport",
+            "--config",
+            str(k.config),
+            "--out",
+            str(tmp_path / "z.png"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert z.returncode == 0 and (tmp_path / "z.png").exists()

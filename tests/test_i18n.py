@@ -13,7 +13,7 @@ def ui_messages() -> set[str]:
     """Literal strings passed to the screens' translation calls, plus the notice/reason/device tables."""
     found = set(screens.NOTICES.values()) | set(screens.REASONS.values()) | set(screens.DEVICE_TEXT.values())
     found |= set(screens.STEP_TEXT.values()) | set(screens.RECEIPT_TEXT.values())
-    found |= {label for label, *_ in screens.SIM_BUTTONS}
+    found |= {label for label, *_ in screens.SIM_BUTTONS} | set(screens.ATTENDANT_TEXT.values())
     tree = ast.parse((REPO / "kiosk" / "ui" / "screens.py").read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_" and node.args:

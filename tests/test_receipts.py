@@ -1,42 +1,169 @@
-"""The receipt: ESC/POS bytes of a known order, and its picture at both paper widths."""
+"""Receipts: the document, display-width layout, ESC/POS bytes (raster and native), pictures at both widths."""
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from kiosk.catalog import DEMO_PRODUCTS
+from kiosk.catalog import DEMO_PRODUCTS, Product
 from kiosk.fonts import find_cjk_font
-from kiosk.receipts import ReceiptStyle, escpos_bytes, render_image
+from kiosk.receipts import ReceiptSettings, escpos_job, preview_image, printer_test_page, sale_receipt, z_report
+from kiosk.receipts.document import Centre, Item, Pair, Receipt, Title, Total
+from kiosk.receipts.layout import display_width, layout, wrap
+from kiosk.receipts.render import code128, code128_modules, text_image
 from kiosk.store import Identity, Store
 from tests.factories import begin_payment
 
+LONG = Product(
+    "P900",
+    "6901234009002",
+    "超长名字的进口有机特级初榨橄榄油礼盒装限量版本",
+    "Imported organic extra virgin olive oil gift box, limited edition",
+    12900,
+    "reduced",
+)
+
 
 @pytest.fixture
-def order(tmp_path):
-    store = Store(tmp_path / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
-    store.seed_catalog(DEMO_PRODUCTS)
-    otn = begin_payment(store, DEMO_PRODUCTS[:5], language="zh_CN", channel="wechat", masked="1345********6789")
-    return store.complete_payment(otn, trade_id="T")
+def store(tmp_path):
+    s = Store(tmp_path / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    s.seed_catalog([*DEMO_PRODUCTS, LONG])
+    return s
 
 
-def test_escpos_job_has_init_raster_barcode_qr_and_cut(order):
-    style = ReceiptStyle(find_cjk_font(), 80, receipt_url="https://r.example/r/{order_no}")
-    data = escpos_bytes(order, style)
+@pytest.fixture
+def order(store):
+    otn = begin_payment(
+        store, [*DEMO_PRODUCTS[:5], LONG], language="zh_CN", channel="wechat", masked="1345********6789"
+    )
+    return store.complete_payment(otn, trade_id="4200001234202611240000001")
+
+
+def settings(mm=80, **kw):
+    return ReceiptSettings(
+        find_cjk_font(),
+        mm,
+        store_address="上海市静安区南京西路88号",
+        tax_id="91310000DEMO00000X",
+        footer="谢谢惠顾 Thank you",
+        url="https://r.example/r/{order_no}",
+        **kw,
+    )
+
+
+def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
+    r = sale_receipt(order, settings())
+    pairs = {b.left: b.right for b in r.blocks if isinstance(b, Pair)}
+    assert pairs["订单号"] == order["order_no"] and pairs["终端"] == "kiosk-01"
+    assert pairs["支付方式"] == "微信支付" and pairs["付款码"] == "1345********6789"
+    assert pairs["交易号"] == "4200…0001"  # the gateway's id, masked
+    assert pairs["小计"] == "¥155.20"
+    assert pairs["含增值税 13%"] == "¥2.58" and pairs["含增值税 9%"] == "¥10.97"  # per class, half up
+    assert [b for b in r.blocks if isinstance(b, Total)] == [Total("合计", "¥155.20")]
+    assert [b.name for b in r.blocks if isinstance(b, Item)][-1] == LONG.name_zh
+    assert isinstance(r.blocks[0], Title) and r.blocks[0].text == "Demo Store"
+    assert r.barcode == order["order_no"] and r.qr == f"https://r.example/r/{order['order_no']}"
+    reprint = sale_receipt(order, settings(), reprint=True)
+    assert Centre("*** 补打小票 ***") in reprint.blocks
+
+
+@pytest.mark.parametrize(("mm", "columns"), [(58, 32), (80, 48)])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_layout_fits_the_columns_and_aligns_amounts(order, mm, columns, language):
+    rows = layout(sale_receipt({**order, "language": language}, settings(mm)), columns)
+    for row in rows:
+        assert display_width(row.text) <= (columns // 2 if row.big else columns), row
+    amounts = [r.text for r in rows if r.text.startswith("  ") and "x ¥" in r.text]
+    assert len(amounts) == 6 and all(display_width(t) == columns for t in amounts)  # amounts end at the last column
+    names = [r.text for r in rows]
+    long_name = LONG.name_zh  # lines keep the language the order was placed in
+    assert "".join(n.replace(" ", "") for n in names).count(long_name.replace(" ", "")) == 1  # wrapped, whole
+
+
+def test_wrap_counts_cjk_as_two_columns():
+    assert wrap("矿泉水矿泉水", 6) == ["矿泉水", "矿泉水"]
+    assert wrap("Mineral water 550ml", 10) == ["Mineral", "water", "550ml"]
+    assert wrap("ABCDEFGHIJKL", 5) == ["ABCDE", "FGHIJ", "KL"]
+    assert display_width("可乐 330ml") == 10
+
+
+def test_raster_job_bytes(order):
+    data = escpos_job(sale_receipt(order, settings()), settings())
     no = order["order_no"].encode()
     assert data.startswith(b"\x1b@")  # ESC @ init
-    assert b"\x1dv0" in data  # GS v 0 raster image (the text, Chinese included)
-    assert b"\x1dkI" + bytes([len(no) + 2]) + b"{B" + no in data  # GS k CODE128, code set B
+    assert b"\x1dv0" in data  # GS v 0: the text as a raster picture
+    packed = code128(order["order_no"])
+    assert packed.startswith(b"{BK01-{C")  # the date and the sequence packed two digits to a symbol
+    assert b"\x1dkI" + bytes([len(packed)]) + packed in data  # GS k CODE128
     assert b"\x1d(k" in data and b"https://r.example/r/" + no in data  # GS ( k native QR
-    assert data.endswith(b"\x1bd\x06\x1dV\x00")  # feed 6 lines, GS V 0 full cut
+    assert data.endswith(b"\x1bd\x06\x1dV\x00")  # feed, GS V 0 full cut
     assert data.index(b"\x1dv0") < data.index(b"\x1dkI") < data.index(b"\x1d(k")
+
+
+def test_native_job_sends_gb18030_text(order):
+    s = settings(mode="native")
+    data = escpos_job(sale_receipt(order, s), s)
+    assert data.startswith(b"\x1b@\x1c&")  # init, FS & Chinese character mode
+    assert "矿泉水 550ml".encode("gb18030") in data and LONG.name_zh[:10].encode("gb18030") in data
+    assert b"\x1d!\x11" in data  # double size for the title and the total
+    assert b"\x1dv0" not in data  # no raster
+    assert code128(order["order_no"]) in data and data.endswith(b"\x1dV\x00")
 
 
 @pytest.mark.parametrize(("mm", "dots"), [(58, 384), (80, 576)])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_receipt_picture_fits_the_paper(order, mm, dots, language):
-    order = {**order, "language": language}
-    img = render_image(order, ReceiptStyle(find_cjk_font(), mm))
-    assert img.width == dots and 400 < img.height < 3000
-    ink = np.array(img.convert("L")) < 128
-    assert ink.mean() > 0.02  # not blank
-    cols = np.where(ink.any(axis=0))[0]
-    assert cols.min() >= 0 and cols.max() < dots
+def test_receipt_picture_fits_the_paper(order, mm, dots, language, tmp_path):
+    s = settings(mm)
+    receipt = sale_receipt({**order, "language": language}, s)
+    text = text_image(layout(receipt, s.columns), s)
+    assert text.width == dots
+    ink = np.array(text.convert("L")) < 128
+    assert ink.mean() > 0.03  # not blank
+    assert not ink[:, -2:].all(axis=0).any()  # nothing is cut off at the right edge: no solid column there
+    page = preview_image(receipt, s)
+    assert page.width == dots and page.height > text.height + 200  # the barcode and the QR follow the text
+    page.save(tmp_path / f"receipt-{language}-{mm}.png")
+
+
+def test_columns_line_up_on_paper(order):
+    """Amounts end at the same dot on every line, whatever script the names are in."""
+    s = settings(80)
+    rows = [r for r in layout(sale_receipt(order, s), s.columns) if r.text.startswith("  ") and "x ¥" in r.text]
+    img = np.array(text_image(rows, s).convert("L")) < 128
+    right_edges = []
+    for n in range(len(rows)):
+        band = img[4 + n * 30 : 4 + (n + 1) * 30]
+        right_edges.append(np.where(band.any(axis=0))[0].max())
+    assert max(right_edges) - min(right_edges) <= 3 and max(right_edges) < s.dots
+
+
+def test_z_report_and_test_page(store, order):
+    from datetime import date
+
+    s = settings(58)
+    z = z_report(store.day_summary(date.today().isoformat()), s, "en", "CNY")
+    pairs = {b.left: b.right for b in z.blocks if isinstance(b, Pair)}
+    assert pairs["WeChat Pay ×1"] == "¥155.20" and pairs["Orders"] == "1" and pairs["Receipts not printed"] == "1"
+    assert [b for b in z.blocks if isinstance(b, Total)] == [Total("TOTAL", "¥155.20")]
+    assert escpos_job(z, s).endswith(b"\x1dV\x00")
+    page = printer_test_page(s)
+    rows = layout(page, 32)
+    assert any(r.text == "12345678901234567890123456789012" for r in rows)  # the column ruler, full width
+    assert preview_image(page, dataclasses.replace(s, paper_mm=80)).width == 576
+    assert isinstance(Receipt((Title("x"),)), Receipt)
+
+
+def test_barcodes_fit_58_mm_paper_and_everything_printed_decodes(order):
+    """The longest order number fits 58 mm at 2 dots a module; the preview's barcode and QR read back."""
+    from hardware.decoder import Decoder
+
+    assert code128_modules(code128("ABCD-991231-9999")) * 2 <= 384  # the longest prefix 58 mm allows
+    assert code128_modules(code128("ABCDE-991231-9999")) * 2 > 384  # why the config refuses longer ones
+    assert code128("x123") == b"{Bx123"  # short digit runs stay in set B
+    s = settings(58)
+    page = np.array(preview_image(sale_receipt(order, s), s).convert("L"))
+    texts = {sym.text for sym in Decoder().decode(np.pad(page, 20, constant_values=255))}
+    assert order["order_no"] in texts and f"https://r.example/r/{order['order_no']}" in texts
+    data = escpos_job(sale_receipt(order, s), s)
+    i = data.index(b"\x1dkI")
+    assert b"\x1dw\x02" in data[i - 20 : i]  # GS w 2: two dots a module, no narrower

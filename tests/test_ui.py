@@ -8,7 +8,8 @@ import pytest
 
 from kiosk.app import Kiosk
 from kiosk.checkout import Phase
-from kiosk.config import Config, replace
+from kiosk.config import DEMO_PIN_HASH, Config, replace
+from kiosk.receipts.render import code128
 from tests.loopback import free_port, wait_until
 
 
@@ -27,6 +28,7 @@ def make_kiosk(tmp_path, clock=time.monotonic, **sections):
         "sandbox": {"latency_ms": 0, "user_paying_s": 0.3},
         "payment": {"poll_interval_s": 0.1},
         "gpio": {"pin_factory": "mock"},
+        "attendant": {"pin_hash": DEMO_PIN_HASH},  # PIN 1234
     }
     for name, vals in sections.items():
         base[name] = {**base.get(name, {}), **vals}
@@ -280,3 +282,125 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     tap(ui, "sim:pay_confirm")
     assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
     assert overlaps(ui) == [], "confirm on phone"
+    tap(ui, "cancel_payment")
+    assert run_until(ui, lambda: not k.checkout.paying, 10)
+    sign_in(ui, "1")
+    assert overlaps(ui) == [], "staff keypad"
+    k.attendant.message = "locked"
+    ui.frame()
+    assert overlaps(ui) == [], "staff keypad with a message"
+    k.attendant.leave()
+    sign_in(ui)
+    assert overlaps(ui) == [], "staff menu"
+    tap(ui, "reprint_scan")
+    assert overlaps(ui) == [], "staff scan to reprint"
+
+
+@pytest.fixture
+def printer_listener():
+    from tests.loopback import NetworkPrinter
+
+    lp = NetworkPrinter()
+    yield lp
+    lp.close()
+
+
+def events(k, kind):
+    return [r for r in k.store.pending_outbox() if r["topic"] == "events" and f'"kind":"{kind}"' in r["payload"]]
+
+
+def buy(ui, k, code_digit="1"):
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    k.simulate_payment_code(code_digit)
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.receipt_state in ("printed", "failed"), 15)
+    return k.checkout.order_no
+
+
+def sign_in(ui, pin="1234"):
+    tap(ui, "help")
+    tap(ui, "staff")
+    for d in pin:
+        tap(ui, f"key:{d}")
+    tap(ui, "key:OK")
+
+
+def test_paper_out_falls_back_to_the_e_receipt_then_an_attendant_reprints(ui_for, printer_listener):
+    lp = printer_listener
+    lp.paper_out = True
+    k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
+    order_no = buy(ui, k)
+    # the order is complete; the shopper is shown the e-receipt QR instead; amber light; head office is told
+    assert k.receipt_state == "failed" and k.store.order(order_no)["receipt_printed"] == 0
+    texts = [t for t, _ in ui.painter.texts]
+    assert "打印机暂不可用，请拍下此二维码获取电子小票。" in texts
+    assert k.light_state() == "busy" and k.signals.leds["busy"].is_lit
+    assert wait_until(lambda: events(k, "printer_paper_out"), 5)
+    assert f'"order_no":"{order_no}"' in events(k, "printer_paper_out")[0]["payload"]
+    # paper is back: staff reprint the receipt it missed
+    lp.paper_out = False
+    tap(ui, "done")
+    sign_in(ui)
+    assert k.attendant.mode.value == "menu"
+    tap(ui, "reprint_last")
+    assert run_until(ui, lambda: k.store.order(order_no)["receipt_printed"] == 1, 10)
+    assert run_until(ui, lambda: k.attendant.message == "printed")
+    assert any(code128(order_no) in job for job in lp.jobs)
+    assert wait_until(lambda: events(k, "receipt_reprinted"), 5)
+    assert k.light_state() == "busy"  # still in staff mode
+    tap(ui, "attendant_exit")
+    ui.frame()
+    assert k.light_state() == "ready"
+
+
+def test_paper_near_end_prints_and_raises_one_alert(ui_for, printer_listener):
+    lp = printer_listener
+    lp.paper_near_end = True
+    k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
+    buy(ui, k)
+    assert k.receipt_state == "printed"
+    tap(ui, "done")
+    buy(ui, k)
+    assert wait_until(lambda: len(events(k, "printer_paper_near_end")) == 1, 5)
+    ui.frame()
+    assert k.light_state() == "busy"  # amber: attention
+
+
+def test_staff_reprint_by_scanning_z_report_and_test_page(ui_for, printer_listener):
+    lp = printer_listener
+    k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
+    order_no = buy(ui, k)
+    tap(ui, "done")
+    sign_in(ui)
+    tap(ui, "reprint_scan")
+    assert k.attendant.mode.value == "scan_reprint"
+    k.simulate_scan(order_no)  # the CODE128 on the receipt
+    assert run_until(ui, lambda: len(lp.jobs) == 2 and k.attendant.message == "printed", 10)
+    assert code128(order_no) in lp.jobs[1]
+    tap(ui, "reprint_scan")
+    k.simulate_scan("K01-000000-9999")
+    assert run_until(ui, lambda: k.attendant.message == "unknown_order")
+    tap(ui, "z_report")
+    assert run_until(ui, lambda: len(lp.jobs) == 3, 10)
+    assert b"{BZ{C" + bytes([20, 26]) in lp.jobs[2]  # Z and the date, digits packed in code set C
+    assert wait_until(lambda: events(k, "z_report"), 5)
+    assert '"orders":1' in events(k, "z_report")[0]["payload"]
+    tap(ui, "test_page")
+    assert run_until(ui, lambda: len(lp.jobs) == 4, 10) and b"{BTEST-kiosk-01" in lp.jobs[3]
+    assert k.checkout.cart.totals().items == 0  # nothing staff scanned went into a cart
+
+
+def test_wrong_pins_lock_out_and_are_reported(ui_for):
+    k, ui = ui_for()
+    for _ in range(3):
+        sign_in(ui, "9999")
+        tap(ui, "attendant_exit")
+    assert wait_until(lambda: len(events(k, "attendant_wrong_pin")) == 2 and events(k, "attendant_locked_out"), 5)
+    sign_in(ui, "1234")
+    assert k.attendant.mode.value == "pin" and k.attendant.message == "locked"
+
+
+def test_no_staff_button_without_a_pin(ui_for):
+    k, ui = ui_for(attendant={"pin_hash": ""})
+    tap(ui, "help")
+    assert ui.button_rect("staff") is None

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pygame
 
+from kiosk.attendant import Mode
 from kiosk.checkout import Notice, PayStep, Phase
 from kiosk.i18n import LANGUAGES, tr
 from kiosk.money import format_money
@@ -50,6 +51,13 @@ SIM_BUTTONS = [
     ("Code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
 ]
 # what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
+ATTENDANT_TEXT = {
+    "wrong_pin": "Wrong PIN",
+    "locked": "Too many wrong PINs. Try again later.",
+    "printed": "Printed",
+    "print_failed": "The printer is unavailable",
+    "unknown_order": "No order with this number",
+}
 DEVICE_TEXT = {"scanner": "Scanner offline", "camera": "Camera offline", "printer": "Printer offline"}
 
 
@@ -77,16 +85,19 @@ class Screens:
         top = self._topbar()
         bottom = self.h - (64 if self.sim else 0)
         body = pygame.Rect(0, top, self.w, bottom - top)
-        {
-            Phase.IDLE: self._welcome,
-            Phase.CART: self._cart,
-            Phase.PAYMENT: self._payment,
-            Phase.RESULT: self._result,
-        }[co.phase](body)
+        if self.k.attendant.active:
+            self._attendant(body)
+        else:
+            {
+                Phase.IDLE: self._welcome,
+                Phase.CART: self._cart,
+                Phase.PAYMENT: self._payment,
+                Phase.RESULT: self._result,
+            }[co.phase](body)
         if self.sim:
             self._sim_panel(pygame.Rect(0, bottom, self.w, self.h - bottom))
         left = co.idle_seconds_left(self.now())
-        if left is not None:
+        if left is not None and not self.k.attendant.active:
             self._countdown(left)
         if co.help_open:
             self._help()
@@ -295,7 +306,7 @@ class Screens:
                 self._("Order {order_no}", order_no=co.order_no), (cx, body.top + 160), 26, theme.MUTED, anchor="center"
             )
         if k.receipt_state == "failed" and co.order_no:
-            url = k.cfg.kiosk.receipt_url.format(order_no=co.order_no)
+            url = k.cfg.receipt.url.format(order_no=co.order_no)
             size = min(180, body.height - 280)
             if size >= 80:
                 qr = self._qr_cache.get(url) or self._qr_cache.setdefault(url, qr_surface(url, size))
@@ -348,12 +359,16 @@ class Screens:
             anchor="center",
             max_width=box.width - 20,
         )
-        p.button(
-            pygame.Rect(box.centerx - 100, box.bottom - 80, 200, 60),
-            self._("Close"),
-            lambda: co.close_help(self.now()),
-            "close_help",
-        )
+        if self.k.attendant.enabled:
+            p.button(pygame.Rect(box.left + 20, box.bottom - 80, 160, 60), self._("Staff"), self._staff, "staff")
+            close = pygame.Rect(box.right - 220, box.bottom - 80, 200, 60)
+        else:
+            close = pygame.Rect(box.centerx - 100, box.bottom - 80, 200, 60)
+        p.button(close, self._("Close"), lambda: co.close_help(self.now()), "close_help")
+
+    def _staff(self) -> None:
+        self.k.checkout.close_help(self.now())
+        self.k.attendant.open_keypad(self.now())
 
     def _countdown(self, left: int) -> None:
         p, co = self.p, self.k.checkout
@@ -371,6 +386,89 @@ class Screens:
             self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.PRIMARY_INK, anchor="center"
         )
         p.buttons.append(Button(bar, lambda: co.touch(self.now()), "still_here"))
+
+    def _attendant(self, body: pygame.Rect) -> None:
+        p, a, k = self.p, self.k.attendant, self.k
+        now = self.now
+        cx = body.centerx
+        if a.mode is Mode.PIN:
+            self._keypad(body)
+            return
+        if a.message:
+            colour = theme.PRIMARY if a.message == "printed" else theme.DANGER
+            p.text(self._(ATTENDANT_TEXT.get(a.message, a.message)), (cx, body.top + 28), 24, colour, anchor="center")
+        if a.mode is Mode.SCAN_REPRINT:
+            p.text(
+                self._("Scan the barcode on the receipt"),
+                (cx, body.top + 120),
+                32,
+                anchor="center",
+                max_width=self.w - 40,
+            )
+            p.button(
+                pygame.Rect(cx - 100, body.bottom - 80, 200, 60),
+                self._("Back"),
+                lambda: a.back_to_menu(now()),
+                "attendant_back",
+            )
+            return
+        items = [
+            ("Reprint last receipt", k.attendant_reprint_last, "reprint_last"),
+            ("Reprint a receipt by scanning it", lambda: a.scan_to_reprint(now()), "reprint_scan"),
+            ("End-of-day report (Z)", k.attendant_z_report, "z_report"),
+            ("Printer test page", k.attendant_test_page, "test_page"),
+            ("Exit staff mode", a.leave, "attendant_exit"),
+        ]
+        bh = max(theme.TOUCH, min(64, (body.height - 60) // len(items) - 8))
+        for n, (label, action, name) in enumerate(items):
+            exit_ = name == "attendant_exit"
+            r = pygame.Rect(cx - 220, body.top + 52 + n * (bh + 8), 440, bh)
+            p.button(
+                r,
+                self._(label),
+                action,
+                name,
+                size=24,
+                fill=theme.WARN if exit_ else theme.SECONDARY,
+                ink=theme.PRIMARY_INK if exit_ else theme.INK,
+            )
+
+    def _keypad(self, body: pygame.Rect) -> None:
+        p, a, k = self.p, self.k.attendant, self.k
+        now = self.now
+        cx = body.centerx
+        p.text(self._("Staff PIN"), (cx - 230, body.top + 60), 24, theme.MUTED, anchor="midleft")
+        p.text("●" * len(a.entered), (cx - 230, body.top + 100), 28, anchor="midleft")
+        if a.message:
+            p.paragraph(
+                self._(ATTENDANT_TEXT.get(a.message, a.message)),
+                (cx - 230, body.top + 140),
+                20,
+                theme.DANGER,
+                width=160,
+            )
+        gap = 8
+        size = max(theme.TOUCH, min(64, (body.height - 16) // 4 - gap))
+        left, top = cx - 60, body.top + 8
+        for n, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]):
+            r = pygame.Rect(left + (n % 3) * (size + gap), top + (n // 3) * (size + gap), size, size)
+            if key == "C":
+                action = lambda: a.clear(now())  # noqa: E731
+            elif key == "OK":
+                action = k.attendant_submit_pin
+            else:
+                action = lambda d=key: a.key(d, now())  # noqa: E731
+            ok = key == "OK"
+            p.button(
+                r,
+                key,
+                action,
+                f"key:{key}",
+                size=28,
+                fill=theme.PRIMARY if ok else theme.SECONDARY,
+                ink=theme.PRIMARY_INK if ok else theme.INK,
+            )
+        p.button(pygame.Rect(cx - 230, body.bottom - 70, 150, 56), self._("Cancel"), a.leave, "attendant_exit")
 
     def _sim_panel(self, area: pygame.Rect) -> None:
         p, k = self.p, self.k

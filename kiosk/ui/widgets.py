@@ -62,6 +62,27 @@ class Painter:
         self.texts.append((text, rect))
         return rect
 
+    def paragraph(self, text: str, topleft: tuple[int, int], size: int, colour, width: int) -> None:
+        """Text wrapped to `width` pixels: at spaces where there are any, else between characters (Chinese)."""
+        font = self.font(size)
+        lines, line = [], ""
+        for ch in text:
+            if font.size(line + ch)[0] > width and line:
+                cut = line.rfind(" ")
+                if cut > 0:
+                    lines.append(line[:cut])
+                    line = line[cut + 1 :] + ch
+                else:
+                    lines.append(line)
+                    line = ch
+            else:
+                line += ch
+        lines.append(line)
+        x, y = topleft
+        for part in lines:
+            self.text(part.strip(), (x, y), size, colour)
+            y += font.get_linesize()
+
     def button(
         self,
         rect: pygame.Rect,

@@ -1,0 +1,75 @@
+"""Attendant mode: PIN hashing, lockout, session end, and the hash-pin command."""
+
+import subprocess
+import sys
+
+from kiosk.attendant import Attendant, Mode, hash_pin, verify_pin
+from kiosk.config import ConfigError, from_dict
+from tests.conftest import REPO
+
+
+def test_pin_is_stored_only_as_a_salted_hash():
+    h1, h2 = hash_pin("4711"), hash_pin("4711")
+    assert h1 != h2 and "4711" not in h1
+    assert verify_pin("4711", h1) and verify_pin("4711", h2) and not verify_pin("4712", h1)
+    assert not verify_pin("4711", "garbage")
+
+
+def test_wrong_pins_lock_the_keypad():
+    a = Attendant(hash_pin("4711"), max_attempts=3, lockout_s=60, session_s=120)
+    a.open_keypad(0)
+    for n in range(3):
+        for d in "1111":
+            a.key(d, n)
+        assert a.submit(n) is False
+    assert a.message == "locked"
+    for d in "4711":
+        a.key(d, 10)
+    assert a.submit(10) is None and a.mode is Mode.PIN  # even the right PIN waits out the lockout
+    for d in "4711":
+        a.key(d, 63)  # the third failure was at t=2: locked until t=62
+    assert a.submit(63) is True and a.mode is Mode.MENU
+
+
+def test_session_ends_by_itself_and_disabled_without_a_hash():
+    a = Attendant(hash_pin("4711"), session_s=120)
+    a.open_keypad(0)
+    for d in "4711":
+        a.key(d, 1)
+    a.submit(1)
+    a.scan_to_reprint(2)
+    assert a.mode is Mode.SCAN_REPRINT
+    a.tick(200)
+    assert a.mode is Mode.OFF
+    off = Attendant("")
+    assert not off.open_keypad(0) and not off.active
+
+
+def test_hash_pin_command_and_config():
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk.attendant", "hash-pin"],
+        input="4711\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert run.returncode == 0
+    h = run.stdout.strip()
+    assert verify_pin("4711", h)
+    assert from_dict({"attendant": {"pin_hash": h}}).attendant.pin_hash == h
+    try:
+        from_dict({"attendant": {"pin_hash": "4711"}})
+    except ConfigError as exc:
+        assert "hash-pin" in str(exc)
+    else:
+        raise AssertionError("a plain PIN in the config was accepted")
+    bad = subprocess.run(
+        [sys.executable, "-m", "kiosk.attendant", "hash-pin"],
+        input="12\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "4 to 12 digits" in bad.stderr
