@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     if args.check:
+        from kiosk.payments import make_gateway
+
+        try:
+            make_gateway(cfg)  # keys load
+        except ConfigError as exc:
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
         print(f"config ok: {cfg.source or 'simulator defaults'}")
         return 0
     if args.seed:
@@ -51,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         kiosk = Kiosk(cfg)
     except (FontMissing, OSError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
         return 2
     ui = UI(kiosk)
     signal.signal(signal.SIGTERM, lambda *_: setattr(ui, "running", False))

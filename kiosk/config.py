@@ -134,11 +134,19 @@ class MqttSection:
 
 @dataclass(frozen=True)
 class PaymentSection:
-    gateway: str = field(default="sandbox", metadata=_choice("sandbox"))
+    gateway: str = field(default="sandbox", metadata=_choice("sandbox", "alipay"))
     request_timeout_s: float = field(default=10.0, metadata={"min": 0.1})
     poll_interval_s: float = field(default=3.0, metadata={"min": 0.05})
     paying_limit_s: float = field(default=60.0, metadata={"min": 1})
     recovery_interval_s: float = field(default=30.0, metadata={"min": 1})
+
+
+@dataclass(frozen=True)
+class AlipaySection:
+    app_id: str = ""
+    gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    app_private_key_file: str = ""
+    alipay_public_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,6 +173,7 @@ class Config:
     gpio: GpioSection = GpioSection()
     mqtt: MqttSection = MqttSection()
     payment: PaymentSection = PaymentSection()
+    alipay: AlipaySection = AlipaySection()
     sandbox: SandboxSection = SandboxSection()
     simulator: SimulatorSection = SimulatorSection()
     source: str = ""
@@ -258,13 +267,19 @@ def _check_cross_field(cfg: Config) -> None:
         raise ConfigError("attendant.pin_hash: not a PIN hash; make one with: python -m kiosk.attendant hash-pin")
     if cfg.scanner.type == "serial" and not cfg.scanner.url:
         raise ConfigError("scanner.url: a pyserial URL or device is needed when scanner.type = 'serial'")
+    if cfg.payment.gateway == "alipay":
+        for key in ("app_id", "app_private_key_file", "alipay_public_key_file"):
+            if not getattr(cfg.alipay, key):
+                raise ConfigError(f"alipay.{key}: needed when payment.gateway = 'alipay'")
+        if not cfg.alipay.gateway_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ConfigError("alipay.gateway_url: must be https:// (plain http only to this machine, for tests)")
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
         raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
     if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
         raise ConfigError("mqtt.cert_file: give both cert_file and key_file, or neither")
 
 
-SECRET_KEYS = (("mqtt", "key_file"), ("mqtt", "password_file"))
+SECRET_KEYS = (("mqtt", "key_file"), ("mqtt", "password_file"), ("alipay", "app_private_key_file"))
 
 
 def check_secret_files(cfg: Config) -> None:

@@ -308,3 +308,45 @@ def test_receipt_to_png_command(kiosk_factory, broker, tmp_path):
         timeout=60,
     )
     assert z.returncode == 0 and (tmp_path / "z.png").exists()
+
+
+def test_sigkill_while_confirming_on_the_phone_with_alipay(kiosk_factory, broker, tmp_path):
+    """Alipay's real protocol over HTTP: killed mid-wait, the shopper confirms meanwhile; recovery finds it paid."""
+    import tomllib
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.fake_alipay import FakeAlipay
+    from tests.test_alipay import alipay_config
+
+    keys = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
+    fake = FakeAlipay(keys[0].public_key(), keys[1], buyer_pays_after=10_000)
+    key_dir = tmp_path / "keys"
+    key_dir.mkdir()
+    alipay = tomllib.loads(alipay_config(key_dir, keys, url=fake.url).read_text())["alipay"]
+    hq = Subscriber(broker.port)
+    k = kiosk_factory(
+        broker.port,
+        payment={"gateway": "alipay", "request_timeout_s": 5, "poll_interval_s": 0.3, "recovery_interval_s": 1},
+        alipay=alipay,
+    ).start()
+    try:
+        k.scan_and_pay("281234567890123457")
+        assert wait_until(lambda: [p["state"] for p in k.rows("SELECT state FROM payments")] == ["USER_PAYING"], 20), (
+            k.logs()
+        )
+        k.kill()
+        [trade] = fake.trades.values()
+        trade.status = "TRADE_SUCCESS"  # the shopper typed the password while the kiosk was down
+        k.restart_line()
+        k.start()
+        assert wait_until(lambda: [p["state"] for p in k.rows("SELECT state FROM payments")] == ["PAID"], 20), k.logs()
+        assert wait_until(lambda: len(hq.payloads("orders")) == 1, 15)
+        order = hq.payloads("orders")[0]["data"]
+        assert order["payment"]["gateway"] == "alipay" and order["payment"]["trade_id"] == trade.trade_no
+        assert fake.methods().count("alipay.trade.pay") == 1  # charged once
+        assert "alipay.trade.cancel" not in fake.methods()
+        assert fake.violations == []
+    finally:
+        hq.close()
+        fake.close()

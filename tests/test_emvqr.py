@@ -32,9 +32,18 @@ def test_a_changed_payload_is_refused():
 
 
 def test_dynamic_payment_payload():
-    payload = dynamic_payment(scheme_id="D15600000000", merchant_id="M123", mcc="5411", currency_numeric="156",
-                              amount_minor=7660, country="CN", merchant_name="Demo Store", city="SHANGHAI",
-                              bill_number="K01-261124-0001", terminal="kiosk-01")
+    payload = dynamic_payment(
+        scheme_id="D15600000000",
+        merchant_id="M123",
+        mcc="5411",
+        currency_numeric="156",
+        amount_minor=7660,
+        country="CN",
+        merchant_name="Demo Store",
+        city="SHANGHAI",
+        bill_number="K01-261124-0001",
+        terminal="kiosk-01",
+    )
     objects = dict(parse(payload))
     assert objects["01"] == "12" and objects["54"] == "76.60" and objects["53"] == "156"
     assert dict(split(objects["62"])) == {"01": "K01-261124-0001", "07": "kiosk-01"}

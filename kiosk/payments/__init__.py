@@ -80,7 +80,29 @@ FINAL_STATES = frozenset(
 
 
 def make_gateway(cfg: Config) -> Gateway:
-    """The gateway the config names (only the sandbox so far; real ones come with the payments issue)."""
+    """The gateway the config names; a key that does not load is a ConfigError naming its key."""
+    if cfg.payment.gateway == "alipay":
+        from kiosk.config import ConfigError
+        from kiosk.payments.alipay import AlipayGateway, KeyFileError, load_private_key, load_public_key
+
+        a = cfg.alipay
+        try:
+            private_key = load_private_key(a.app_private_key_file)
+        except KeyFileError as exc:
+            raise ConfigError(f"alipay.app_private_key_file: {exc}") from None
+        try:
+            public_key = load_public_key(a.alipay_public_key_file)
+        except KeyFileError as exc:
+            raise ConfigError(f"alipay.alipay_public_key_file: {exc}") from None
+        return AlipayGateway(
+            app_id=a.app_id,
+            gateway_url=a.gateway_url,
+            private_key=private_key,
+            alipay_public_key=public_key,
+            timeout_s=cfg.payment.request_timeout_s,
+            store_id=cfg.kiosk.store_id,
+            terminal_id=cfg.kiosk.kiosk_id,
+        )
     from kiosk.payments.sandbox import SandboxGateway
 
     return SandboxGateway(

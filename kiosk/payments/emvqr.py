@@ -78,15 +78,17 @@ def dynamic_payment(
     account = tlv("00", scheme_id) + tlv("01", merchant_id)
     extra = tlv("01", bill_number) + tlv("07", terminal)
     whole, cents = divmod(amount_minor, 100)
-    return build([
-        ("00", "01"),
-        ("01", "12"),
-        (template_tag, account),
-        ("52", mcc),
-        ("53", currency_numeric),
-        ("54", f"{whole}.{cents:02d}"),
-        ("58", country),
-        ("59", merchant_name),
-        ("60", city),
-        ("62", extra),
-    ])
+    return build(
+        [
+            ("00", "01"),
+            ("01", "12"),
+            (template_tag, account),
+            ("52", mcc),
+            ("53", currency_numeric),
+            ("54", f"{whole}.{cents:02d}"),
+            ("58", country),
+            ("59", merchant_name),
+            ("60", city),
+            ("62", extra),
+        ]
+    )

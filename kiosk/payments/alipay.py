@@ -1,0 +1,238 @@
+"""Alipay Face-to-Face (当面付) over its real wire protocol: RSA2-signed form POSTs, signed JSON answers.
+
+Facts from ../shared/spec/payments.md.  Every request is a POST form (the
+payment code travels only in the body, never in the URL) signed with the
+app's RSA key; every answer's `<method>_response` object is verified, as the
+raw text received, against the top-level `sign` with Alipay's public key.  An
+answer that fails verification is treated as no answer at all (UNKNOWN), so
+the loop queries and, if need be, cancels.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from kiosk.payments import Answer, PayRequest, Status
+
+log = logging.getLogger(__name__)
+BEIJING = timezone(timedelta(hours=8))
+PAID_STATES = ("TRADE_SUCCESS", "TRADE_FINISHED")
+
+
+class KeyFileError(ValueError):
+    """A key file that cannot be used; the message names the file."""
+
+
+def load_private_key(path: str) -> rsa.RSAPrivateKey:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {path} ({exc.strerror})") from None
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_private_key(data, password=None)
+        else:  # Alipay's key tool writes bare Base64 PKCS#8
+            key = serialization.load_der_private_key(base64.b64decode(data), password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{path} is not an unencrypted RSA private key ({exc})") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise KeyFileError(f"{path} is not an RSA key")
+    return key
+
+
+def load_public_key(path: str) -> rsa.RSAPublicKey:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise KeyFileError(f"cannot read {path} ({exc.strerror})") from None
+    try:
+        if b"-----BEGIN" in data:
+            key = serialization.load_pem_public_key(data)
+        else:
+            key = serialization.load_der_public_key(base64.b64decode(data))
+    except (ValueError, TypeError) as exc:
+        raise KeyFileError(f"{path} is not an RSA public key ({exc})") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise KeyFileError(f"{path} is not an RSA key")
+    return key
+
+
+def signing_string(params: dict[str, str]) -> str:
+    """All parameters but `sign`, empty values dropped, sorted by key, `k=v` joined by `&`, values raw."""
+    return "&".join(f"{k}={params[k]}" for k in sorted(params) if k != "sign" and params[k] not in ("", None))
+
+
+def sign(params: dict[str, str], key: rsa.RSAPrivateKey) -> str:
+    signature = key.sign(signing_string(params).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode()
+
+
+def verify(text: str, signature: str, key: rsa.RSAPublicKey) -> bool:
+    try:
+        key.verify(base64.b64decode(signature), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def response_object(body: str, method: str) -> tuple[str, str, dict[str, Any]] | None:
+    """(name, raw text, value) of `<method>_response` (or else `error_response`), the text exactly as received."""
+    decoder = json.JSONDecoder()
+    for name in (method.replace(".", "_") + "_response", "error_response"):
+        marker = f'"{name}"'
+        at = body.find(marker)
+        if at < 0:
+            continue
+        start = body.index(":", at + len(marker)) + 1
+        while body[start] in " \t\r\n":
+            start += 1
+        value, end = decoder.raw_decode(body, start)
+        return name, body[start:end], value
+    return None
+
+
+def yuan(minor: int) -> str:
+    whole, cents = divmod(minor, 100)
+    return f"{whole}.{cents:02d}"
+
+
+class AlipayGateway:
+    name = "alipay"
+
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        gateway_url: str,
+        private_key: rsa.RSAPrivateKey,
+        alipay_public_key: rsa.RSAPublicKey,
+        timeout_s: float = 10.0,
+        store_id: str = "",
+        terminal_id: str = "",
+    ) -> None:
+        self.app_id = app_id
+        self.url = gateway_url
+        self.key = private_key
+        self.alipay_key = alipay_public_key
+        self.timeout_s = timeout_s
+        self.store_id = store_id
+        self.terminal_id = terminal_id
+
+    # -- the wire ------------------------------------------------------------------------
+    def call(self, method: str, biz: dict[str, Any]) -> dict[str, Any] | None:
+        """One signed request; the verified response object, or None when there is no trustworthy answer."""
+        params = {
+            "app_id": self.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": datetime.now(BEIJING).strftime("%Y-%m-%d %H:%M:%S"),
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
+        params["sign"] = sign(params, self.key)
+        data = urllib.parse.urlencode(params).encode("utf-8")
+        request = urllib.request.Request(
+            self.url,
+            data=data,
+            method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
+                body = resp.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            log.warning("alipay %s: HTTP %s", method, exc.code)
+            return None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            log.warning("alipay %s: no answer (%s)", method, exc)
+            return None
+        try:
+            found = response_object(body, method)
+            envelope = json.loads(body)
+        except (ValueError, IndexError):
+            log.warning("alipay %s: an answer that is not JSON", method)
+            return None
+        if found is None:
+            log.warning("alipay %s: no response object in the answer", method)
+            return None
+        name, raw, value = found
+        if name == "error_response":
+            log.warning("alipay %s: error_response %s", method, value.get("sub_code") or value.get("code"))
+            return None  # unsigned, and about the request rather than the trade: not an answer to act on
+        signature = envelope.get("sign", "")
+        if not signature or not verify(raw, signature, self.alipay_key):
+            log.warning("alipay %s: the answer's signature does not verify; treated as no answer", method)
+            return None
+        return value
+
+    # -- the Gateway interface ----------------------------------------------------------------
+    def pay(self, req: PayRequest) -> Answer:
+        biz = {
+            "out_trade_no": req.out_trade_no,
+            "scene": "bar_code",
+            "auth_code": req.auth_code,
+            "total_amount": yuan(req.amount),
+            "subject": req.subject,
+        }
+        if self.store_id:
+            biz["store_id"] = self.store_id
+        if self.terminal_id:
+            biz["terminal_id"] = self.terminal_id
+        r = self.call("alipay.trade.pay", biz)
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        code, trade_id = r.get("code"), r.get("trade_no", "")
+        if code == "10000":
+            return Answer(Status.PAID, trade_id=trade_id)
+        if code == "10003":
+            return Answer(Status.PAYING, trade_id=trade_id)
+        if code == "40004":
+            return Answer(Status.FAILED, trade_id=trade_id, reason=r.get("sub_code", "BUSINESS_FAILED"))
+        return Answer(Status.UNKNOWN, trade_id=trade_id, reason=r.get("sub_code") or str(code))
+
+    def query(self, out_trade_no: str) -> Answer:
+        r = self.call("alipay.trade.query", {"out_trade_no": out_trade_no})
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        if r.get("code") == "40004" and r.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return Answer(Status.NOT_FOUND, reason="ACQ.TRADE_NOT_EXIST")
+        if r.get("code") != "10000":
+            return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))
+        state, trade_id = r.get("trade_status"), r.get("trade_no", "")
+        if state in PAID_STATES:
+            return Answer(Status.PAID, trade_id=trade_id)
+        if state == "WAIT_BUYER_PAY":
+            return Answer(Status.PAYING, trade_id=trade_id)
+        if state == "TRADE_CLOSED":
+            return Answer(Status.CLOSED, trade_id=trade_id, reason="TRADE_CLOSED")
+        return Answer(Status.UNKNOWN, trade_id=trade_id, reason=str(state))
+
+    def cancel(self, out_trade_no: str) -> Answer:
+        r = self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER", retry=True)
+        retry = r.get("retry_flag") == "Y"
+        if r.get("code") == "10000" and not retry:
+            return Answer(
+                Status.CLOSED,
+                trade_id=r.get("trade_no", ""),
+                refunded=r.get("action") == "refund",
+                reason=f"ACTION_{str(r.get('action', 'close')).upper()}",
+            )
+        if r.get("code") == "40004" and r.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return Answer(Status.CLOSED, reason="ACQ.TRADE_NOT_EXIST")  # nothing was made, nothing to undo
+        return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")), retry=True)

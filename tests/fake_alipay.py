@@ -1,0 +1,200 @@
+"""A local Alipay Face-to-Face gateway for tests: the real wire protocol on 127.0.0.1.
+
+It checks every request's RSA2 signature with the kiosk's public key, insists
+the payment code arrives only in the POST body, keeps trades, and answers with
+`<method>_response` objects signed by its own key, written with the spacing
+and non-ASCII text of a real answer so that verification must use the raw
+text.  Faults are queued per method: "5xx", "drop", "slow", "badsig",
+"garbage", or a result code ("20000").  What a payment code does follows its
+last digit, like the sandbox: 0-6 paid, 7 waits for the buyer (paid after
+`buyer_pays_after` queries), 8 declined.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from kiosk.payments.alipay import signing_string
+
+
+@dataclass
+class Trade:
+    out_trade_no: str
+    amount: str
+    status: str  # WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED
+    trade_no: str
+    queries: int = 0
+    refunded: bool = False
+
+
+@dataclass
+class FakeAlipay:
+    app_public_key: rsa.RSAPublicKey
+    alipay_private_key: rsa.RSAPrivateKey
+    buyer_pays_after: int = 2
+    cancel_retries: int = 0  # cancels answered "retry_flag=Y" before one goes through
+    slow_s: float = 3.0
+    trades: dict[str, Trade] = field(default_factory=dict)
+    faults: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                fake.handle(self)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fault(self, method: str, *names: str) -> None:
+        self.faults.setdefault(method, []).extend(names)
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+    # -- one request ------------------------------------------------------------------
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        if "?" in h.path:
+            self.violations.append(f"query string in the URL: {h.path}")
+        length = int(h.headers.get("Content-Length", 0))
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(h.rfile.read(length).decode("utf-8")).items()}
+        method = form.get("method", "")
+        try:
+            self.app_public_key.verify(
+                base64.b64decode(form.get("sign", "")),
+                signing_string(form).encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
+        except Exception:
+            self.violations.append(f"{method}: bad request signature")
+            return self._send(
+                h,
+                {"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}},
+                signed=False,
+            )
+        for key in ("app_id", "format", "charset", "sign_type", "timestamp", "version"):
+            if not form.get(key):
+                self.violations.append(f"{method}: no {key}")
+        biz = json.loads(form.get("biz_content", "{}"))
+        with self.lock:
+            self.calls.append((method, biz))
+            fault = (self.faults.get(method) or [None]).pop(0) if self.faults.get(method) else None
+        if fault == "drop":
+            h.connection.shutdown(2)
+            return
+        if fault == "5xx":
+            h.send_response(502)
+            h.end_headers()
+            return
+        if fault == "garbage":
+            return self._raw(h, b"<html>gateway busy</html>")
+        body = self.answer(method, biz, fault)
+        if fault == "slow":
+            time.sleep(self.slow_s)
+        self._send(h, body, signed=True, method=method, tamper=fault == "badsig")
+
+    def answer(self, method: str, biz: dict, fault: str | None) -> dict:
+        ok = {"code": "10000", "msg": "Success"}
+        out_trade_no = biz.get("out_trade_no", "")
+        with self.lock:
+            trade = self.trades.get(out_trade_no)
+            if method == "alipay.trade.pay":
+                if trade is not None:
+                    return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_HAS_SUCCESS"}
+                last = biz["auth_code"][-1]
+                if last == "8":
+                    return {
+                        "code": "40004",
+                        "msg": "Business Failed",
+                        "sub_code": "ACQ.PAYMENT_AUTH_CODE_INVALID",
+                        "sub_msg": "支付失败，获取顾客账户信息失败，请顾客刷新付款码后重新收款",
+                    }
+                status = "WAIT_BUYER_PAY" if last == "7" else "TRADE_SUCCESS"
+                trade = self.trades[out_trade_no] = Trade(
+                    out_trade_no, biz["total_amount"], status, f"2026112422001{len(self.trades):07d}"
+                )
+                if fault and fault.isdigit():  # e.g. 20000: the trade is made, the answer is "unknown"
+                    return {"code": fault, "msg": "Service Currently Unavailable", "sub_code": "aop.unknow-error"}
+                code = "10003" if status == "WAIT_BUYER_PAY" else "10000"
+                return {
+                    "code": code,
+                    "msg": "Success" if code == "10000" else "order success pay inprocess",
+                    "trade_no": trade.trade_no,
+                    "out_trade_no": out_trade_no,
+                    "total_amount": trade.amount,
+                    "buyer_logon_id": "159****5620",
+                }
+            if trade is None:
+                return {
+                    "code": "40004",
+                    "msg": "Business Failed",
+                    "sub_code": "ACQ.TRADE_NOT_EXIST",
+                    "sub_msg": "交易不存在",
+                }
+            if method == "alipay.trade.query":
+                trade.queries += 1
+                if trade.status == "WAIT_BUYER_PAY" and trade.queries >= self.buyer_pays_after:
+                    trade.status = "TRADE_SUCCESS"
+                return {
+                    **ok,
+                    "trade_no": trade.trade_no,
+                    "out_trade_no": out_trade_no,
+                    "trade_status": trade.status,
+                    "total_amount": trade.amount,
+                }
+            if method == "alipay.trade.cancel":
+                if self.cancel_retries > 0:
+                    self.cancel_retries -= 1
+                    return {"code": "20000", "msg": "Service Currently Unavailable", "retry_flag": "Y"}
+                action = "refund" if trade.status == "TRADE_SUCCESS" else "close"
+                trade.refunded = action == "refund"
+                trade.status = "TRADE_CLOSED"
+                return {
+                    **ok,
+                    "trade_no": trade.trade_no,
+                    "out_trade_no": out_trade_no,
+                    "retry_flag": "N",
+                    "action": action,
+                }
+        return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.METHOD_NOT_SUPPORTED"}
+
+    def _send(self, h, body: dict, *, signed: bool, method: str = "", tamper: bool = False) -> None:
+        if not signed:
+            return self._raw(h, json.dumps(body, ensure_ascii=False).encode())
+        name = method.replace(".", "_") + "_response"
+        raw = json.dumps(body, ensure_ascii=False, indent=None, separators=(", ", ": "))  # not the canonical form
+        signature = self.alipay_private_key.sign(raw.encode(), padding.PKCS1v15(), hashes.SHA256())
+        if tamper:
+            signature = bytes([signature[0] ^ 1]) + signature[1:]
+        text = f'{{"{name}": {raw},"sign":"{base64.b64encode(signature).decode()}"}}'
+        self._raw(h, text.encode("utf-8"))
+
+    def _raw(self, h, data: bytes) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html;charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
