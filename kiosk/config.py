@@ -154,6 +154,10 @@ class SandboxSection:
     latency_ms: int = field(default=200, metadata={"min": 0, "max": 60000})
     user_paying_s: float = field(default=5.0, metadata={"min": 0})
     state_file: str = "sandbox-gateway.sqlite"
+    fault: str = field(
+        default="none",
+        metadata=_choice("none", "decline", "user_paying", "5xx", "timeout", "drop", "success_after_timeout"),
+    )
 
 
 @dataclass(frozen=True)

@@ -195,3 +195,23 @@ def test_recovery_never_touches_a_payment_still_in_flight(tmp_path, store):
     worker.join(10)
     assert results[0].outcome is Outcome.PAID
     assert store.open_payments() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "states"),
+    [
+        ("decline", Outcome.FAILED, ["SUBMITTING", "FAILED"]),
+        ("user_paying", Outcome.PAID, ["SUBMITTING", "USER_PAYING", "PAID"]),
+        ("5xx", Outcome.CANCELLED, ["SUBMITTING", "UNKNOWN", "CANCELLING", "CANCELLED"]),
+        ("timeout", Outcome.CANCELLED, ["SUBMITTING", "UNKNOWN", "CANCELLING", "CANCELLED"]),
+        ("drop", Outcome.PAID, ["SUBMITTING", "UNKNOWN", "PAID"]),
+        ("success_after_timeout", Outcome.PAID, ["SUBMITTING", "UNKNOWN", "PAID"]),
+    ],
+)
+def test_sandbox_fault_injection(tmp_path, store, fault, outcome, states):
+    gateway = SandboxGateway(
+        tmp_path / "faulty.sqlite", latency_s=0, user_paying_s=0.2, request_timeout_s=0.2, fault=fault
+    )
+    r = driver(gateway, store).pay(start(store, "281234567890123451"), language="en", subject="t")
+    assert r.outcome is outcome
+    assert outbox_states(store) == states

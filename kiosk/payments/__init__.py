@@ -110,4 +110,5 @@ def make_gateway(cfg: Config) -> Gateway:
         latency_s=cfg.sandbox.latency_ms / 1000,
         user_paying_s=cfg.sandbox.user_paying_s,
         request_timeout_s=cfg.payment.request_timeout_s,
+        fault=cfg.sandbox.fault,
     )

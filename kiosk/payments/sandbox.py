@@ -11,6 +11,16 @@ payment code does is set by its last digit (documented in the README):
 
 A code is single-use, like Alipay's: a second try with it is refused
 (AUTH_CODE_INVALID).
+
+`fault` (sandbox.fault in the config) overrides the last digit for every
+payment, for demos and tests of what a real network does:
+
+    decline                 declined (NOTENOUGH)
+    user_paying             "user paying" for user_paying_s, then paid
+    5xx                     an HTTP 502 at once: no trade is made
+    timeout                 no answer within request_timeout_s: no trade is made
+    drop                    the connection drops after the trade is made and paid
+    success_after_timeout   no answer in time, but the trade was made and paid
 """
 
 from __future__ import annotations
@@ -40,7 +50,13 @@ class SandboxGateway:
     name = "sandbox"
 
     def __init__(
-        self, path: Path, *, latency_s: float = 0.2, user_paying_s: float = 5.0, request_timeout_s: float = 10.0
+        self,
+        path: Path,
+        *,
+        latency_s: float = 0.2,
+        user_paying_s: float = 5.0,
+        request_timeout_s: float = 10.0,
+        fault: str = "none",
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -48,6 +64,7 @@ class SandboxGateway:
         self.latency_s = latency_s
         self.user_paying_s = user_paying_s
         self.request_timeout_s = request_timeout_s
+        self.fault = fault
         self._db().executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
@@ -66,10 +83,14 @@ class SandboxGateway:
         time.sleep(self.latency_s)
         digest = hashlib.sha256(req.auth_code.encode()).hexdigest()
         db = self._db()
-        last = req.auth_code[-1]
-        if last == "9":
+        last = {"decline": "8", "user_paying": "7"}.get(self.fault, req.auth_code[-1])
+        if self.fault == "5xx":
+            return Answer(Status.UNKNOWN, reason="HTTP_502")
+        if last == "9" or self.fault == "timeout":
             time.sleep(self.request_timeout_s)
             return Answer(Status.UNKNOWN, reason="TIMEOUT")
+        if self.fault in ("drop", "success_after_timeout"):
+            last = "0"  # the acquirer makes and pays the trade; the kiosk never hears
         db.execute("BEGIN IMMEDIATE")
         try:
             if db.execute("SELECT 1 FROM used_codes WHERE digest=?", (digest,)).fetchone():
@@ -93,6 +114,11 @@ class SandboxGateway:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if self.fault == "success_after_timeout":
+            time.sleep(self.request_timeout_s)
+            return Answer(Status.UNKNOWN, reason="TIMEOUT")
+        if self.fault == "drop":
+            return Answer(Status.UNKNOWN, reason="CONNECTION_DROPPED")
         return self._answer(req.out_trade_no, status)
 
     def _answer(self, out_trade_no: str, status: str) -> Answer:
