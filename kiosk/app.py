@@ -25,7 +25,7 @@ from hardware.printer import Paper, PrinterError, job_name, open_printer
 from hardware.scanner import HidScanner, SerialScanner, SimulatedScanner
 from kiosk.attendant import Attendant, Mode
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment
+from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment, StartQrPayment
 from kiosk.codes import CodeKind, classify
 from kiosk.config import Config
 from kiosk.fonts import find_cjk_font
@@ -66,6 +66,12 @@ class PaymentStep:
 
 
 @dataclass(frozen=True)
+class QrShown:
+    qr: str
+    deadline: float  # on the kiosk's clock
+
+
+@dataclass(frozen=True)
 class PaymentDone:
     result: Result
 
@@ -90,7 +96,7 @@ class HelpPressed:
     pass
 
 
-Event = CodeRead | DeviceStatus | PaymentStep | PaymentDone | PrintDone | HelpPressed | AttendantNotice
+Event = CodeRead | DeviceStatus | PaymentStep | QrShown | PaymentDone | PrintDone | HelpPressed | AttendantNotice
 
 
 def open_store(cfg: Config) -> Store:
@@ -279,6 +285,8 @@ class Kiosk:
                 self._io(self.store.add_event, kind, message=event.message)
         elif isinstance(event, PaymentStep):
             co.payment_progress(event.step)
+        elif isinstance(event, QrShown):
+            co.qr_ready(event.qr, event.deadline)
         elif isinstance(event, PaymentDone):
             r = event.result
             self.run_effects(
@@ -303,6 +311,9 @@ class Kiosk:
             elif isinstance(e, StartPayment):
                 self._cancel = threading.Event()
                 self._pay_pool.submit(self._pay, e, self.checkout.language, self._cancel)
+            elif isinstance(e, StartQrPayment):
+                self._cancel = threading.Event()
+                self._pay_pool.submit(self._present, e, self.checkout.language, self._cancel)
             elif isinstance(e, CancelPayment):
                 self._cancel.set()
             elif isinstance(e, CallHelp):
@@ -332,6 +343,22 @@ class Kiosk:
             )
         except Exception as exc:  # the store or gateway failed in a way the driver did not expect
             log.exception("payment failed unexpectedly")
+            result = Result(Outcome.FAILED, "", reason=f"ERROR:{type(exc).__name__}", settled=False)
+        self.events.put(PaymentDone(result))
+
+    def _present(self, req: StartQrPayment, language: str, cancel: threading.Event) -> None:
+        try:
+            result = self.driver.present(
+                req.lines,
+                req.totals,
+                language=language,
+                subject=f"{self.cfg.receipt.store_name} {self.cfg.kiosk.kiosk_id}",
+                show_qr=lambda qr, deadline: self.events.put(QrShown(qr, deadline)),
+                expires_s=self.cfg.payment.qr_expiry_s,
+                cancel=cancel,
+            )
+        except Exception as exc:  # the store or gateway failed in a way the driver did not expect
+            log.exception("scan-to-pay failed unexpectedly")
             result = Result(Outcome.FAILED, "", reason=f"ERROR:{type(exc).__name__}", settled=False)
         self.events.put(PaymentDone(result))
 
@@ -427,6 +454,16 @@ class Kiosk:
         if self.sim_scanner is not None:
             text = text or random.choice(list(self.checkout.catalog))
             self.sim_scanner.feed(text.encode() + b"\r")
+
+    def simulate_wallet_scan(self, _: object = None) -> None:
+        """The shopper's wallet scans the QR on screen and pays (sandbox only)."""
+        from kiosk.payments import emvqr
+
+        qr = self.checkout.qr_text
+        scan = getattr(self.gateway, "wallet_scans", None)
+        if qr and scan:
+            bill = dict(emvqr.split(dict(emvqr.parse(qr))["62"]))["01"]
+            self._io(scan, bill)
 
     def simulate_payment_code(self, last_digit: str) -> None:
         """Hold a fresh Alipay-style code, ending in `last_digit`, in front of the simulated camera."""

@@ -32,6 +32,7 @@ class PayStep(Enum):
     WAITING_CODE = "waiting_code"
     SUBMITTING = "submitting"
     USER_PAYING = "user_paying"  # the shopper confirms on the phone
+    SHOWING_QR = "showing_qr"  # the kiosk shows a QR for the shopper's wallet to scan
     CANCELLING = "cancelling"
 
 
@@ -67,6 +68,12 @@ class StartPayment:
 
 
 @dataclass(frozen=True)
+class StartQrPayment:
+    lines: tuple[tuple[Product, int], ...]
+    totals: Totals
+
+
+@dataclass(frozen=True)
 class CancelPayment:
     pass
 
@@ -76,7 +83,7 @@ class CallHelp:
     phase: Phase
 
 
-Effect = Beep | StartPayment | CancelPayment | CallHelp
+Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp
 
 
 # --- the cart ----------------------------------------------------------------
@@ -189,6 +196,8 @@ class Checkout:
         self.order_no: str | None = None
         self.paid_total = 0
         self.masked_code = ""
+        self.qr_text = ""
+        self.qr_deadline = 0.0
         self.last_activity = now
         self._codes = CodeMemory()
 
@@ -262,6 +271,21 @@ class Checkout:
             self.notice = None
         return []
 
+    def tap_scan_to_pay(self, now: float) -> list[Effect]:
+        """Show a QR for the shopper's wallet app instead of scanning theirs."""
+        self.last_activity = now
+        if self.phase is Phase.PAYMENT and self.pay_step is PayStep.WAITING_CODE and self.cart:
+            self.pay_step = PayStep.SUBMITTING
+            self.masked_code = ""
+            self.notice = None
+            return [StartQrPayment(self.cart.snapshot(), self.cart.totals())]
+        return []
+
+    def qr_ready(self, qr: str, deadline: float) -> None:
+        if self.phase is Phase.PAYMENT and self.pay_step is PayStep.SUBMITTING:
+            self.pay_step = PayStep.SHOWING_QR
+            self.qr_text, self.qr_deadline = qr, deadline
+
     def tap_back(self, now: float) -> list[Effect]:
         """Leave the payment screen (only while no payment runs)."""
         self.last_activity = now
@@ -272,7 +296,11 @@ class Checkout:
 
     def tap_cancel_payment(self, now: float) -> list[Effect]:
         self.last_activity = now
-        if self.phase is Phase.PAYMENT and self.pay_step in (PayStep.SUBMITTING, PayStep.USER_PAYING):
+        if self.phase is Phase.PAYMENT and self.pay_step in (
+            PayStep.SUBMITTING,
+            PayStep.USER_PAYING,
+            PayStep.SHOWING_QR,
+        ):
             self.pay_step = PayStep.CANCELLING
             return [CancelPayment()]
         return []
@@ -326,6 +354,7 @@ class Checkout:
         self, outcome: Outcome, now: float, *, order_no: str | None = None, reason: str = ""
     ) -> list[Effect]:
         self.last_activity = now
+        self.qr_text = ""
         if outcome is Outcome.PAID:
             self.paid_total = self.cart.totals().total
             self.cart.clear()
@@ -359,4 +388,5 @@ class Checkout:
         self.order_no = None
         self.help_open = False
         self.masked_code = ""
+        self.qr_text = ""
         self.language = self.default_language

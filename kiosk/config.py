@@ -139,6 +139,7 @@ class PaymentSection:
     poll_interval_s: float = field(default=3.0, metadata={"min": 0.05})
     paying_limit_s: float = field(default=60.0, metadata={"min": 1})
     recovery_interval_s: float = field(default=30.0, metadata={"min": 1})
+    qr_expiry_s: float = field(default=120.0, metadata={"min": 10, "max": 7200})
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,58 @@ def test_sandbox_fault_injection(tmp_path, store, fault, outcome, states):
     r = driver(gateway, store).pay(start(store, "281234567890123451"), language="en", subject="t")
     assert r.outcome is outcome
     assert outbox_states(store) == states
+
+
+def present(gateway, store, *, expires_s=5.0, cancel=None, on_qr=None):
+    cart = Cart()
+    cart.add(store.catalog()["6901234000016"])
+    shown = []
+
+    def show(qr, deadline):
+        shown.append(qr)
+        if on_qr:
+            on_qr(qr)
+
+    r = driver(gateway, store).present(
+        cart.snapshot(), cart.totals(), language="en", subject="t", show_qr=show, expires_s=expires_s, cancel=cancel
+    )
+    return r, shown
+
+
+def test_scan_to_pay_with_an_emvco_qr(gateway, store):
+    from kiosk.payments import emvqr
+
+    def wallet(qr):
+        bill = dict(emvqr.split(dict(emvqr.parse(qr))["62"]))["01"]
+        threading.Timer(0.2, gateway.wallet_scans, args=(bill,)).start()
+
+    r, shown = present(gateway, store, on_qr=wallet)
+    assert r.outcome is Outcome.PAID and r.order["total"] == 200
+    objects = dict(emvqr.parse(shown[0]))  # a valid payload: CRC checked
+    assert objects["54"] == "2.00" and objects["01"] == "12" and objects["53"] == "156"
+    assert store.payment(r.out_trade_no)["channel"] == "qr"
+
+
+def test_scan_to_pay_expires_and_is_closed(gateway, store):
+    r, shown = present(gateway, store, expires_s=0.3)
+    assert r.outcome is Outcome.CANCELLED and shown
+    assert gateway.wallet_scans(r.out_trade_no) is False  # closed: a late scan cannot pay it any more
+
+
+def test_scan_to_pay_cancelled_by_the_shopper(gateway, store):
+    cancel = threading.Event()
+    r, _ = present(gateway, store, cancel=cancel, on_qr=lambda qr: threading.Timer(0.1, cancel.set).start())
+    assert r.outcome is Outcome.CANCELLED
+
+
+def test_paid_at_the_last_moment_is_a_sale(gateway, store, monkeypatch):
+    """The wallet pays just as the kiosk closes the trade: the close fails, the final query finds it paid."""
+    real_close = gateway.close
+
+    def close_after_scan(otn):
+        gateway.wallet_scans(otn)
+        return real_close(otn)
+
+    monkeypatch.setattr(gateway, "close", close_after_scan)
+    r, _ = present(gateway, store, expires_s=0.2)
+    assert r.outcome is Outcome.PAID and store.payment(r.out_trade_no)["state"] == "PAID"

@@ -404,3 +404,36 @@ def test_no_staff_button_without_a_pin(ui_for):
     k, ui = ui_for(attendant={"pin_hash": ""})
     tap(ui, "help")
     assert ui.button_rect("staff") is None
+
+
+@pytest.mark.parametrize("size", ["800x480", "720x1280"])
+def test_scan_to_pay_on_screen(ui_for, size, tmp_path):
+    from hardware.decoder import Decoder
+
+    k, ui = ui_for(display={"size": size})
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "pay")
+    tap(ui, "scan_to_pay")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "showing_qr")
+    ui.frame()
+    assert overlaps(ui) == []
+    # the QR on screen is what the gateway made, readable by a phone's camera (our decoder stands in)
+    shot = np.ascontiguousarray(pygame.surfarray.array3d(ui.surface).swapaxes(0, 1))
+    assert k.checkout.qr_text in [s.text for s in Decoder().decode(shot)]
+    assert any(t.startswith("4:") or t.startswith("1:") or "后失效" in t for t, _ in ui.painter.texts)
+    tap(ui, "sim:wallet_scan")
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
+    assert k.store.order(k.checkout.order_no)["payment"]["channel"] == "qr"
+
+
+def test_scan_to_pay_cancelled_on_screen(ui_for):
+    k, ui = ui_for()
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "pay")
+    tap(ui, "scan_to_pay")
+    assert run_until(ui, lambda: k.checkout.pay_step.value == "showing_qr")
+    tap(ui, "cancel_payment")
+    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_cancelled", 10)
+    assert [r["state"] for r in k.store.conn().execute("SELECT state FROM payments")] == ["CANCELLED"]

@@ -31,6 +31,7 @@ class Answer:
     reason: str = ""  # the gateway's code, e.g. NOTENOUGH
     retry: bool = False  # for cancel: the gateway asks to try again
     refunded: bool = False  # for cancel: it refunded a paid trade
+    qr: str = ""  # for precreate: what the kiosk shows for the shopper's wallet to scan
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ class Gateway(Protocol):
     def query(self, out_trade_no: str) -> Answer: ...
 
     def cancel(self, out_trade_no: str) -> Answer: ...
+
+    def precreate(self, out_trade_no: str, amount: int, subject: str) -> Answer: ...
+
+    def close(self, out_trade_no: str) -> Answer: ...
 
 
 class PaymentState(Enum):
@@ -111,4 +116,5 @@ def make_gateway(cfg: Config) -> Gateway:
         user_paying_s=cfg.sandbox.user_paying_s,
         request_timeout_s=cfg.payment.request_timeout_s,
         fault=cfg.sandbox.fault,
+        merchant=(cfg.receipt.store_name, cfg.kiosk.store_id, cfg.kiosk.kiosk_id, cfg.kiosk.currency),
     )

@@ -221,6 +221,30 @@ class AlipayGateway:
             return Answer(Status.CLOSED, trade_id=trade_id, reason="TRADE_CLOSED")
         return Answer(Status.UNKNOWN, trade_id=trade_id, reason=str(state))
 
+    def precreate(self, out_trade_no: str, amount: int, subject: str) -> Answer:
+        """A QR for the shopper's Alipay app to scan (the trade exists only once it is scanned)."""
+        biz = {"out_trade_no": out_trade_no, "total_amount": yuan(amount), "subject": subject}
+        if self.store_id:
+            biz["store_id"] = self.store_id
+        if self.terminal_id:
+            biz["terminal_id"] = self.terminal_id
+        r = self.call("alipay.trade.precreate", biz)
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        if r.get("code") == "10000" and r.get("qr_code"):
+            return Answer(Status.PAYING, qr=r["qr_code"])
+        if r.get("code") == "40004":
+            return Answer(Status.FAILED, reason=r.get("sub_code", "BUSINESS_FAILED"))
+        return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))
+
+    def close(self, out_trade_no: str) -> Answer:
+        r = self.call("alipay.trade.close", {"out_trade_no": out_trade_no})
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        if r.get("code") == "10000" or r.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+            return Answer(Status.CLOSED, trade_id=r.get("trade_no", ""), reason=r.get("sub_code", ""))
+        return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))  # e.g. paid meanwhile
+
     def cancel(self, out_trade_no: str) -> Answer:
         r = self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
         if r is None:

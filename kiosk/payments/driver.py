@@ -86,6 +86,59 @@ class PaymentDriver:
             with self._lock:
                 self._in_flight.discard(out_trade_no)
 
+    def present(
+        self,
+        lines: tuple,
+        totals: Any,
+        *,
+        language: str,
+        subject: str,
+        show_qr: Callable[[str, float], None],
+        expires_s: float,
+        cancel: threading.Event | None = None,
+    ) -> Result:
+        """ "Scan to pay": precreate a QR, show it, poll until paid, cancelled or expired; close what is left."""
+        cancel = cancel or threading.Event()
+        with self._lock:
+            out_trade_no = self.store.begin_payment(
+                gateway=self.gateway.name, channel="qr", code_masked="-", lines=lines, totals=totals, language=language
+            )
+            self._in_flight.add(out_trade_no)
+        try:
+            answer = self.gateway.precreate(out_trade_no, totals.total, subject)
+            if not answer.qr:
+                log.warning("payment %s: no QR from the gateway (%s)", out_trade_no, answer.reason)
+                if answer.status is Status.FAILED:
+                    self.store.set_payment_state(out_trade_no, PaymentState.FAILED, reason=answer.reason)
+                    return Result(Outcome.FAILED, out_trade_no, reason=answer.reason)
+                return self._close(out_trade_no)
+            self.store.set_payment_state(out_trade_no, PaymentState.USER_PAYING)
+            deadline = self.clock() + expires_s
+            show_qr(answer.qr, deadline)
+            while not cancel.wait(self.poll_interval_s) and self.clock() < deadline:
+                answer = self.gateway.query(out_trade_no)
+                if answer.status is Status.PAID:
+                    order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id)
+                    return Result(Outcome.PAID, out_trade_no, order=order)
+                if answer.status is Status.CLOSED:
+                    return self._closed(out_trade_no, answer, recovered=False)
+            return self._close(out_trade_no)
+        finally:
+            with self._lock:
+                self._in_flight.discard(out_trade_no)
+
+    def _close(self, out_trade_no: str) -> Result:
+        """The shopper gave up or the QR expired: close the trade, then let a final query have the last word."""
+        self.store.set_payment_state(out_trade_no, PaymentState.CANCELLING)
+        closed = self.gateway.close(out_trade_no)
+        final = self.gateway.query(out_trade_no)
+        if final.status is Status.PAID or closed.status is Status.PAID:  # paid at the last moment: a sale after all
+            order = self.store.complete_payment(out_trade_no, trade_id=final.trade_id or closed.trade_id)
+            return Result(Outcome.PAID, out_trade_no, order=order)
+        if closed.status is Status.CLOSED or final.status in (Status.NOT_FOUND, Status.CLOSED):
+            return self._closed(out_trade_no, closed if closed.status is Status.CLOSED else final, recovered=False)
+        return self._cancel(out_trade_no, recovered=False)  # no clear word: cancel, which also refunds
+
     def _settle(
         self,
         out_trade_no: str,

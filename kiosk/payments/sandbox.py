@@ -21,6 +21,10 @@ payment, for demos and tests of what a real network does:
     timeout                 no answer within request_timeout_s: no trade is made
     drop                    the connection drops after the trade is made and paid
     success_after_timeout   no answer in time, but the trade was made and paid
+
+"Scan to pay" (precreate) answers with an EMVCo merchant-presented QR; like
+Alipay's, the trade does not exist for queries until a wallet scans it
+(`wallet_scans()`, the simulator's "wallet scans" button).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.payments import Answer, PayRequest, Status
+from kiosk.payments import Answer, PayRequest, Status, emvqr
+
+CURRENCY_NUMERIC = {"CNY": "156", "HKD": "344", "USD": "840", "EUR": "978", "GBP": "826"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS trades (
@@ -57,6 +63,7 @@ class SandboxGateway:
         user_paying_s: float = 5.0,
         request_timeout_s: float = 10.0,
         fault: str = "none",
+        merchant: tuple[str, str, str, str] = ("Demo Store", "demo-store", "kiosk-01", "CNY"),
     ):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
@@ -65,6 +72,7 @@ class SandboxGateway:
         self.user_paying_s = user_paying_s
         self.request_timeout_s = request_timeout_s
         self.fault = fault
+        self.merchant = merchant
         self._db().executescript(SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
@@ -148,9 +156,47 @@ class SandboxGateway:
     def query(self, out_trade_no: str) -> Answer:
         time.sleep(self.latency_s)
         status = self._current(out_trade_no)
-        if status is None:
+        if status is None or status == "WAIT_BUYER_SCAN":
             return Answer(Status.NOT_FOUND, reason="TRADE_NOT_EXIST")
         return self._answer(out_trade_no, status)
+
+    def precreate(self, out_trade_no: str, amount: int, subject: str) -> Answer:
+        time.sleep(self.latency_s)
+        name, store_id, kiosk_id, currency = self.merchant
+        qr = emvqr.dynamic_payment(
+            scheme_id="D15600000000",
+            merchant_id=store_id[:25],
+            mcc="5411",
+            currency_numeric=CURRENCY_NUMERIC.get(currency, "156"),
+            amount_minor=amount,
+            country="CN",
+            merchant_name=name[:25],
+            city="SHANGHAI",
+            bill_number=out_trade_no[:25],
+            terminal=kiosk_id[:25],
+        )
+        self._db().execute(
+            "INSERT OR IGNORE INTO trades (out_trade_no, code_tail, amount, status, paid_after) VALUES (?,?,?,?,?)",
+            (out_trade_no, "QR", amount, "WAIT_BUYER_SCAN", float("inf")),
+        )
+        return Answer(Status.PAYING, trade_id=self._trade_id(out_trade_no), qr=qr)
+
+    def wallet_scans(self, out_trade_no: str) -> bool:
+        """The shopper's wallet scanned the QR and paid (the simulator, tests)."""
+        cur = self._db().execute(
+            "UPDATE trades SET status='TRADE_SUCCESS' WHERE out_trade_no=? AND status='WAIT_BUYER_SCAN'",
+            (out_trade_no,),
+        )
+        return cur.rowcount == 1
+
+    def close(self, out_trade_no: str) -> Answer:
+        time.sleep(self.latency_s)
+        status = self._current(out_trade_no)
+        if status == "TRADE_SUCCESS":
+            return Answer(Status.PAID, trade_id=self._trade_id(out_trade_no), reason="TRADE_STATUS_ERROR")
+        if status is not None:
+            self._db().execute("UPDATE trades SET status='TRADE_CLOSED' WHERE out_trade_no=?", (out_trade_no,))
+        return Answer(Status.CLOSED, trade_id=self._trade_id(out_trade_no))
 
     def cancel(self, out_trade_no: str) -> Answer:
         time.sleep(self.latency_s)

@@ -49,6 +49,7 @@ SIM_BUTTONS = [
     ("Code: approve", "sim:pay_ok", "simulate_payment_code", "1"),
     ("Code: confirm", "sim:pay_confirm", "simulate_payment_code", "7"),
     ("Code: decline", "sim:pay_decline", "simulate_payment_code", "8"),
+    ("Wallet scans", "sim:wallet_scan", "simulate_wallet_scan", None),
 ]
 # what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
 ATTENDANT_TEXT = {
@@ -269,11 +270,22 @@ class Screens:
             p.text(self._("Alipay · WeChat Pay · UnionPay"), (cx, body.top + 180), 22, theme.MUTED, anchor="center")
             self._notice(co.notice, (cx, body.top + 235), anchor="center")
             p.button(
-                pygame.Rect(cx - 110, body.bottom - 80, 220, 64),
+                pygame.Rect(cx - 230, body.bottom - 80, 220, 64),
                 self._("Back"),
                 lambda: co.tap_back(self.now()),
                 "back",
             )
+            p.button(
+                pygame.Rect(cx + 10, body.bottom - 80, 220, 64),
+                self._("Scan to pay"),
+                lambda: self.k.run_effects(co.tap_scan_to_pay(self.now())),
+                "scan_to_pay",
+                fill=theme.PRIMARY,
+                ink=theme.PRIMARY_INK,
+            )
+            return
+        if step is PayStep.SHOWING_QR:
+            self._qr_to_scan(body)
             return
         p.text(
             self._(STEP_TEXT[step]),
@@ -287,14 +299,51 @@ class Screens:
         p.text(dots, (cx, body.top + 190), 34, theme.MUTED, anchor="center")
         p.text(co.masked_code, (cx, body.top + 240), 20, theme.MUTED, anchor="center")
         if step in (PayStep.SUBMITTING, PayStep.USER_PAYING):
-            p.button(
-                pygame.Rect(cx - 130, body.bottom - 80, 260, 64),
-                self._("Cancel payment"),
-                lambda: self.k.run_effects(co.tap_cancel_payment(self.now())),
-                "cancel_payment",
-                fill=theme.DANGER,
-                ink=theme.PRIMARY_INK,
+            self._cancel_button(pygame.Rect(cx - 130, body.bottom - 80, 260, 64))
+
+    def _cancel_button(self, rect: pygame.Rect) -> None:
+        co = self.k.checkout
+        self.p.button(
+            rect,
+            self._("Cancel payment"),
+            lambda: self.k.run_effects(co.tap_cancel_payment(self.now())),
+            "cancel_payment",
+            fill=theme.DANGER,
+            ink=theme.PRIMARY_INK,
+        )
+
+    def _qr_to_scan(self, body: pygame.Rect) -> None:
+        """The kiosk's QR for the shopper's wallet, with the time left; the amount stays above it."""
+        p, co = self.p, self.k.checkout
+        # as large as the screen allows: below the amount, beside (or above, in portrait) the words and the button
+        size = max(120, min(body.height - 200, self.w - 80, 420)) if self.portrait else max(120, body.height - 95)
+        if co.qr_text not in self._qr_cache:
+            self._qr_cache.clear()
+            self._qr_cache[co.qr_text] = qr_surface(co.qr_text, size)
+        qr = self._qr_cache[co.qr_text]
+        left = max(0, int(co.qr_deadline - self.now() + 0.999))
+        expires = self._("Expires in {time}", time=f"{left // 60}:{left % 60:02d}")
+        if self.portrait:
+            at = qr.get_rect(midtop=(body.centerx, body.top + 90))
+            p.surface.blit(qr, at)
+            p.text(
+                self._("Scan this code with your wallet app"),
+                (body.centerx, at.bottom + 30),
+                28,
+                anchor="center",
+                max_width=self.w - 40,
             )
+            p.text(expires, (body.centerx, at.bottom + 75), 24, theme.MUTED, anchor="center")
+            self._cancel_button(pygame.Rect(body.centerx - 130, body.bottom - 80, 260, 64))
+            return
+        at = qr.get_rect(topleft=(body.left + 40, body.top + 86))
+        p.surface.blit(qr, at)
+        x = at.right + 30
+        p.paragraph(
+            self._("Scan this code with your wallet app"), (x, at.top + 10), 28, theme.INK, width=self.w - x - 20
+        )
+        p.text(expires, (x, at.top + 120), 24, theme.MUTED)
+        self._cancel_button(pygame.Rect(self.w - 300, body.bottom - 80, 260, 64))
 
     def _result(self, body: pygame.Rect) -> None:
         p, co, k = self.p, self.k.checkout, self.k
