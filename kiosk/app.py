@@ -37,10 +37,11 @@ from kiosk.receipts import (
     escpos_job,
     preview_image,
     printer_test_page,
+    refund_slip,
     sale_receipt,
     z_report,
 )
-from kiosk.store import Identity, Store
+from kiosk.store import Identity, RefundRefused, Store
 from kiosk.telemetry import MqttLink
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class PrintDone:
     reason: str = ""  # the events kind when it was not printed
     paper: Paper = Paper.UNKNOWN
     for_shopper: bool = False  # the receipt of the sale on screen now
+    for_staff: bool = False  # a print staff asked for (reprint, report, test page): they are told how it went
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,9 @@ class Kiosk:
         self.printer = open_printer(c.printer, self.data_dir)
         self.signals = Signals(c.gpio, lambda: self.events.put(HelpPressed())) if c.gpio.enabled else None
         self.mqtt = (
-            MqttLink(c, self.store, devices=self.device_summary, on_status=self._mqtt_status)
+            MqttLink(
+                c, self.store, devices=self.device_summary, on_status=self._mqtt_status, on_command=self.on_command
+            )
             if c.mqtt.enabled
             else None
         )
@@ -235,6 +239,8 @@ class Kiosk:
             for result in self.driver.recover_all():
                 # a recovered order is reported; its receipt is printed when an attendant asks for it
                 log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
+            for refund in self.driver.recover_refunds():
+                log.info("recovered refund %s -> %s", refund["out_request_no"], refund["state"])
             if self.mqtt:
                 self.mqtt.notify()
             self._stop.wait(self.cfg.payment.recovery_interval_s)
@@ -270,6 +276,8 @@ class Kiosk:
             if self.attendant.mode is Mode.SCAN_REPRINT:  # the code on a receipt is its order number
                 self.attendant.back_to_menu(now)
                 self._print_pool.submit(self._reprint_job, event.text.strip())
+            elif self.attendant.mode is Mode.SCAN_REFUND:
+                self._io_pool.submit(self._refund_lookup, event.text.strip())
         elif isinstance(event, CodeRead):
             if event.source == "camera" and self.scanner is not None and classify(event.text).kind is CodeKind.PRODUCT:
                 return  # with a scanner fitted, the camera is for payment codes only
@@ -299,7 +307,11 @@ class Kiosk:
         elif isinstance(event, PrintDone):
             self._print_done(event)
         elif isinstance(event, AttendantNotice):
-            self.attendant.message = event.key
+            if event.key == "confirm_refund":
+                order_no, amount = event.detail.split("|")
+                self.attendant.confirm_refund(order_no, int(amount), now)
+            else:
+                self.attendant.message = event.key
         elif isinstance(event, HelpPressed):
             self.run_effects(co.open_help(now))
 
@@ -369,7 +381,9 @@ class Kiosk:
         receipt = sale_receipt(order, self.receipt_settings)
         self._print_pool.submit(self._print_job, receipt, order["order_no"], order["order_no"], True)
 
-    def _print_job(self, receipt: Receipt, label: str, order_no: str | None, for_shopper: bool) -> bool:
+    def _print_job(
+        self, receipt: Receipt, label: str, order_no: str | None, for_shopper: bool, for_staff: bool = False
+    ) -> bool:
         """Render and print on the printer thread; the outcome comes back as a PrintDone event."""
         s = self.receipt_settings
         try:
@@ -384,13 +398,13 @@ class Kiosk:
             paper = exc.status.paper if isinstance(exc, PrinterError) else Paper.UNKNOWN
             log.warning("%s not printed: %s", label, exc)
             self.store.add_event(reason, order_no=order_no, message=str(exc))
-            self.events.put(PrintDone(label, False, reason, paper, for_shopper))
+            self.events.put(PrintDone(label, False, reason, paper, for_shopper, for_staff))
             ok = False
         else:
             if order_no:
                 self.store.mark_receipt(order_no, True)
             paper = result.after.paper if result.after.paper is not Paper.UNKNOWN else result.before.paper
-            self.events.put(PrintDone(label, True, "", paper, for_shopper))
+            self.events.put(PrintDone(label, True, "", paper, for_shopper, for_staff))
             ok = True
         if self.mqtt:
             self.mqtt.notify()
@@ -405,7 +419,7 @@ class Kiosk:
             self.paper = e.paper
         self.printer_attention = not e.ok or self.paper is Paper.NEAR_END
         self.devices["printer"] = {"ok": e.ok, "message": e.reason or "printed"}
-        if self.attendant.active:
+        if e.for_staff and self.attendant.active:
             self.attendant.message = "printed" if e.ok else "print_failed"
 
     # -- attendant mode (all printing work runs on the printer thread) -------------------
@@ -427,7 +441,7 @@ class Kiosk:
             self.events.put(AttendantNotice("unknown_order", order_no or ""))
             return
         receipt = sale_receipt(order, self.receipt_settings, reprint=True)
-        if self._print_job(receipt, order["order_no"], order["order_no"], False):
+        if self._print_job(receipt, order["order_no"], order["order_no"], False, for_staff=True):
             self.store.add_event("receipt_reprinted", order_no=order["order_no"])
 
     def attendant_z_report(self, day: str | None = None) -> None:
@@ -441,13 +455,92 @@ class Kiosk:
                 "Z" + summary["date"].replace("-", ""),
                 None,
                 False,
+                for_staff=True,
             ):
                 self.store.add_event("z_report", **summary)
 
         self._print_pool.submit(job)
 
+    # -- refunds ---------------------------------------------------------------------------
+    def on_command(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Head office's commands (on the MQTT thread); the answer goes to `cmd-result`."""
+        if name == "ping":
+            return {"ok": True}
+        if name == "refund":
+            order_no, amount, reason = body.get("order_no"), body.get("amount"), body.get("reason", "")
+            if not isinstance(order_no, str) or not order_no:
+                return {"ok": False, "error": "refund needs 'order_no' (a string)"}
+            if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0):
+                return {"ok": False, "error": "'amount' must be a positive whole number of minor units, or absent"}
+            if not isinstance(reason, str):
+                return {"ok": False, "error": "'reason' must be a string"}
+            try:
+                refund = self.store.begin_refund(
+                    order_no, amount, requested_by="hq", command_id=body["id"], reason=reason[:200]
+                )
+            except RefundRefused as exc:
+                return {"ok": False, "error": str(exc)}
+            if refund["state"] == "SUBMITTING":
+                self._pay_pool.submit(self._refund_job, refund)
+            return {
+                "ok": True,
+                "out_request_no": refund["out_request_no"],
+                "amount": refund["amount"],
+                "state": refund["state"],
+            }
+        return {"ok": False, "error": f"unknown command {name!r}"}
+
+    def _refund_job(self, refund: dict[str, Any]) -> None:
+        try:
+            done = self.driver.refund(refund)
+        except Exception:
+            log.exception("refund %s failed unexpectedly; recovery will retry", refund["out_request_no"])
+            return
+        finally:
+            if self.mqtt:
+                self.mqtt.notify()
+        if refund["requested_by"] == "attendant":
+            self.events.put(AttendantNotice("refunded" if done["state"] == "REFUNDED" else "refund_failed"))
+        if done["state"] == "REFUNDED":
+            order = self.store.find_order(done["order_no"])
+            slip = refund_slip(order, done, self.receipt_settings)
+            self._print_pool.submit(self._print_job, slip, f"refund-{done['out_request_no']}", None, False)
+
+    def _refund_lookup(self, order_no: str) -> None:
+        """Staff scanned a receipt to refund: how much is left (on the store thread)."""
+        try:
+            with self.store.tx() as db:
+                order, left = self.store.refundable(db, order_no)
+        except RefundRefused:
+            self.events.put(AttendantNotice("unknown_order"))
+            return
+        if left <= 0 or order["state"] not in ("PAID", "PARTIALLY_REFUNDED"):
+            self.events.put(AttendantNotice("nothing_to_refund"))
+            return
+        self.events.put(AttendantNotice("confirm_refund", f"{order_no}|{left}"))
+
+    def attendant_refund(self) -> None:
+        """Staff confirmed: refund what is left of the scanned order."""
+        a = self.attendant
+        order_no, amount = a.refund_order, a.refund_amount
+        a.back_to_menu(self.clock())
+        a.message = "refunding"
+
+        def job() -> None:
+            try:
+                refund = self.store.begin_refund(order_no, amount, requested_by="attendant")
+            except RefundRefused:
+                self.events.put(AttendantNotice("nothing_to_refund"))
+                return
+            self._io(self.store.add_event, "attendant_refund", order_no=order_no, amount=amount)
+            self._refund_job(refund)
+
+        self._pay_pool.submit(job)
+
     def attendant_test_page(self) -> None:
-        self._print_pool.submit(self._print_job, printer_test_page(self.receipt_settings), "test-page", None, False)
+        self._print_pool.submit(
+            self._print_job, printer_test_page(self.receipt_settings), "test-page", None, False, True
+        )
 
     # -- the simulator ---------------------------------------------------------------------
     def simulate_scan(self, text: str | None = None) -> None:

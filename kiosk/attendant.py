@@ -39,6 +39,8 @@ class Mode(Enum):
     PIN = "pin"  # the keypad is up
     MENU = "menu"  # signed in
     SCAN_REPRINT = "scan_reprint"  # the next scanned code is a receipt barcode to reprint
+    SCAN_REFUND = "scan_refund"  # the next scanned code is a receipt barcode to refund
+    CONFIRM_REFUND = "confirm_refund"  # staff confirm the amount before anything is sent
 
 
 @dataclass
@@ -55,6 +57,8 @@ class Attendant:
         self.locked_until = 0.0
         self.last_activity = 0.0
         self.message = ""
+        self.refund_order = ""
+        self.refund_amount = 0
 
     @property
     def enabled(self) -> bool:
@@ -100,8 +104,22 @@ class Attendant:
         if self.mode is Mode.MENU:
             self.mode, self.last_activity, self.message = Mode.SCAN_REPRINT, now, ""
 
+    def scan_to_refund(self, now: float) -> None:
+        if self.mode is Mode.MENU:
+            self.mode, self.last_activity, self.message = Mode.SCAN_REFUND, now, ""
+
+    def confirm_refund(self, order_no: str, amount: int, now: float) -> None:
+        """The scanned order can be refunded this much: ask staff to confirm."""
+        if self.mode is Mode.SCAN_REFUND:
+            self.mode, self.refund_order, self.refund_amount, self.last_activity = (
+                Mode.CONFIRM_REFUND,
+                order_no,
+                amount,
+                now,
+            )
+
     def back_to_menu(self, now: float) -> None:
-        if self.mode in (Mode.MENU, Mode.SCAN_REPRINT):
+        if self.mode in (Mode.MENU, Mode.SCAN_REPRINT, Mode.SCAN_REFUND, Mode.CONFIRM_REFUND):
             self.mode, self.last_activity = Mode.MENU, now
 
     def leave(self) -> None:

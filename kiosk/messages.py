@@ -41,6 +41,23 @@ def payment_data(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def refund_data(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: r[k]
+        for k in (
+            "out_request_no",
+            "order_no",
+            "out_trade_no",
+            "amount",
+            "currency",
+            "state",
+            "reason",
+            "requested_by",
+            "command_id",
+        )
+    }
+
+
 def order_data(order: dict[str, Any], lines: list[dict[str, Any]], payment: dict[str, Any]) -> dict[str, Any]:
     return {
         "order_no": order["order_no"],

@@ -90,8 +90,29 @@ CREATE TABLE IF NOT EXISTS outbox (
   acked_at TEXT
 );
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(sent_at, seq);
+CREATE TABLE IF NOT EXISTS refunds (
+  out_request_no TEXT PRIMARY KEY,
+  order_no TEXT NOT NULL REFERENCES orders(order_no),
+  out_trade_no TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL,               -- SUBMITTING, UNKNOWN, REFUNDED, FAILED
+  reason TEXT,
+  requested_by TEXT NOT NULL,        -- "hq" or "attendant"
+  command_id TEXT UNIQUE,            -- HQ's command id: a re-delivered command makes no second refund
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refunds_open ON refunds(state);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+
+
+class RefundRefused(ValueError):
+    """A refund that cannot be made; the message says why, for the attendant or head office."""
+
+
+REFUND_FINAL = ("REFUNDED", "FAILED")
 
 
 @dataclass(frozen=True)
@@ -416,13 +437,114 @@ class Store:
             "cancelled": count(
                 "SELECT count(*) FROM payments WHERE state='CANCELLED' AND date(created_at,'localtime')=?"
             ),
-            # refunds are whole payments until the refunds issue adds a refund journal with partial amounts
-            "refunds": count(
-                "SELECT count(*) FROM payments WHERE state IN ('REFUNDED','PARTIALLY_REFUNDED')"
-                " AND date(updated_at,'localtime')=?"
-            ),
+            "refunds": count("SELECT count(*) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"),
             "refunded": count(
-                "SELECT sum(amount) FROM payments WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"
+                "SELECT sum(amount) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"
             ),
             "unprinted": count("SELECT count(*) FROM orders WHERE receipt_printed=0 AND date(paid_at,'localtime')=?"),
         }
+
+    # -- refunds --------------------------------------------------------------------
+    def refundable(self, db: sqlite3.Connection, order_no: str) -> tuple[dict[str, Any], int]:
+        order = db.execute(
+            "SELECT o.order_no, o.total, o.currency, p.out_trade_no, p.state FROM orders o"
+            " JOIN payments p ON p.out_trade_no = o.out_trade_no WHERE o.order_no=?",
+            (order_no,),
+        ).fetchone()
+        if order is None:
+            raise RefundRefused(f"no order {order_no}")
+        taken = db.execute(
+            "SELECT COALESCE(sum(amount), 0) FROM refunds WHERE order_no=? AND state != 'FAILED'", (order_no,)
+        ).fetchone()[0]
+        return dict(order), order["total"] - taken
+
+    def begin_refund(
+        self,
+        order_no: str,
+        amount: int | None,
+        *,
+        requested_by: str,
+        command_id: str | None = None,
+        reason: str = "",
+    ) -> dict[str, Any]:
+        """Record a refund as SUBMITTING (with its `refunds` message) before anything is sent.
+
+        `amount` None refunds what is left.  A command id seen before returns that refund: nothing new.
+        """
+        with self.tx() as db:
+            if command_id:
+                row = db.execute("SELECT * FROM refunds WHERE command_id=?", (command_id,)).fetchone()
+                if row is not None:
+                    return dict(row)
+            order, left = self.refundable(db, order_no)
+            if order["state"] not in ("PAID", "PARTIALLY_REFUNDED"):
+                raise RefundRefused(f"order {order_no} is {order['state'].lower().replace('_', ' ')}")
+            amount = left if amount is None else amount
+            if left <= 0:
+                raise RefundRefused(f"order {order_no} has nothing left to refund")
+            if not 0 < amount <= left:
+                raise RefundRefused(f"order {order_no}: refund {amount} is outside 1..{left}")
+            n = self._next(db, "refund")
+            out_request_no = f"{self.id.order_prefix}R{datetime.now():%y%m%d%H%M%S}{n:06d}"
+            now = messages.utc_now()
+            db.execute(
+                "INSERT INTO refunds(out_request_no, order_no, out_trade_no, amount, currency, state, reason,"
+                " requested_by, command_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    out_request_no,
+                    order_no,
+                    order["out_trade_no"],
+                    amount,
+                    order["currency"],
+                    "SUBMITTING",
+                    reason or None,
+                    requested_by,
+                    command_id,
+                    now,
+                    now,
+                ),
+            )
+            return self._report_refund(db, out_request_no)
+
+    def _report_refund(self, db: sqlite3.Connection, out_request_no: str) -> dict[str, Any]:
+        r = dict(db.execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
+        self._enqueue(
+            db, "refunds", f"{self.id.kiosk_id}:refunds:{out_request_no}:{r['state']}", messages.refund_data(r)
+        )
+        return r
+
+    def set_refund_state(self, out_request_no: str, state: str, reason: str = "") -> dict[str, Any]:
+        """Move a refund on; REFUNDED also moves its payment to PARTIALLY_REFUNDED or REFUNDED, in one transaction."""
+        with self.tx() as db:
+            r = dict(db.execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
+            if r["state"] in REFUND_FINAL or r["state"] == state:
+                return r
+            db.execute(
+                "UPDATE refunds SET state=?, reason=COALESCE(NULLIF(?, ''), reason), updated_at=?"
+                " WHERE out_request_no=?",
+                (state, reason, messages.utc_now(), out_request_no),
+            )
+            r = self._report_refund(db, out_request_no)
+            if state == "REFUNDED":
+                p = db.execute("SELECT amount FROM payments WHERE out_trade_no=?", (r["out_trade_no"],)).fetchone()
+                done = db.execute(
+                    "SELECT sum(amount) FROM refunds WHERE out_trade_no=? AND state='REFUNDED'", (r["out_trade_no"],)
+                ).fetchone()[0]
+                new = "REFUNDED" if done >= p["amount"] else "PARTIALLY_REFUNDED"
+                db.execute(
+                    "UPDATE payments SET state=?, updated_at=? WHERE out_trade_no=?",
+                    (new, messages.utc_now(), r["out_trade_no"]),
+                )
+                self._report_payment(db, r["out_trade_no"])
+            return r
+
+    def open_refunds(self) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self.conn().execute(
+                "SELECT * FROM refunds WHERE state NOT IN ('REFUNDED', 'FAILED') ORDER BY created_at"
+            )
+        ]
+
+    def refund(self, out_request_no: str) -> dict[str, Any]:
+        return dict(self.conn().execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())

@@ -44,6 +44,7 @@ class FakeAlipay:
     cancel_retries: int = 0  # cancels answered "retry_flag=Y" before one goes through
     slow_s: float = 3.0
     trades: dict[str, Trade] = field(default_factory=dict)
+    refunds: dict[str, tuple[str, str]] = field(default_factory=dict)  # out_request_no -> (out_trade_no, amount)
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
@@ -164,6 +165,25 @@ class FakeAlipay:
                     "out_trade_no": out_trade_no,
                     "trade_status": trade.status,
                     "total_amount": trade.amount,
+                }
+            if method == "alipay.trade.refund":
+                orn = biz["out_request_no"]
+                if orn in self.refunds:  # the same request again: refunded once, said again
+                    return {**ok, "trade_no": trade.trade_no, "fund_change": "N", "refund_fee": self.refunds[orn][1]}
+                if trade.status != "TRADE_SUCCESS":
+                    return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
+                self.refunds[orn] = (out_trade_no, biz["refund_amount"])
+                return {**ok, "trade_no": trade.trade_no, "fund_change": "Y", "refund_fee": biz["refund_amount"]}
+            if method == "alipay.fastpay.refund.query":
+                found = self.refunds.get(biz["out_request_no"])
+                if found is None:
+                    return {**ok, "trade_no": trade.trade_no, "out_trade_no": out_trade_no}
+                return {
+                    **ok,
+                    "trade_no": trade.trade_no,
+                    "out_request_no": biz["out_request_no"],
+                    "refund_amount": found[1],
+                    "refund_status": "REFUND_SUCCESS",
                 }
             if method == "alipay.trade.cancel":
                 if self.cancel_retries > 0:

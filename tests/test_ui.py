@@ -437,3 +437,26 @@ def test_scan_to_pay_cancelled_on_screen(ui_for):
     tap(ui, "cancel_payment")
     assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_cancelled", 10)
     assert [r["state"] for r in k.store.conn().execute("SELECT state FROM payments")] == ["CANCELLED"]
+
+
+def test_staff_refund_a_receipt_by_scanning_it(ui_for, printer_listener):
+    lp = printer_listener
+    k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
+    order_no = buy(ui, k)
+    tap(ui, "done")
+    sign_in(ui)
+    tap(ui, "refund_scan")
+    k.simulate_scan(order_no)
+    assert run_until(ui, lambda: k.attendant.mode.value == "confirm_refund")
+    assert k.attendant.refund_amount == 200
+    assert overlaps(ui) == []
+    tap(ui, "confirm_refund")
+    assert run_until(ui, lambda: k.attendant.message == "refunded", 10)
+    payment = k.store.order(order_no)["payment"]
+    assert payment["state"] == "REFUNDED"
+    assert run_until(ui, lambda: len(lp.jobs) == 2, 10)  # the sale's receipt, then the refund slip
+    assert code128(order_no) in lp.jobs[1]
+    assert wait_until(lambda: events(k, "attendant_refund"), 5)
+    tap(ui, "refund_scan")
+    k.simulate_scan(order_no)
+    assert run_until(ui, lambda: k.attendant.message == "nothing_to_refund")

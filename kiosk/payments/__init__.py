@@ -22,6 +22,7 @@ class Status(Enum):
     UNKNOWN = "unknown"  # timeout, 5xx, dropped connection: query next
     NOT_FOUND = "not_found"  # the gateway has no such trade
     CLOSED = "closed"  # cancelled/reversed (refunded if it had been paid)
+    REFUNDED = "refunded"  # for refund and refund_query: the money went back
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class Gateway(Protocol):
     def precreate(self, out_trade_no: str, amount: int, subject: str) -> Answer: ...
 
     def close(self, out_trade_no: str) -> Answer: ...
+
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer: ...
+
+    def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer: ...
 
 
 class PaymentState(Enum):

@@ -245,6 +245,28 @@ class AlipayGateway:
             return Answer(Status.CLOSED, trade_id=r.get("trade_no", ""), reason=r.get("sub_code", ""))
         return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))  # e.g. paid meanwhile
 
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer:
+        """alipay.trade.refund: Alipay refunds one out_request_no once, however often it is sent."""
+        r = self.call(
+            "alipay.trade.refund",
+            {"out_trade_no": out_trade_no, "out_request_no": out_request_no, "refund_amount": yuan(amount)},
+        )
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        if r.get("code") == "10000":
+            return Answer(Status.REFUNDED, trade_id=r.get("trade_no", ""))
+        if r.get("code") == "40004":
+            return Answer(Status.FAILED, reason=r.get("sub_code", "BUSINESS_FAILED"))
+        return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))
+
+    def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer:
+        r = self.call("alipay.fastpay.refund.query", {"out_trade_no": out_trade_no, "out_request_no": out_request_no})
+        if r is None or r.get("code") != "10000":
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER" if r is None else str(r.get("sub_code")))
+        if r.get("refund_status") == "REFUND_SUCCESS" or r.get("refund_amount"):
+            return Answer(Status.REFUNDED, trade_id=r.get("trade_no", ""))
+        return Answer(Status.NOT_FOUND, reason="REFUND_NOT_EXIST")  # success with no refund: it was never made
+
     def cancel(self, out_trade_no: str) -> Answer:
         r = self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
         if r is None:

@@ -203,6 +203,49 @@ class PaymentDriver:
         )
         return Result(Outcome.CANCELLED, out_trade_no, reason=reason)
 
+    def refund(self, r: dict[str, Any], attempts: int = 3) -> dict[str, Any]:
+        """Drive one refund (already SUBMITTING in the journal) to REFUNDED or FAILED.
+
+        An unclear answer is queried first; only a refund the gateway says it never made is sent again, with the
+        same out_request_no, so it can never be paid out twice.  Still unclear: left UNKNOWN for recovery.
+        """
+        otn, orn = r["out_trade_no"], r["out_request_no"]
+        with self._lock:
+            self._in_flight.add(orn)
+        try:
+            return self._refund(r, otn, orn, attempts)
+        finally:
+            with self._lock:
+                self._in_flight.discard(orn)
+
+    def _refund(self, r: dict[str, Any], otn: str, orn: str, attempts: int) -> dict[str, Any]:
+        for attempt in range(attempts):
+            answer = self.gateway.refund(otn, orn, r["amount"])
+            if answer.status is Status.UNKNOWN:
+                answer = self.gateway.refund_query(otn, orn)
+                if answer.status is Status.NOT_FOUND:
+                    time.sleep(min(0.5 * 2**attempt, 5.0))
+                    continue  # it never arrived: the same request again
+            if answer.status is Status.REFUNDED:
+                return self.store.set_refund_state(orn, "REFUNDED")
+            if answer.status is Status.FAILED:
+                return self.store.set_refund_state(orn, "FAILED", reason=answer.reason)
+            break
+        log.warning("refund %s: outcome unclear; recovery will query it", orn)
+        return self.store.set_refund_state(orn, "UNKNOWN")
+
+    def recover_refunds(self) -> list[dict[str, Any]]:
+        with self._lock:
+            orphans = [r for r in self.store.open_refunds() if r["out_request_no"] not in self._in_flight]
+        results = []
+        for r in orphans:
+            answer = self.gateway.refund_query(r["out_trade_no"], r["out_request_no"])
+            if answer.status is Status.REFUNDED:
+                results.append(self.store.set_refund_state(r["out_request_no"], "REFUNDED"))
+            elif answer.status is Status.NOT_FOUND:
+                results.append(self.refund(r))
+        return results
+
     def recover(self, out_trade_no: str) -> Result:
         """Drive one payment found open (after a restart, or a cancel that did not go through) to a final state."""
         answer = self.gateway.query(out_trade_no)

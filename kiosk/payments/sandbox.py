@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS trades (
   refunded INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS used_codes (digest TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS refunds (out_request_no TEXT PRIMARY KEY, out_trade_no TEXT NOT NULL, amount INTEGER);
 """
 
 
@@ -197,6 +198,41 @@ class SandboxGateway:
         if status is not None:
             self._db().execute("UPDATE trades SET status='TRADE_CLOSED' WHERE out_trade_no=?", (out_trade_no,))
         return Answer(Status.CLOSED, trade_id=self._trade_id(out_trade_no))
+
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer:
+        """Like Alipay: one refund per out_request_no, however often it is sent; never more than was paid."""
+        time.sleep(self.latency_s)
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone():
+                db.execute("COMMIT")
+                return Answer(Status.REFUNDED, trade_id=self._trade_id(out_trade_no))
+            row = db.execute("SELECT status, amount FROM trades WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+            if row is None or row[0] != "TRADE_SUCCESS":
+                db.execute("COMMIT")
+                return Answer(Status.FAILED, reason="TRADE_STATUS_ERROR")
+            done = db.execute(
+                "SELECT COALESCE(sum(amount), 0) FROM refunds WHERE out_trade_no=?", (out_trade_no,)
+            ).fetchone()[0]
+            if done + amount > row[1]:
+                db.execute("COMMIT")
+                return Answer(Status.FAILED, reason="REFUND_AMT_NOT_EQUAL_TOTAL")
+            db.execute("INSERT INTO refunds VALUES (?,?,?)", (out_request_no, out_trade_no, amount))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return Answer(Status.REFUNDED, trade_id=self._trade_id(out_trade_no))
+
+    def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer:
+        time.sleep(self.latency_s)
+        found = (
+            self._db()
+            .execute("SELECT 1 FROM refunds WHERE out_request_no=? AND out_trade_no=?", (out_request_no, out_trade_no))
+            .fetchone()
+        )
+        return Answer(Status.REFUNDED) if found else Answer(Status.NOT_FOUND, reason="REFUND_NOT_EXIST")
 
     def cancel(self, out_trade_no: str) -> Answer:
         time.sleep(self.latency_s)

@@ -8,7 +8,23 @@ with a Chinese font, then the barcode, the QR and the cut.  The PNG preview is
 the same picture.
 """
 
-from kiosk.receipts.document import Receipt, ReceiptSettings, printer_test_page, sale_receipt, z_report
+from kiosk.receipts.document import (
+    Receipt,
+    ReceiptSettings,
+    printer_test_page,
+    refund_slip,
+    sale_receipt,
+    z_report,
+)
 from kiosk.receipts.render import escpos_job, preview_image
 
-__all__ = ["Receipt", "ReceiptSettings", "escpos_job", "preview_image", "sale_receipt", "printer_test_page", "z_report"]
+__all__ = [
+    "refund_slip",
+    "Receipt",
+    "ReceiptSettings",
+    "escpos_job",
+    "preview_image",
+    "sale_receipt",
+    "printer_test_page",
+    "z_report",
+]

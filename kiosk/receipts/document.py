@@ -159,6 +159,29 @@ def sale_receipt(order: Mapping[str, Any], s: ReceiptSettings, *, reprint: bool 
     return Receipt(tuple(blocks), barcode=order["order_no"], qr=s.url.format(order_no=order["order_no"]))
 
 
+def refund_slip(order: Mapping[str, Any], refund: Mapping[str, Any], s: ReceiptSettings) -> Receipt:
+    lang, cur = order["language"], order["currency"]
+
+    def _(msg: str, **kw: object) -> str:
+        return tr(lang, msg, **kw)
+
+    blocks = [
+        *_header(s),
+        Centre(_("REFUND")),
+        Rule(),
+        Pair(_("Order"), order["order_no"]),
+        Pair(_("Refund no."), refund["out_request_no"]),
+        Pair(_("Time"), _local_time(refund["updated_at"])),
+        Pair(_("Kiosk"), s.kiosk_id),
+        Rule(),
+        Pair(_("Paid"), format_money(order["total"], cur)),
+        Total(_("REFUND"), format_money(refund["amount"], cur)),
+        Pair(_("Back to"), _(CHANNELS.get(order["payment"]["channel"], order["payment"]["channel"]))),
+        Rule(),
+    ]
+    return Receipt(tuple(blocks), barcode=order["order_no"])
+
+
 def z_report(summary: Mapping[str, Any], s: ReceiptSettings, language: str, currency: str) -> Receipt:
     """The end-of-day report: orders and totals by payment channel, refunds, failed and cancelled payments."""
 

@@ -58,6 +58,10 @@ ATTENDANT_TEXT = {
     "printed": "Printed",
     "print_failed": "The printer is unavailable",
     "unknown_order": "No order with this number",
+    "refunding": "Refunding…",
+    "refunded": "Refunded",
+    "refund_failed": "The refund did not go through",
+    "nothing_to_refund": "Nothing left to refund on this order",
 }
 DEVICE_TEXT = {"scanner": "Scanner offline", "camera": "Camera offline", "printer": "Printer offline"}
 
@@ -444,16 +448,15 @@ class Screens:
             self._keypad(body)
             return
         if a.message:
-            colour = theme.PRIMARY if a.message == "printed" else theme.DANGER
+            colour = theme.PRIMARY if a.message in ("printed", "refunded", "refunding") else theme.DANGER
             p.text(self._(ATTENDANT_TEXT.get(a.message, a.message)), (cx, body.top + 28), 24, colour, anchor="center")
-        if a.mode is Mode.SCAN_REPRINT:
-            p.text(
-                self._("Scan the barcode on the receipt"),
-                (cx, body.top + 120),
-                32,
-                anchor="center",
-                max_width=self.w - 40,
+        if a.mode in (Mode.SCAN_REPRINT, Mode.SCAN_REFUND):
+            prompt = (
+                "Scan the barcode on the receipt"
+                if a.mode is Mode.SCAN_REPRINT
+                else "Scan the barcode on the receipt to refund"
             )
+            p.text(self._(prompt), (cx, body.top + 120), 32, anchor="center", max_width=self.w - 40)
             p.button(
                 pygame.Rect(cx - 100, body.bottom - 80, 200, 60),
                 self._("Back"),
@@ -461,17 +464,48 @@ class Screens:
                 "attendant_back",
             )
             return
+        if a.mode is Mode.CONFIRM_REFUND:
+            amount = format_money(a.refund_amount, self.k.cfg.kiosk.currency)
+            p.text(
+                self._("Refund {amount} for order {order_no}?", amount=amount, order_no=a.refund_order),
+                (cx, body.top + 110),
+                30,
+                anchor="center",
+                max_width=self.w - 40,
+            )
+            p.button(
+                pygame.Rect(cx - 230, body.bottom - 80, 220, 60),
+                self._("Back"),
+                lambda: a.back_to_menu(now()),
+                "attendant_back",
+            )
+            p.button(
+                pygame.Rect(cx + 10, body.bottom - 80, 220, 60),
+                self._("Refund"),
+                k.attendant_refund,
+                "confirm_refund",
+                fill=theme.DANGER,
+                ink=theme.PRIMARY_INK,
+            )
+            return
         items = [
             ("Reprint last receipt", k.attendant_reprint_last, "reprint_last"),
             ("Reprint a receipt by scanning it", lambda: a.scan_to_reprint(now()), "reprint_scan"),
+            ("Refund a receipt by scanning it", lambda: a.scan_to_refund(now()), "refund_scan"),
             ("End-of-day report (Z)", k.attendant_z_report, "z_report"),
             ("Printer test page", k.attendant_test_page, "test_page"),
             ("Exit staff mode", a.leave, "attendant_exit"),
         ]
-        bh = max(theme.TOUCH, min(64, (body.height - 60) // len(items) - 8))
+        # one column of large buttons where they fit, else two columns
+        cols = 1 if len(items) * (theme.TOUCH + 8) <= body.height - 60 else 2
+        rows = -(-len(items) // cols)
+        bh = max(theme.TOUCH, min(64, (body.height - 60) // rows - 8))
+        bw = 440 if cols == 1 else min(360, (self.w - 60) // 2)
+        left = cx - (cols * bw + (cols - 1) * 12) // 2
         for n, (label, action, name) in enumerate(items):
             exit_ = name == "attendant_exit"
-            r = pygame.Rect(cx - 220, body.top + 52 + n * (bh + 8), 440, bh)
+            row, col = n % rows, n // rows
+            r = pygame.Rect(left + col * (bw + 12), body.top + 52 + row * (bh + 8), bw, bh)
             p.button(
                 r,
                 self._(label),
