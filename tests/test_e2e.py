@@ -310,8 +310,9 @@ def test_receipt_to_png_command(kiosk_factory, broker, tmp_path):
     assert z.returncode == 0 and (tmp_path / "z.png").exists()
 
 
-def test_sigkill_while_confirming_on_the_phone_with_alipay(kiosk_factory, broker, tmp_path):
-    """Alipay's real protocol over HTTP: killed mid-wait, the shopper confirms meanwhile; recovery finds it paid."""
+@pytest.fixture
+def alipay_kiosk(kiosk_factory, broker, tmp_path):
+    """A kiosk process paying through a local fake Alipay over HTTP; yields (kiosk, fake, head office)."""
     import tomllib
 
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -320,33 +321,68 @@ def test_sigkill_while_confirming_on_the_phone_with_alipay(kiosk_factory, broker
     from tests.test_alipay import alipay_config
 
     keys = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
-    fake = FakeAlipay(keys[0].public_key(), keys[1], buyer_pays_after=10_000)
+    fake = FakeAlipay(keys[0].public_key(), keys[1], buyer_pays_after=10_000, slow_s=8)
     key_dir = tmp_path / "keys"
     key_dir.mkdir()
     alipay = tomllib.loads(alipay_config(key_dir, keys, url=fake.url).read_text())["alipay"]
     hq = Subscriber(broker.port)
     k = kiosk_factory(
         broker.port,
-        payment={"gateway": "alipay", "request_timeout_s": 5, "poll_interval_s": 0.3, "recovery_interval_s": 1},
+        payment={
+            "gateway": "alipay",
+            "request_timeout_s": 5,
+            "poll_interval_s": 0.3,
+            "paying_limit_s": 2,
+            "recovery_interval_s": 1,
+        },
         alipay=alipay,
-    ).start()
-    try:
-        k.scan_and_pay("281234567890123457")
-        assert wait_until(lambda: [p["state"] for p in k.rows("SELECT state FROM payments")] == ["USER_PAYING"], 20), (
-            k.logs()
-        )
-        k.kill()
-        [trade] = fake.trades.values()
-        trade.status = "TRADE_SUCCESS"  # the shopper typed the password while the kiosk was down
-        k.restart_line()
-        k.start()
-        assert wait_until(lambda: [p["state"] for p in k.rows("SELECT state FROM payments")] == ["PAID"], 20), k.logs()
-        assert wait_until(lambda: len(hq.payloads("orders")) == 1, 15)
-        order = hq.payloads("orders")[0]["data"]
-        assert order["payment"]["gateway"] == "alipay" and order["payment"]["trade_id"] == trade.trade_no
-        assert fake.methods().count("alipay.trade.pay") == 1  # charged once
-        assert "alipay.trade.cancel" not in fake.methods()
-        assert fake.violations == []
-    finally:
-        hq.close()
-        fake.close()
+    )
+    yield k, fake, hq
+    hq.close()
+    fake.close()
+    assert fake.violations == []
+
+
+def payment_states(k):
+    return [p["state"] for p in k.rows("SELECT state FROM payments")]
+
+
+def test_sigkill_while_confirming_on_the_phone_with_alipay(alipay_kiosk):
+    """Alipay's real protocol over HTTP: killed mid-wait, the shopper confirms meanwhile; recovery finds it paid."""
+    k, fake, hq = alipay_kiosk
+    k.sections["payment"]["paying_limit_s"] = 60
+    write_config(k.config, k.sections)
+    k.start()
+    k.scan_and_pay("281234567890123457")
+    assert wait_until(lambda: payment_states(k) == ["USER_PAYING"], 20), k.logs()
+    k.kill()
+    [trade] = fake.trades.values()
+    trade.status = "TRADE_SUCCESS"  # the shopper typed the password while the kiosk was down
+    k.restart_line()
+    k.start()
+    assert wait_until(lambda: payment_states(k) == ["PAID"], 20), k.logs()
+    assert wait_until(lambda: len(hq.payloads("orders")) == 1, 15)
+    order = hq.payloads("orders")[0]["data"]
+    assert order["payment"]["gateway"] == "alipay" and order["payment"]["trade_id"] == trade.trade_no
+    assert fake.methods().count("alipay.trade.pay") == 1  # charged once
+    assert "alipay.trade.cancel" not in fake.methods()
+
+
+def test_sigkill_during_cancel_with_alipay(alipay_kiosk):
+    """The buyer never confirms; the kiosk is killed while Alipay is slow to answer the cancel."""
+    k, fake, hq = alipay_kiosk
+    fake.fault("alipay.trade.cancel", "slow")
+    k.start()
+    k.scan_and_pay("281234567890123457")
+    assert wait_until(lambda: payment_states(k) == ["CANCELLING"], 20), k.logs()
+    assert wait_until(lambda: "alipay.trade.cancel" in fake.methods(), 5)
+    k.kill()
+    k.restart_line()
+    k.start()
+    assert wait_until(lambda: payment_states(k) == ["CANCELLED"], 20), k.logs()
+    [trade] = fake.trades.values()
+    assert trade.status == "TRADE_CLOSED" and not trade.refunded
+    assert k.rows("SELECT count(*) AS n FROM orders") == [{"n": 0}]
+    assert wait_until(lambda: "CANCELLED" in [p["data"]["state"] for p in hq.payloads("payments")], 15)
+    ids = [m["id"] for m in hq.payloads("payments")]
+    assert len(ids) == len(set(ids))
