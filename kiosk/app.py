@@ -37,6 +37,7 @@ from kiosk.receipts import (
     escpos_job,
     preview_image,
     printer_test_page,
+    reconciliation_summary,
     refund_slip,
     sale_receipt,
     z_report,
@@ -488,7 +489,43 @@ class Kiosk:
                 "amount": refund["amount"],
                 "state": refund["state"],
             }
+        if name == "reconcile":
+            from datetime import date, timedelta
+
+            from kiosk.reconcile import DATE_RE
+
+            day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
+            if not isinstance(day, str) or not DATE_RE.fullmatch(day):
+                return {"ok": False, "error": "'date' must be YYYY-MM-DD"}
+            self._pay_pool.submit(self._reconcile_job, day, body["id"])
+            return None  # answered on cmd-result when the statement has been compared
         return {"ok": False, "error": f"unknown command {name!r}"}
+
+    def _reconcile_job(self, day: str, command_id: str | None = None) -> dict[str, Any]:
+        from kiosk.reconcile import finish, run
+
+        try:
+            report = run(self.store, self.gateway, day)
+        except (OSError, ValueError) as exc:
+            result: dict[str, Any] = {"ok": False, "error": f"cannot reconcile {day}: {exc}"}
+        else:
+            path = finish(report, self.store, self.data_dir)
+            summary = reconciliation_summary(
+                report.as_dict(), self.receipt_settings, self.cfg.kiosk.default_language, self.cfg.kiosk.currency
+            )
+            self._print_pool.submit(self._print_job, summary, f"reconcile-{day}", None, False)
+            result = {
+                "ok": True,
+                "date": day,
+                "clean": report.clean,
+                "differences": len(report.differences),
+                "report": str(path),
+            }
+        if command_id is not None:
+            self.store.add_command_result(command_id, "reconcile", result)
+        if self.mqtt:
+            self.mqtt.notify()
+        return result
 
     def _refund_job(self, refund: dict[str, Any]) -> None:
         try:

@@ -548,3 +548,29 @@ class Store:
 
     def refund(self, out_request_no: str) -> dict[str, Any]:
         return dict(self.conn().execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
+
+    def journal_for(self, day: str) -> list[Any]:
+        """The day's payments and refunds as reconciliation entries (payments by creation, refunds by completion)."""
+        from kiosk.reconcile import Entry
+
+        db = self.conn()
+        entries = []
+        for p in db.execute("SELECT * FROM payments WHERE date(created_at, 'localtime') = ?", (day,)):
+            reversed_ = p["state"] == "CANCELLED" and p["reason"] == "REFUNDED_BY_CANCEL"
+            status = "PAID" if reversed_ else p["state"]  # paid, then the cancel refunded it
+            entries.append(Entry("trade", p["out_trade_no"], p["amount"], "", p["trade_id"] or "", status))
+            if reversed_:
+                entries.append(
+                    Entry(
+                        "refund",
+                        p["out_trade_no"],
+                        p["amount"],
+                        f"cancel:{p['out_trade_no']}",
+                        p["trade_id"] or "",
+                        "REFUNDED",
+                    )
+                )
+        for r in db.execute("SELECT * FROM refunds WHERE date(updated_at, 'localtime') = ?", (day,)):
+            status = "REFUNDED" if r["state"] == "REFUNDED" else r["state"]
+            entries.append(Entry("refund", r["out_trade_no"], r["amount"], r["out_request_no"], "", status))
+        return entries

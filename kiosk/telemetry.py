@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 WINDOW = 200  # messages in flight at once
 
-CommandHandler = Callable[[str, dict[str, Any]], dict[str, Any]]
+CommandHandler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 
 
 class MqttLink:
@@ -226,6 +226,9 @@ class MqttLink:
             if not isinstance(cmd_id, str) or not cmd_id:
                 raise ValueError("the command has no string 'id'")
             result = self.on_command(name, body)
+            if result is None:  # a long command: its handler writes the outcome when it is done
+                self.wake.set()
+                return
         except (ValueError, UnicodeDecodeError) as exc:
             result = {"ok": False, "error": f"malformed command: {exc}"}
         except Exception as exc:  # a command handler bug must not end the MQTT session

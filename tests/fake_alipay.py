@@ -60,6 +60,9 @@ class FakeAlipay:
             def do_POST(self):
                 fake.handle(self)
 
+            def do_GET(self):
+                fake._raw(self, fake.bill_zip(), "application/zip")
+
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
@@ -120,6 +123,9 @@ class FakeAlipay:
     def answer(self, method: str, biz: dict, fault: str | None) -> dict:
         ok = {"code": "10000", "msg": "Success"}
         out_trade_no = biz.get("out_trade_no", "")
+        if method == "alipay.data.dataservice.bill.downloadurl.query":
+            base = self.url.rsplit("/", 1)[0]
+            return {**ok, "bill_download_url": f"{base}/bill/{biz['bill_date']}.csv.zip?token=t"}
         with self.lock:
             trade = self.trades.get(out_trade_no)
             if method == "alipay.trade.pay":
@@ -212,9 +218,115 @@ class FakeAlipay:
         text = f'{{"{name}": {raw},"sign":"{base64.b64encode(signature).decode()}"}}'
         self._raw(h, text.encode("utf-8"))
 
-    def _raw(self, h, data: bytes) -> None:
+    def bill_zip(self) -> bytes:
+        """The day's trade bill as Alipay ships it: a zip holding GBK CSVs, the detail one with # comments."""
+        import csv
+        import io
+        import zipfile
+
+        out = io.StringIO()
+        out.write("#支付宝业务明细查询\n#账号：[20881234567890123]\n#起始日期：[2026年11月24日 00:00:00]\n")
+        out.write("#-----------------------------------------业务明细列表----------------------------------------\n")
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(
+            [
+                "支付宝交易号",
+                "商户订单号",
+                "业务类型",
+                "商品名称",
+                "创建时间",
+                "完成时间",
+                "门店编号",
+                "门店名称",
+                "操作员",
+                "终端号",
+                "对方账户",
+                "订单金额（元）",
+                "商家实收（元）",
+                "支付宝红包（元）",
+                "集分宝（元）",
+                "支付宝优惠（元）",
+                "商家优惠（元）",
+                "券核销金额（元）",
+                "券名称",
+                "商家红包消费金额（元）",
+                "卡消费金额（元）",
+                "退款批次号/请求号",
+                "服务费（元）",
+                "分润（元）",
+                "备注",
+            ]
+        )
+        for t in self.trades.values():
+            if t.status != "TRADE_SUCCESS" and not t.refunded:
+                continue
+            w.writerow(
+                [
+                    t.trade_no + "\t",
+                    t.out_trade_no + "\t",
+                    "交易",
+                    "自助收银",
+                    "2026-11-24 10:00:00",
+                    "2026-11-24 10:00:05",
+                    "s1",
+                    "演示门店",
+                    "",
+                    "k1",
+                    "159****5620",
+                    t.amount,
+                    t.amount,
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "0.00",
+                    "",
+                    "0.00",
+                    "0.00",
+                    "",
+                    "-0.03",
+                    "0.00",
+                    "",
+                ]
+            )
+            if t.refunded:  # reversed by a cancel: a refund with no request number
+                w.writerow(
+                    [
+                        t.trade_no,
+                        t.out_trade_no,
+                        "退款",
+                        "自助收银",
+                        "",
+                        "",
+                        "s1",
+                        "",
+                        "",
+                        "k1",
+                        "",
+                        "-" + t.amount,
+                        "-" + t.amount,
+                    ]
+                    + ["0.00"] * 8
+                    + ["", "0.03", "0.00", ""]
+                )
+        for orn, (otn, amount) in self.refunds.items():
+            t = self.trades[otn]
+            w.writerow(
+                [t.trade_no, otn, "退款", "自助收银", "", "", "s1", "", "", "k1", "", "-" + amount, "-" + amount]
+                + ["0.00"] * 8
+                + [orn, "0.01", "0.00", ""]
+            )
+        out.write("#-----------------------------------------业务明细列表结束------------------------------------\n")
+        out.write(f"#交易合计：{len(self.trades)}笔\n")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("20881234567890123_20261124_业务明细.csv", out.getvalue().encode("gbk"))
+            z.writestr("20881234567890123_20261124_业务明细(汇总).csv", "#汇总\n".encode("gbk"))
+        return buf.getvalue()
+
+    def _raw(self, h, data: bytes, content_type: str = "text/html;charset=utf-8") -> None:
         h.send_response(200)
-        h.send_header("Content-Type", "text/html;charset=utf-8")
+        h.send_header("Content-Type", content_type)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
         h.wfile.write(data)

@@ -101,3 +101,24 @@ def test_bad_refund_commands_are_answered_and_change_nothing(kiosk, broker, body
         assert kiosk.store.payment(order["out_trade_no"])["state"] == "PAID"
     finally:
         hq.close()
+
+
+def test_reconcile_command(kiosk, broker):
+    from datetime import date
+
+    paid_order(kiosk)
+    hq = Subscriber(broker.port)
+    try:
+        assert wait_until(lambda: hq.raw("status") == [b"online"], 10)
+        hq.client.publish(PREFIX + "cmd/reconcile", json.dumps({"id": "z1", "date": date.today().isoformat()}), qos=1)
+        hq.client.publish(PREFIX + "cmd/reconcile", json.dumps({"id": "z2", "date": "yesterday"}), qos=1)
+        assert wait_until(lambda: {"z1", "z2"} <= set(results(hq)), 10)
+        assert results(hq)["z1"]["ok"] is True and results(hq)["z1"]["clean"] is True
+        assert results(hq)["z2"] == {
+            "command": "reconcile",
+            "command_id": "z2",
+            "ok": False,
+            "error": "'date' must be YYYY-MM-DD",
+        }
+    finally:
+        hq.close()

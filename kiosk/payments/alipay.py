@@ -267,6 +267,17 @@ class AlipayGateway:
             return Answer(Status.REFUNDED, trade_id=r.get("trade_no", ""))
         return Answer(Status.NOT_FOUND, reason="REFUND_NOT_EXIST")  # success with no refund: it was never made
 
+    def statement(self, day: str) -> list[Any]:
+        """The day's trade bill: the download URL (valid 30 s) from bill.downloadurl.query, then the GBK csv.zip."""
+        from kiosk.reconcile import parse_alipay_bill
+
+        r = self.call("alipay.data.dataservice.bill.downloadurl.query", {"bill_type": "trade", "bill_date": day})
+        if r is None or r.get("code") != "10000" or not r.get("bill_download_url"):
+            reason = "no answer" if r is None else r.get("sub_code") or r.get("code")
+            raise OSError(f"Alipay has no bill for {day} ({reason})")
+        with urllib.request.urlopen(r["bill_download_url"], timeout=self.timeout_s) as resp:
+            return parse_alipay_bill(resp.read())
+
     def cancel(self, out_trade_no: str) -> Answer:
         r = self.call("alipay.trade.cancel", {"out_trade_no": out_trade_no})
         if r is None:

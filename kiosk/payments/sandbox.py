@@ -34,6 +34,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from kiosk.payments import Answer, PayRequest, Status, emvqr
 
@@ -46,10 +47,13 @@ CREATE TABLE IF NOT EXISTS trades (
   amount INTEGER NOT NULL,
   status TEXT NOT NULL,          -- WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED, FAILED
   paid_after REAL NOT NULL,      -- unix time when a user-paying trade succeeds
-  refunded INTEGER NOT NULL DEFAULT 0
+  refunded INTEGER NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS used_codes (digest TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS refunds (out_request_no TEXT PRIMARY KEY, out_trade_no TEXT NOT NULL, amount INTEGER);
+CREATE TABLE IF NOT EXISTS refunds (
+  out_request_no TEXT PRIMARY KEY, out_trade_no TEXT NOT NULL, amount INTEGER, created_at REAL NOT NULL DEFAULT 0
+);
 """
 
 
@@ -116,8 +120,9 @@ class SandboxGateway:
             else:
                 status, paid_after = "TRADE_SUCCESS", time.time()
             db.execute(
-                "INSERT INTO trades (out_trade_no, code_tail, amount, status, paid_after) VALUES (?,?,?,?,?)",
-                (req.out_trade_no, req.auth_code[-4:], req.amount, status, paid_after),
+                "INSERT INTO trades (out_trade_no, code_tail, amount, status, paid_after, created_at)"
+                " VALUES (?,?,?,?,?,?)",
+                (req.out_trade_no, req.auth_code[-4:], req.amount, status, paid_after, time.time()),
             )
             db.execute("COMMIT")
         except BaseException:
@@ -177,8 +182,9 @@ class SandboxGateway:
             terminal=kiosk_id[:25],
         )
         self._db().execute(
-            "INSERT OR IGNORE INTO trades (out_trade_no, code_tail, amount, status, paid_after) VALUES (?,?,?,?,?)",
-            (out_trade_no, "QR", amount, "WAIT_BUYER_SCAN", float("inf")),
+            "INSERT OR IGNORE INTO trades (out_trade_no, code_tail, amount, status, paid_after, created_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (out_trade_no, "QR", amount, "WAIT_BUYER_SCAN", float("inf"), time.time()),
         )
         return Answer(Status.PAYING, trade_id=self._trade_id(out_trade_no), qr=qr)
 
@@ -218,12 +224,36 @@ class SandboxGateway:
             if done + amount > row[1]:
                 db.execute("COMMIT")
                 return Answer(Status.FAILED, reason="REFUND_AMT_NOT_EQUAL_TOTAL")
-            db.execute("INSERT INTO refunds VALUES (?,?,?)", (out_request_no, out_trade_no, amount))
+            db.execute("INSERT INTO refunds VALUES (?,?,?,?)", (out_request_no, out_trade_no, amount, time.time()))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return Answer(Status.REFUNDED, trade_id=self._trade_id(out_trade_no))
+
+    def statement(self, day: str) -> list[Any]:
+        """The sandbox acquirer's statement for a local day: paid trades, refunds, reversals of paid trades."""
+        from kiosk.reconcile import Entry
+
+        db = self._db()
+        entries = []
+        rows = db.execute(
+            "SELECT out_trade_no, amount, refunded FROM trades WHERE date(created_at, 'unixepoch', 'localtime') = ?",
+            (day,),
+        ).fetchall()
+        for otn, amount, refunded in rows:
+            if self._current(otn) != "TRADE_SUCCESS" and not refunded:
+                continue  # never paid
+            entries.append(Entry("trade", otn, amount, "", self._trade_id(otn)))
+            if refunded:
+                entries.append(Entry("refund", otn, amount, f"cancel:{otn}", self._trade_id(otn)))
+        for orn, otn, amount in db.execute(
+            "SELECT out_request_no, out_trade_no, amount FROM refunds"
+            " WHERE date(created_at, 'unixepoch', 'localtime') = ?",
+            (day,),
+        ):
+            entries.append(Entry("refund", otn, amount, orn, self._trade_id(otn)))
+        return entries
 
     def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer:
         time.sleep(self.latency_s)

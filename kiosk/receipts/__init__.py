@@ -12,6 +12,7 @@ from kiosk.receipts.document import (
     Receipt,
     ReceiptSettings,
     printer_test_page,
+    reconciliation_summary,
     refund_slip,
     sale_receipt,
     z_report,
@@ -19,6 +20,7 @@ from kiosk.receipts.document import (
 from kiosk.receipts.render import escpos_job, preview_image
 
 __all__ = [
+    "reconciliation_summary",
     "refund_slip",
     "Receipt",
     "ReceiptSettings",

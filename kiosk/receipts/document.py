@@ -182,6 +182,29 @@ def refund_slip(order: Mapping[str, Any], refund: Mapping[str, Any], s: ReceiptS
     return Receipt(tuple(blocks), barcode=order["order_no"])
 
 
+def reconciliation_summary(report: Mapping[str, Any], s: ReceiptSettings, language: str, currency: str) -> Receipt:
+    def _(msg: str, **kw: object) -> str:
+        return tr(language, msg, **kw)
+
+    blocks: list[Block] = [
+        *_header(s),
+        Centre(_("RECONCILIATION")),
+        Rule(),
+        Pair(_("Date"), report["date"]),
+        Pair(_("Gateway"), report["gateway"]),
+        Rule(),
+        Pair(_("Trades here"), str(report["local_trades"])),
+        Pair(_("Trades at the gateway"), str(report["gateway_trades"])),
+        Pair(_("Net here"), format_money(report["local_total"], currency)),
+        Pair(_("Net at the gateway"), format_money(report["gateway_total"], currency)),
+        Total(_("Differences"), str(len(report["differences"]))),
+        Rule(),
+    ]
+    for d in report["differences"][:20]:
+        blocks.append(Pair(d["difference"], d["out_request_no"] or d["out_trade_no"]))
+    return Receipt(tuple(blocks))
+
+
 def z_report(summary: Mapping[str, Any], s: ReceiptSettings, language: str, currency: str) -> Receipt:
     """The end-of-day report: orders and totals by payment channel, refunds, failed and cancelled payments."""
 
