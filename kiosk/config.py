@@ -134,7 +134,7 @@ class MqttSection:
 
 @dataclass(frozen=True)
 class PaymentSection:
-    gateway: str = field(default="sandbox", metadata=_choice("sandbox", "alipay"))
+    gateway: str = field(default="sandbox", metadata=_choice("sandbox", "alipay", "wechatpay"))
     request_timeout_s: float = field(default=10.0, metadata={"min": 0.1})
     poll_interval_s: float = field(default=3.0, metadata={"min": 0.05})
     paying_limit_s: float = field(default=60.0, metadata={"min": 1})
@@ -148,6 +148,16 @@ class AlipaySection:
     gateway_url: str = "https://openapi.alipay.com/gateway.do"
     app_private_key_file: str = ""
     alipay_public_key_file: str = ""
+
+
+@dataclass(frozen=True)
+class WechatPaySection:
+    mchid: str = ""
+    appid: str = ""
+    api_base: str = "https://api.mch.weixin.qq.com"
+    merchant_private_key_file: str = ""
+    merchant_serial_no: str = ""
+    platform_public_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,7 @@ class Config:
     mqtt: MqttSection = MqttSection()
     payment: PaymentSection = PaymentSection()
     alipay: AlipaySection = AlipaySection()
+    wechatpay: WechatPaySection = WechatPaySection()
     sandbox: SandboxSection = SandboxSection()
     simulator: SimulatorSection = SimulatorSection()
     source: str = ""
@@ -278,13 +289,24 @@ def _check_cross_field(cfg: Config) -> None:
                 raise ConfigError(f"alipay.{key}: needed when payment.gateway = 'alipay'")
         if not cfg.alipay.gateway_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
             raise ConfigError("alipay.gateway_url: must be https:// (plain http only to this machine, for tests)")
+    if cfg.payment.gateway == "wechatpay":
+        for key in ("mchid", "appid", "merchant_private_key_file", "merchant_serial_no", "platform_public_key_file"):
+            if not getattr(cfg.wechatpay, key):
+                raise ConfigError(f"wechatpay.{key}: needed when payment.gateway = 'wechatpay'")
+        if not cfg.wechatpay.api_base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ConfigError("wechatpay.api_base: must be https:// (plain http only to this machine, for tests)")
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
         raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
     if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
         raise ConfigError("mqtt.cert_file: give both cert_file and key_file, or neither")
 
 
-SECRET_KEYS = (("mqtt", "key_file"), ("mqtt", "password_file"), ("alipay", "app_private_key_file"))
+SECRET_KEYS = (
+    ("mqtt", "key_file"),
+    ("mqtt", "password_file"),
+    ("alipay", "app_private_key_file"),
+    ("wechatpay", "merchant_private_key_file"),
+)
 
 
 def check_secret_files(cfg: Config) -> None:

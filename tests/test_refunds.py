@@ -84,14 +84,14 @@ class LosesAnswers:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def refund(self, otn, orn, amount):
+    def refund(self, otn, orn, amount, total=None):
         self.sent += 1
         if self.times > 0:
             self.times -= 1
             if self.after:
-                self.inner.refund(otn, orn, amount)
+                self.inner.refund(otn, orn, amount, total)
             return Answer(Status.UNKNOWN, reason="TIMEOUT")
-        return self.inner.refund(otn, orn, amount)
+        return self.inner.refund(otn, orn, amount, total)
 
 
 @pytest.mark.parametrize("after", [True, False])

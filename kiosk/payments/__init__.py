@@ -57,7 +57,7 @@ class Gateway(Protocol):
 
     def close(self, out_trade_no: str) -> Answer: ...
 
-    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer: ...
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int, total: int | None = None) -> Answer: ...
 
     def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer: ...
 
@@ -91,6 +91,31 @@ FINAL_STATES = frozenset(
 
 def make_gateway(cfg: Config) -> Gateway:
     """The gateway the config names; a key that does not load is a ConfigError naming its key."""
+    if cfg.payment.gateway == "wechatpay":
+        from kiosk.config import ConfigError
+        from kiosk.payments.alipay import KeyFileError, load_private_key, load_public_key
+        from kiosk.payments.wechatpay import WechatPayGateway
+
+        w = cfg.wechatpay
+        try:
+            merchant_key = load_private_key(w.merchant_private_key_file)
+        except KeyFileError as exc:
+            raise ConfigError(f"wechatpay.merchant_private_key_file: {exc}") from None
+        try:
+            platform_key = load_public_key(w.platform_public_key_file)
+        except KeyFileError as exc:
+            raise ConfigError(f"wechatpay.platform_public_key_file: {exc}") from None
+        return WechatPayGateway(
+            mchid=w.mchid,
+            appid=w.appid,
+            api_base=w.api_base,
+            merchant_key=merchant_key,
+            merchant_serial_no=w.merchant_serial_no,
+            platform_key=platform_key,
+            timeout_s=cfg.payment.request_timeout_s,
+            device_id=cfg.kiosk.kiosk_id,
+            store_id=cfg.kiosk.store_id,
+        )
     if cfg.payment.gateway == "alipay":
         from kiosk.config import ConfigError
         from kiosk.payments.alipay import AlipayGateway, KeyFileError, load_private_key, load_public_key

@@ -245,7 +245,7 @@ class AlipayGateway:
             return Answer(Status.CLOSED, trade_id=r.get("trade_no", ""), reason=r.get("sub_code", ""))
         return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))  # e.g. paid meanwhile
 
-    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer:
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int, total: int | None = None) -> Answer:
         """alipay.trade.refund: Alipay refunds one out_request_no once, however often it is sent."""
         r = self.call(
             "alipay.trade.refund",

@@ -220,7 +220,7 @@ class PaymentDriver:
 
     def _refund(self, r: dict[str, Any], otn: str, orn: str, attempts: int) -> dict[str, Any]:
         for attempt in range(attempts):
-            answer = self.gateway.refund(otn, orn, r["amount"])
+            answer = self.gateway.refund(otn, orn, r["amount"], total=self.store.payment(otn)["amount"])
             if answer.status is Status.UNKNOWN:
                 answer = self.gateway.refund_query(otn, orn)
                 if answer.status is Status.NOT_FOUND:

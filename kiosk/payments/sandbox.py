@@ -205,7 +205,7 @@ class SandboxGateway:
             self._db().execute("UPDATE trades SET status='TRADE_CLOSED' WHERE out_trade_no=?", (out_trade_no,))
         return Answer(Status.CLOSED, trade_id=self._trade_id(out_trade_no))
 
-    def refund(self, out_trade_no: str, out_request_no: str, amount: int) -> Answer:
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int, total: int | None = None) -> Answer:
         """Like Alipay: one refund per out_request_no, however often it is sent; never more than was paid."""
         time.sleep(self.latency_s)
         db = self._db()

@@ -1,0 +1,271 @@
+"""WeChat Pay API v3 for a kiosk: code payment, query, reverse, refunds, Native QR, trade bill.
+
+Every request carries `Authorization: WECHATPAY2-SHA256-RSA2048 …`, an RSA
+SHA-256 signature over "METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY\\n" with the
+merchant's key; every answer is verified over "TIMESTAMP\\nNONCE\\nBODY\\n"
+with WeChat Pay's public key (its Wechatpay-Signature headers).  An answer
+that does not verify, a 5xx, a timeout or a dropped connection is no answer
+(UNKNOWN), so the loop queries and, if need be, reverses.  A reverse is never
+sent sooner than 15 s after the payment (WeChat's rule) and is repeated while
+WeChat answers recall=Y.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from kiosk.payments import Answer, PayRequest, Status
+
+log = logging.getLogger(__name__)
+SCHEME = "WECHATPAY2-SHA256-RSA2048"
+REVERSE_NOT_BEFORE_S = 15.0
+DEFINITE_FAILURES = {
+    "AUTH_CODE_INVALID",
+    "NOTENOUGH",
+    "ORDERPAID",
+    "ORDERCLOSED",
+    "OUT_TRADE_NO_USED",
+    "PARAM_ERROR",
+    "INVALID_REQUEST",
+    "TRADE_ERROR",
+    "PAYER_ACCOUNT_ABNORMAL",
+}
+
+
+def sign_message(method: str, path: str, timestamp: str, nonce: str, body: str, key: rsa.RSAPrivateKey) -> str:
+    message = f"{method}\n{path}\n{timestamp}\n{nonce}\n{body}\n".encode()
+    return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
+
+
+def verify_message(timestamp: str, nonce: str, body: str, signature: str, key: rsa.RSAPublicKey) -> bool:
+    try:
+        key.verify(
+            base64.b64decode(signature), f"{timestamp}\n{nonce}\n{body}\n".encode(), padding.PKCS1v15(), hashes.SHA256()
+        )
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+class WechatPayGateway:
+    name = "wechatpay"
+
+    def __init__(
+        self,
+        *,
+        mchid: str,
+        appid: str,
+        api_base: str,
+        merchant_key: rsa.RSAPrivateKey,
+        merchant_serial_no: str,
+        platform_key: rsa.RSAPublicKey,
+        timeout_s: float = 10.0,
+        device_id: str = "",
+        store_id: str = "",
+        clock: Any = time.monotonic,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self.mchid, self.appid = mchid, appid
+        self.base = api_base.rstrip("/")
+        self.key, self.serial = merchant_key, merchant_serial_no
+        self.platform_key = platform_key
+        self.timeout_s = timeout_s
+        self.device_id, self.store_id = device_id, store_id
+        self.clock, self.sleep = clock, sleep
+        self._paid_at: dict[str, float] = {}  # when each pay was sent, for the 15 s reverse rule
+
+    # -- the wire -----------------------------------------------------------------------
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]] | None:
+        """A signed request; (HTTP status, verified JSON) or None when there is no trustworthy answer."""
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        auth = (
+            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
+            f'signature="{sign_message(method, path, ts, nonce, text, self.key)}"'
+        )
+        req = urllib.request.Request(
+            self.base + path,
+            data=text.encode() if body is not None else None,
+            method=method,
+            headers={
+                "Authorization": auth,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "User-Agent": "kiosk",
+            },
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                status, headers, raw = resp.status, resp.headers, resp.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            if exc.code >= 500:
+                log.warning("wechatpay %s %s: HTTP %s", method, path, exc.code)
+                return None
+            status, headers, raw = exc.code, exc.headers, exc.read().decode("utf-8", "replace")
+        except OSError as exc:  # timeouts, refused and dropped connections
+            log.warning("wechatpay %s %s: no answer (%s)", method, path, exc)
+            return None
+        sig_ok = verify_message(
+            headers.get("Wechatpay-Timestamp", ""),
+            headers.get("Wechatpay-Nonce", ""),
+            raw,
+            headers.get("Wechatpay-Signature", ""),
+            self.platform_key,
+        )
+        if not sig_ok:
+            log.warning("wechatpay %s %s: the answer's signature does not verify; treated as no answer", method, path)
+            return None
+        try:
+            return status, (json.loads(raw) if raw else {})
+        except ValueError:
+            return None
+
+    def _trade_path(self, out_trade_no: str) -> str:
+        return f"/v3/pay/transactions/out-trade-no/{urllib.parse.quote(out_trade_no)}"
+
+    # -- the Gateway interface ----------------------------------------------------------------
+    def pay(self, req: PayRequest) -> Answer:
+        self._paid_at[req.out_trade_no] = self.clock()
+        body = {
+            "appid": self.appid,
+            "mchid": self.mchid,
+            "description": req.subject[:127],
+            "out_trade_no": req.out_trade_no,
+            "payer": {"auth_code": req.auth_code},
+            "amount": {"total": req.amount, "currency": req.currency},
+            "scene_info": {"device_id": self.device_id, "store_info": {"out_id": self.store_id}},
+        }
+        r = self.call("POST", "/v3/pay/transactions/codepay", body)
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        status, data = r
+        state, code = data.get("trade_state"), data.get("code")
+        if status == 200 and state == "SUCCESS":
+            return Answer(Status.PAID, trade_id=data.get("transaction_id", ""))
+        if state == "USERPAYING" or code == "USERPAYING":
+            return Answer(Status.PAYING, trade_id=data.get("transaction_id", ""))
+        if code in DEFINITE_FAILURES:
+            return Answer(Status.FAILED, reason=code)
+        return Answer(Status.UNKNOWN, reason=code or state or f"HTTP_{status}")
+
+    def query(self, out_trade_no: str) -> Answer:
+        r = self.call("GET", f"{self._trade_path(out_trade_no)}?mchid={self.mchid}")
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        status, data = r
+        if status == 404 or data.get("code") == "ORDER_NOT_EXIST":
+            return Answer(Status.NOT_FOUND, reason="ORDER_NOT_EXIST")
+        state, tid = data.get("trade_state"), data.get("transaction_id", "")
+        if state in ("SUCCESS", "REFUND"):
+            return Answer(Status.PAID, trade_id=tid)
+        if state in ("USERPAYING", "ACCEPT"):
+            return Answer(Status.PAYING, trade_id=tid)
+        if state in ("CLOSED", "REVOKED"):
+            return Answer(Status.CLOSED, trade_id=tid, reason=state)
+        if state in ("NOTPAY", "PAYERROR"):
+            return Answer(Status.NOT_FOUND, trade_id=tid, reason=state)  # not paid: reverse it
+        return Answer(Status.UNKNOWN, reason=str(state or data.get("code")))
+
+    def cancel(self, out_trade_no: str) -> Answer:
+        """Reverse (撤销): closes an unpaid trade or refunds a paid one; not sooner than 15 s after the pay."""
+        sent = self._paid_at.get(out_trade_no)
+        if sent is not None:
+            wait = REVERSE_NOT_BEFORE_S - (self.clock() - sent)
+            if wait > 0:
+                self.sleep(wait)
+        r = self.call("POST", f"{self._trade_path(out_trade_no)}/reverse", {"mchid": self.mchid, "appid": self.appid})
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER", retry=True)
+        status, data = r
+        if status == 200 and data.get("recall") != "Y":
+            return Answer(Status.CLOSED, reason="REVOKED")
+        if data.get("code") == "ORDER_NOT_EXIST":
+            return Answer(Status.CLOSED, reason="ORDER_NOT_EXIST")
+        return Answer(Status.UNKNOWN, reason=data.get("code") or "RECALL", retry=True)
+
+    def precreate(self, out_trade_no: str, amount: int, subject: str) -> Answer:
+        body = {
+            "appid": self.appid,
+            "mchid": self.mchid,
+            "description": subject[:127],
+            "out_trade_no": out_trade_no,
+            "notify_url": "https://localhost/unused",
+            "amount": {"total": amount, "currency": "CNY"},
+        }
+        r = self.call("POST", "/v3/pay/transactions/native", body)
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        status, data = r
+        if status == 200 and data.get("code_url"):
+            return Answer(Status.PAYING, qr=data["code_url"])
+        return Answer(Status.FAILED if status < 500 else Status.UNKNOWN, reason=data.get("code", f"HTTP_{status}"))
+
+    def close(self, out_trade_no: str) -> Answer:
+        r = self.call("POST", f"{self._trade_path(out_trade_no)}/close", {"mchid": self.mchid})
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        status, data = r
+        if status in (200, 204):
+            return Answer(Status.CLOSED)
+        return Answer(Status.UNKNOWN, reason=data.get("code", f"HTTP_{status}"))  # e.g. ORDERPAID meanwhile
+
+    def refund(self, out_trade_no: str, out_request_no: str, amount: int, total: int | None = None) -> Answer:
+        body = {
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_request_no,
+            "amount": {"refund": amount, "total": total or amount, "currency": "CNY"},
+        }
+        r = self.call("POST", "/v3/refund/domestic/refunds", body)
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        return self._refund_answer(*r)
+
+    def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer:
+        r = self.call("GET", f"/v3/refund/domestic/refunds/{urllib.parse.quote(out_request_no)}")
+        if r is None:
+            return Answer(Status.UNKNOWN, reason="NO_ANSWER")
+        status, data = r
+        if status == 404 or data.get("code") == "RESOURCE_NOT_EXISTS":
+            return Answer(Status.NOT_FOUND, reason="RESOURCE_NOT_EXISTS")
+        return self._refund_answer(status, data)
+
+    @staticmethod
+    def _refund_answer(status: int, data: dict[str, Any]) -> Answer:
+        state = data.get("status")
+        if status == 200 and state == "SUCCESS":
+            return Answer(Status.REFUNDED, trade_id=data.get("refund_id", ""))
+        if status == 200 and state in ("CLOSED", "ABNORMAL"):
+            return Answer(Status.FAILED, reason=state)
+        if 400 <= status < 500 and data.get("code") not in (None, "SYSTEM_ERROR", "FREQUENCY_LIMITED"):
+            return Answer(Status.FAILED, reason=data["code"])
+        return Answer(Status.UNKNOWN, reason=str(state or data.get("code")))  # PROCESSING: query later
+
+    def statement(self, day: str) -> list[Any]:
+        from kiosk.reconcile import parse_wechat_bill
+
+        r = self.call("GET", f"/v3/bill/tradebill?bill_date={day}&bill_type=ALL")
+        if r is None or r[0] != 200 or not r[1].get("download_url"):
+            raise OSError(f"WeChat Pay has no trade bill for {day}")
+        url = r[1]["download_url"]
+        path = url[len(self.base) :] if url.startswith(self.base) else urllib.parse.urlsplit(url).path
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        auth = (
+            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
+            f'signature="{sign_message("GET", path, ts, nonce, "", self.key)}"'
+        )
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers={"Authorization": auth}), timeout=self.timeout_s
+        ) as resp:
+            return parse_wechat_bill(resp.read().decode("utf-8"))

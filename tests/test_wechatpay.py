@@ -1,0 +1,182 @@
+"""WeChat Pay API v3 against a local fake that speaks its protocol: the pay loop, reverse rules, refunds, bill."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from kiosk.catalog import DEMO_PRODUCTS
+from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
+from kiosk.codes import Scheme
+from kiosk.payments.driver import PaymentDriver
+from kiosk.payments.wechatpay import WechatPayGateway
+from kiosk.reconcile import run
+from kiosk.store import Identity, Store
+from tests.fake_wechatpay import FakeWechatPay, VirtualClock
+
+WX_CODE = "134567890123456781"
+
+
+@pytest.fixture(scope="session")
+def wx_keys():
+    return rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()
+
+
+@pytest.fixture
+def wx(wx_keys, clock):
+    merchant, platform = wx_keys
+    f = FakeWechatPay(merchant.public_key(), platform, clock)
+    yield f
+    f.close()
+    assert f.violations == []
+
+
+@pytest.fixture
+def gw(wx_keys, wx, clock):
+    merchant, platform = wx_keys
+    return WechatPayGateway(
+        mchid="1900000109",
+        appid="wx8888888888888888",
+        api_base=wx.url,
+        merchant_key=merchant,
+        merchant_serial_no="5157F09E",
+        platform_key=platform.public_key(),
+        timeout_s=2,
+        device_id="k1",
+        store_id="s1",
+        clock=clock.now,
+        sleep=clock.sleep,
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "kiosk.sqlite", Identity("s1", "k1", "K01", "CNY"))
+    s.seed_catalog(DEMO_PRODUCTS)
+    return s
+
+
+def pay(gw, store, code, clock, limit=5.0):
+    cart = Cart()
+    cart.add(DEMO_PRODUCTS[0])
+    steps = []
+    d = PaymentDriver(gw, store, poll_interval_s=0.01, paying_limit_s=limit, clock=clock.now)
+    r = d.pay(
+        StartPayment(code, Scheme.WECHAT, cart.snapshot(), cart.totals()),
+        language="zh_CN",
+        subject="Demo",
+        progress=steps.append,
+    )
+    return r, steps
+
+
+def test_paid_at_once(gw, wx, store, clock):
+    r, _ = pay(gw, store, WX_CODE, clock)
+    assert r.outcome is Outcome.PAID and r.order["payment"]["trade_id"].startswith("42000")
+    assert wx.calls == ["codepay"]
+
+
+def test_userpaying_then_paid(gw, wx, store, clock):
+    r, steps = pay(gw, store, "134567890123456787", clock)
+    assert r.outcome is Outcome.PAID and PayStep.USER_PAYING in steps
+    assert wx.calls == ["codepay", "query", "query"]
+
+
+def test_declined(gw, wx, store, clock):
+    r, _ = pay(gw, store, "134567890123456788", clock)
+    assert r.outcome is Outcome.FAILED and r.reason == "NOTENOUGH"
+
+
+def test_never_confirmed_is_reversed_no_sooner_than_15_s_and_recall_repeats(gw, wx, store, clock, monkeypatch):
+    monkeypatch.setattr("kiosk.payments.driver.time.sleep", lambda s: None)
+    wx.buyer_pays_after = 10_000
+    wx.recalls = 1
+
+    def tick(timeout):  # the driver waits between queries on the virtual clock
+        clock.sleep(timeout)
+        return False
+
+    monkeypatch.setattr("threading.Event.wait", lambda self, timeout=None: tick(timeout or 0))
+    r, _ = pay(gw, store, "134567890123456787", clock, limit=1.0)
+    assert r.outcome is Outcome.CANCELLED
+    assert wx.calls.count("reverse") == 2  # recall=Y, then done
+    [trade] = wx.trades.values()
+    assert trade.state == "REVOKED"  # and the fake saw no reverse sooner than 15 s (violations checked)
+
+
+@pytest.mark.parametrize("fault", ["5xx", "badsig", "drop"])
+def test_unclear_codepay_is_queried(gw, wx, store, clock, fault):
+    wx.fault("codepay", fault)
+    r, _ = pay(gw, store, WX_CODE, clock)
+    assert r.outcome is Outcome.PAID  # the fake made the trade before the answer went wrong
+    assert wx.calls[:2] == ["codepay", "query"]
+
+
+def test_refund_and_bill(gw, wx, store, clock):
+    r, _ = pay(gw, store, WX_CODE, clock)
+    wx.fault("refund", "5xx")
+    refund = PaymentDriver(gw, store).refund(store.begin_refund(r.order["order_no"], 50, requested_by="hq"))
+    assert refund["state"] == "REFUNDED"
+    assert wx.calls[-2:] == ["refund", "refund_query"] and len(wx.refunds) == 1  # found by the query: once
+    report = run(store, gw, date.today().isoformat())
+    assert report.clean, report.differences
+    assert report.local_trades == report.gateway_trades == 1
+
+
+def test_native_qr_is_closed_when_abandoned(gw, wx, store, clock):
+    cart = Cart()
+    cart.add(DEMO_PRODUCTS[0])
+    shown = []
+    d = PaymentDriver(gw, store, poll_interval_s=0.01, clock=clock.now)
+    r = d.present(
+        cart.snapshot(),
+        cart.totals(),
+        language="en",
+        subject="t",
+        show_qr=lambda qr, dl: shown.append(qr),
+        expires_s=0.0,
+    )
+    assert shown[0].startswith("weixin://wxpay/bizpayurl?pr=") and r.outcome is Outcome.CANCELLED
+    assert wx.trades[r.out_trade_no].state == "CLOSED"
+
+
+def test_keys_and_settings_are_checked_at_start(tmp_path, wx_keys):
+    import os
+
+    from kiosk.config import ConfigError, load
+    from kiosk.payments import make_gateway
+    from tests.conftest import kiosk_cli, write_config
+    from tests.test_alipay import pem
+
+    merchant, platform = wx_keys
+    (tmp_path / "m.pem").write_bytes(pem(merchant, True))
+    os.chmod(tmp_path / "m.pem", 0o600)
+    (tmp_path / "p.pem").write_bytes(pem(platform, False))
+    wx_section = {
+        "mchid": "1900000109",
+        "appid": "wx8888888888888888",
+        "merchant_serial_no": "5157F09E",
+        "merchant_private_key_file": str(tmp_path / "m.pem"),
+        "platform_public_key_file": str(tmp_path / "p.pem"),
+    }
+    cfg = write_config(
+        tmp_path / "k.toml",
+        {"kiosk": {"data_dir": str(tmp_path / "d")}, "payment": {"gateway": "wechatpay"}, "wechatpay": wx_section},
+    )
+    assert isinstance(make_gateway(load(str(cfg))), WechatPayGateway)
+    assert kiosk_cli("--config", str(cfg), "--check").returncode == 0
+    (tmp_path / "m.pem").write_text("nope")
+    run_ = kiosk_cli("--config", str(cfg), "--check")
+    assert run_.returncode == 2 and "wechatpay.merchant_private_key_file:" in run_.stderr
+    bad = write_config(
+        tmp_path / "b.toml", {"payment": {"gateway": "wechatpay"}, "wechatpay": {**wx_section, "mchid": ""}}
+    )
+    with pytest.raises(ConfigError, match="wechatpay.mchid: needed"):
+        load(str(bad))
