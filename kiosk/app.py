@@ -139,6 +139,7 @@ class Kiosk:
         self._print_pool = ThreadPoolExecutor(1, thread_name_prefix="printer")
         self._io_pool = ThreadPoolExecutor(1, thread_name_prefix="store-io")
         self._stop = threading.Event()
+        self._probe = threading.Event()  # wakes the recovery loop: check the gateway now
         self.receipt_settings = ReceiptSettings.from_config(cfg, self.font_path)
         self.paper = Paper.UNKNOWN
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
@@ -223,6 +224,7 @@ class Kiosk:
 
     def stop(self) -> None:
         self._stop.set()
+        self._probe.set()
         self._cancel.set()
         for dev in (self.scanner, self.camera):
             if dev is not None:
@@ -237,6 +239,16 @@ class Kiosk:
     def _recovery_loop(self) -> None:
         """On start and then periodically: drive every open payment no live payment owns to a final state."""
         while not self._stop.is_set():
+            reachable = self.driver.reachable()
+            self._on_status(
+                "gateway",
+                reachable,
+                f"{self.gateway.name} answers" if reachable else f"{self.gateway.name} does not answer",
+            )
+            if not reachable:  # nothing to recover through a gateway that cannot be reached; ask again soon
+                self._probe.wait(min(5.0, self.cfg.payment.recovery_interval_s))
+                self._probe.clear()
+                continue
             for result in self.driver.recover_all():
                 # a recovered order is reported; its receipt is printed when an attendant asks for it
                 log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
@@ -244,7 +256,8 @@ class Kiosk:
                 log.info("recovered refund %s -> %s", refund["out_request_no"], refund["state"])
             if self.mqtt:
                 self.mqtt.notify()
-            self._stop.wait(self.cfg.payment.recovery_interval_s)
+            self._probe.wait(self.cfg.payment.recovery_interval_s)
+            self._probe.clear()
 
     # -- the UI thread's work -----------------------------------------------------
     def pump(self) -> None:
@@ -288,6 +301,8 @@ class Kiosk:
             self.devices[event.device] = {"ok": event.ok, "message": event.message}
             if was != event.ok:
                 log.log(logging.INFO if event.ok else logging.WARNING, "%s: %s", event.device, event.message)
+            if event.device == "gateway":
+                co.payments_available = event.ok
             # head office hears of every loss (a device missing at boot too) and of each recovery after one
             if event.device != "mqtt" and was != event.ok and (was is not None or not event.ok):
                 kind = f"{event.device}_{'back' if event.ok else 'lost'}"
@@ -303,6 +318,8 @@ class Kiosk:
             )
             if r.order is not None:
                 self._print(r.order)
+            if not r.settled or r.reason in ("NO_ANSWER", "TIMEOUT", "HTTP_502"):
+                self._probe.set()  # the gateway may be down: find out now, and stop taking codes if it is
             if self.mqtt:
                 self.mqtt.notify()
         elif isinstance(event, PrintDone):

@@ -198,6 +198,7 @@ class Checkout:
         self.masked_code = ""
         self.qr_text = ""
         self.qr_deadline = 0.0
+        self.payments_available = True  # False while the payment gateway cannot be reached
         self.last_activity = now
         self._codes = CodeMemory()
 
@@ -252,6 +253,9 @@ class Checkout:
         if not self.cart:
             self.notice = Notice("scan_products_first", error=True)
             return [Beep("error")]
+        if not self.payments_available:  # wallet codes need the gateway: don't take one it cannot hear of
+            self.notice = Notice("payments_unavailable", error=True)
+            return [Beep("error")]
         if self._codes.seen(scanned.text):
             self.notice = Notice("code_used", error=True)
             return [Beep("error")]
@@ -274,6 +278,9 @@ class Checkout:
     def tap_scan_to_pay(self, now: float) -> list[Effect]:
         """Show a QR for the shopper's wallet app instead of scanning theirs."""
         self.last_activity = now
+        if not self.payments_available:
+            self.notice = Notice("payments_unavailable", error=True)
+            return [Beep("error")]
         if self.phase is Phase.PAYMENT and self.pay_step is PayStep.WAITING_CODE and self.cart:
             self.pay_step = PayStep.SUBMITTING
             self.masked_code = ""

@@ -43,6 +43,7 @@ class FakeAlipay:
     buyer_pays_after: int = 2
     cancel_retries: int = 0  # cancels answered "retry_flag=Y" before one goes through
     slow_s: float = 3.0
+    port: int = 0
     trades: dict[str, Trade] = field(default_factory=dict)
     refunds: dict[str, tuple[str, str]] = field(default_factory=dict)  # out_request_no -> (out_trade_no, amount)
     faults: dict[str, list[str]] = field(default_factory=dict)
@@ -63,7 +64,7 @@ class FakeAlipay:
             def do_GET(self):
                 fake._raw(self, fake.bill_zip(), "application/zip")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

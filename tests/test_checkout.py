@@ -174,3 +174,13 @@ def test_help_is_called_once(co):
     assert co.open_help(2) == []
     co.close_help(3)
     assert not co.help_open
+
+
+def test_no_wallet_payment_while_the_gateway_is_unreachable(co):
+    co.scan(WATER, 1)
+    co.payments_available = False
+    assert co.scan(ALIPAY, 2) == [Beep("error")] and co.notice.key == "payments_unavailable"
+    co.tap_pay(3)
+    assert co.tap_scan_to_pay(4) == [Beep("error")] and not co.paying
+    co.payments_available = True
+    assert isinstance(co.scan(ALIPAY, 5)[0], StartPayment)  # the code was not used up while refused

@@ -460,3 +460,33 @@ def test_staff_refund_a_receipt_by_scanning_it(ui_for, printer_listener):
     tap(ui, "refund_scan")
     k.simulate_scan(order_no)
     assert run_until(ui, lambda: k.attendant.message == "nothing_to_refund")
+
+
+def test_gateway_down_no_wallet_payments_until_it_is_back(ui_for, tmp_path):
+    import tomllib
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from hardware.camera import qr_image
+    from tests.fake_alipay import FakeAlipay
+    from tests.test_alipay import alipay_config
+
+    port = free_port()
+    keys = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
+    alipay = tomllib.loads(alipay_config(tmp_path, keys, url=f"http://127.0.0.1:{port}/gateway.do").read_text())
+    k, ui = ui_for(
+        payment={"gateway": "alipay", "request_timeout_s": 1, "recovery_interval_s": 30}, alipay=alipay["alipay"]
+    )
+    assert run_until(ui, lambda: k.devices.get("gateway", {}).get("ok") is False, 10)
+    assert "支付暂不可用" in [t for t, _ in ui.painter.texts]  # the top bar says so
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    k.sim_camera.show(qr_image("281234567890123451"), 1)
+    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payments_unavailable", 10)
+    assert k.store.open_payments() == [] and not k.store.conn().execute("SELECT 1 FROM payments").fetchone()
+    fake = FakeAlipay(keys[0].public_key(), keys[1], port=port)  # the gateway is back
+    try:
+        assert run_until(ui, lambda: k.devices["gateway"]["ok"] is True, 15)
+        assert k.checkout.payments_available
+    finally:
+        fake.close()

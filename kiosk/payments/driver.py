@@ -246,6 +246,10 @@ class PaymentDriver:
                 results.append(self.refund(r))
         return results
 
+    def reachable(self) -> bool:
+        """Does the gateway answer at all?  A query for a trade that does not exist is the cheapest question."""
+        return self.gateway.query(f"{self.store.id.order_prefix}PROBE").status is not Status.UNKNOWN
+
     def recover(self, out_trade_no: str) -> Result:
         """Drive one payment found open (after a restart, or a cancel that did not go through) to a final state."""
         answer = self.gateway.query(out_trade_no)

@@ -30,10 +30,19 @@ NOTICES = {
     "payment_cancelled": "Payment cancelled",
     "payment_failed": "Payment failed: {reason}",
     "max_qty": "At most {max} of one item",
+    "payments_unavailable": "Payments are unavailable right now. Please ask staff for help.",
 }
 REASONS = {
     "NOTENOUGH": "Insufficient balance",
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "Insufficient balance",
     "AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
+    "ACQ.PAYMENT_AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "Your wallet's payment limit has been reached",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "Your wallet's payment limit has been reached",
+    "ACQ.PAYMENT_FAIL": "The payment was declined",
+    "PAYERROR": "The payment was declined",
+    "BANKERROR": "The payment was declined",
+    "PAYER_ACCOUNT_ABNORMAL": "The payment was declined",
     "CANCEL_PENDING": "The payment is being reversed. You will not be charged.",
 }
 STEP_TEXT = {
@@ -63,7 +72,12 @@ ATTENDANT_TEXT = {
     "refund_failed": "The refund did not go through",
     "nothing_to_refund": "Nothing left to refund on this order",
 }
-DEVICE_TEXT = {"scanner": "Scanner offline", "camera": "Camera offline", "printer": "Printer offline"}
+DEVICE_TEXT = {
+    "scanner": "Scanner offline",
+    "camera": "Camera offline",
+    "printer": "Printer offline",
+    "gateway": "Payments unavailable",
+}
 
 
 class Screens:
