@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from kiosk.config import Config
 
@@ -89,22 +89,27 @@ FINAL_STATES = frozenset(
 )
 
 
+def _keys(cfg: Config, section: str, private: str, public: str) -> tuple[Any, Any]:
+    """The private and public key files a gateway section names; a ConfigError naming the key if one won't load."""
+    from kiosk.config import ConfigError
+    from kiosk.payments.keys import KeyFileError, load_private_key, load_public_key
+
+    keys = []
+    for attr, load in ((private, load_private_key), (public, load_public_key)):
+        try:
+            keys.append(load(getattr(getattr(cfg, section), attr)))
+        except KeyFileError as exc:
+            raise ConfigError(f"{section}.{attr}: {exc}") from None
+    return keys[0], keys[1]
+
+
 def make_gateway(cfg: Config) -> Gateway:
     """The gateway the config names; a key that does not load is a ConfigError naming its key."""
     if cfg.payment.gateway == "wechatpay":
-        from kiosk.config import ConfigError
-        from kiosk.payments.alipay import KeyFileError, load_private_key, load_public_key
         from kiosk.payments.wechatpay import WechatPayGateway
 
         w = cfg.wechatpay
-        try:
-            merchant_key = load_private_key(w.merchant_private_key_file)
-        except KeyFileError as exc:
-            raise ConfigError(f"wechatpay.merchant_private_key_file: {exc}") from None
-        try:
-            platform_key = load_public_key(w.platform_public_key_file)
-        except KeyFileError as exc:
-            raise ConfigError(f"wechatpay.platform_public_key_file: {exc}") from None
+        merchant_key, platform_key = _keys(cfg, "wechatpay", "merchant_private_key_file", "platform_public_key_file")
         return WechatPayGateway(
             mchid=w.mchid,
             appid=w.appid,
@@ -117,18 +122,10 @@ def make_gateway(cfg: Config) -> Gateway:
             store_id=cfg.kiosk.store_id,
         )
     if cfg.payment.gateway == "alipay":
-        from kiosk.config import ConfigError
-        from kiosk.payments.alipay import AlipayGateway, KeyFileError, load_private_key, load_public_key
+        from kiosk.payments.alipay import AlipayGateway
 
         a = cfg.alipay
-        try:
-            private_key = load_private_key(a.app_private_key_file)
-        except KeyFileError as exc:
-            raise ConfigError(f"alipay.app_private_key_file: {exc}") from None
-        try:
-            public_key = load_public_key(a.alipay_public_key_file)
-        except KeyFileError as exc:
-            raise ConfigError(f"alipay.alipay_public_key_file: {exc}") from None
+        private_key, public_key = _keys(cfg, "alipay", "app_private_key_file", "alipay_public_key_file")
         return AlipayGateway(
             app_id=a.app_id,
             gateway_url=a.gateway_url,

@@ -17,11 +17,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kiosk.payments import Answer, PayRequest, Status
@@ -29,44 +28,6 @@ from kiosk.payments import Answer, PayRequest, Status
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
 PAID_STATES = ("TRADE_SUCCESS", "TRADE_FINISHED")
-
-
-class KeyFileError(ValueError):
-    """A key file that cannot be used; the message names the file."""
-
-
-def load_private_key(path: str) -> rsa.RSAPrivateKey:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read {path} ({exc.strerror})") from None
-    try:
-        if b"-----BEGIN" in data:
-            key = serialization.load_pem_private_key(data, password=None)
-        else:  # Alipay's key tool writes bare Base64 PKCS#8
-            key = serialization.load_der_private_key(base64.b64decode(data), password=None)
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path} is not an unencrypted RSA private key ({exc})") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise KeyFileError(f"{path} is not an RSA key")
-    return key
-
-
-def load_public_key(path: str) -> rsa.RSAPublicKey:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"cannot read {path} ({exc.strerror})") from None
-    try:
-        if b"-----BEGIN" in data:
-            key = serialization.load_pem_public_key(data)
-        else:
-            key = serialization.load_der_public_key(base64.b64decode(data))
-    except (ValueError, TypeError) as exc:
-        raise KeyFileError(f"{path} is not an RSA public key ({exc})") from None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise KeyFileError(f"{path} is not an RSA key")
-    return key
 
 
 def signing_string(params: dict[str, str]) -> str:

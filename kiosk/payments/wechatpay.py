@@ -132,6 +132,14 @@ class WechatPayGateway:
         except ValueError:
             return None
 
+    def _authorization(self, method: str, path: str, body: str) -> str:
+        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        signature = sign_message(method, path, ts, nonce, body, self.key)
+        return (
+            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
+            f'signature="{signature}"'
+        )
+
     def _trade_path(self, out_trade_no: str) -> str:
         return f"/v3/pay/transactions/out-trade-no/{urllib.parse.quote(out_trade_no)}"
 
