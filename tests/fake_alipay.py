@@ -45,6 +45,7 @@ class FakeAlipay:
     slow_s: float = 3.0
     port: int = 0
     trades: dict[str, Trade] = field(default_factory=dict)
+    precreated: dict[str, str] = field(default_factory=dict)  # QR shown, not scanned yet: no trade exists
     refunds: dict[str, tuple[str, str]] = field(default_factory=dict)  # out_request_no -> (out_trade_no, amount)
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
@@ -68,6 +69,14 @@ class FakeAlipay:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gateway.do"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wallet_scans(self, out_trade_no: str) -> None:
+        """The shopper's Alipay app scans the precreated QR and pays: now the trade exists."""
+        with self.lock:
+            amount = self.precreated.pop(out_trade_no)
+            self.trades[out_trade_no] = Trade(
+                out_trade_no, amount, "TRADE_SUCCESS", f"2026112422001{len(self.trades):07d}"
+            )
 
     def close(self) -> None:
         self.server.shutdown()
@@ -129,6 +138,16 @@ class FakeAlipay:
             return {**ok, "bill_download_url": f"{base}/bill/{biz['bill_date']}.csv.zip?token=t"}
         with self.lock:
             trade = self.trades.get(out_trade_no)
+            if method == "alipay.trade.precreate":
+                self.precreated[out_trade_no] = biz["total_amount"]
+                return {
+                    **ok,
+                    "out_trade_no": out_trade_no,
+                    "qr_code": f"https://qr.alipay.com/bax0{len(self.precreated)}",
+                }
+            if method == "alipay.trade.close" and trade is None and out_trade_no in self.precreated:
+                del self.precreated[out_trade_no]  # never scanned: nothing to close but the QR
+                return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST"}
             if method == "alipay.trade.pay":
                 if trade is not None:
                     return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_HAS_SUCCESS"}
@@ -192,6 +211,11 @@ class FakeAlipay:
                     "refund_amount": found[1],
                     "refund_status": "REFUND_SUCCESS",
                 }
+            if method == "alipay.trade.close":
+                if trade.status == "TRADE_SUCCESS":
+                    return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
+                trade.status = "TRADE_CLOSED"
+                return {**ok, "trade_no": trade.trade_no, "out_trade_no": out_trade_no}
             if method == "alipay.trade.cancel":
                 if self.cancel_retries > 0:
                     self.cancel_retries -= 1

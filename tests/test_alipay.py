@@ -216,3 +216,36 @@ def test_gateway_url_must_be_https(tmp_path, keys):
         from kiosk.config import from_dict
 
         from_dict({"payment": {"gateway": "alipay"}})
+
+
+def scan_to_pay(gateway, store, *, expires_s, on_qr=None):
+    cart = Cart()
+    cart.add(DEMO_PRODUCTS[0])
+    d = PaymentDriver(gateway, store, poll_interval_s=0.05)
+    return d.present(
+        cart.snapshot(),
+        cart.totals(),
+        language="en",
+        subject="t",
+        expires_s=expires_s,
+        show_qr=lambda qr, deadline: on_qr(qr) if on_qr else None,
+    )
+
+
+def test_precreate_qr_paid_when_the_wallet_scans(gateway, fake, store):
+    import threading
+
+    def wallet(qr):
+        assert qr.startswith("https://qr.alipay.com/")
+        otn = next(iter(fake.precreated))
+        threading.Timer(0.15, fake.wallet_scans, args=(otn,)).start()
+
+    r = scan_to_pay(gateway, store, expires_s=5, on_qr=wallet)
+    assert r.outcome is Outcome.PAID
+    assert fake.methods()[0] == "alipay.trade.precreate" and "alipay.trade.query" in fake.methods()
+
+
+def test_precreate_qr_expires_and_is_closed(gateway, fake, store):
+    r = scan_to_pay(gateway, store, expires_s=0.2)
+    assert r.outcome is Outcome.CANCELLED
+    assert "alipay.trade.close" in fake.methods() and fake.precreated == {}
