@@ -117,19 +117,20 @@ class Kiosk:
         self.store = open_store(cfg)
         self.store.seed_catalog(DEMO_PRODUCTS)
         self.font_path = find_cjk_font(cfg.display.font)
+        self.gateway = make_gateway(cfg)
         self.checkout = Checkout(
             self.store.catalog(),
             idle_timeout_s=cfg.kiosk.idle_timeout_s,
             result_timeout_s=cfg.kiosk.result_timeout_s,
             language=cfg.kiosk.default_language,
             now=clock(),
+            accepted=self.gateway.schemes,
         )
-        self.gateway = make_gateway(cfg)
         self.driver = PaymentDriver(
             self.gateway,
             self.store,
-            poll_interval_s=cfg.payment.poll_interval_s,
-            paying_limit_s=cfg.payment.paying_limit_s,
+            poll_interval_s=cfg.payment.poll_interval_s or self.gateway.poll_interval_s,
+            paying_limit_s=cfg.payment.paying_limit_s or self.gateway.paying_limit_s,
         )
         self.devices: dict[str, dict[str, Any]] = {}
         self.receipt_state: str | None = None  # printing / printed / failed, for the result screen

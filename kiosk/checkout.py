@@ -181,8 +181,10 @@ class Checkout:
         result_timeout_s: float = 12.0,
         language: str = "zh_CN",
         now: float = 0.0,
+        accepted: frozenset[str] = frozenset({"alipay", "wechat", "unionpay", "emvco"}),
     ) -> None:
         self.catalog = catalog
+        self.accepted = accepted  # the wallets the payment gateway takes
         self.idle_timeout_s = idle_timeout_s
         self.result_timeout_s = result_timeout_s
         self.default_language = language
@@ -252,6 +254,10 @@ class Checkout:
         self.last_activity = now
         if not self.cart:
             self.notice = Notice("scan_products_first", error=True)
+            return [Beep("error")]
+        assert scanned.scheme is not None
+        if scanned.scheme.value not in self.accepted:  # refused before it is used up: the shopper can switch
+            self.notice = Notice("wallet_not_accepted", error=True)
             return [Beep("error")]
         if not self.payments_available:  # wallet codes need the gateway: don't take one it cannot hear of
             self.notice = Notice("payments_unavailable", error=True)

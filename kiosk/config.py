@@ -136,8 +136,8 @@ class MqttSection:
 class PaymentSection:
     gateway: str = field(default="sandbox", metadata=_choice("sandbox", "alipay", "wechatpay"))
     request_timeout_s: float = field(default=10.0, metadata={"min": 0.1})
-    poll_interval_s: float = field(default=3.0, metadata={"min": 0.05})
-    paying_limit_s: float = field(default=60.0, metadata={"min": 1})
+    poll_interval_s: float = field(default=0.0, metadata={"min": 0})  # 0: the gateway's own (3 s, WeChat 10 s)
+    paying_limit_s: float = field(default=0.0, metadata={"min": 0})  # 0: the gateway's own (60 s, WeChat 45 s)
     recovery_interval_s: float = field(default=30.0, metadata={"min": 1})
     qr_expiry_s: float = field(default=120.0, metadata={"min": 10, "max": 7200})
 

@@ -184,3 +184,11 @@ def test_no_wallet_payment_while_the_gateway_is_unreachable(co):
     assert co.tap_scan_to_pay(4) == [Beep("error")] and not co.paying
     co.payments_available = True
     assert isinstance(co.scan(ALIPAY, 5)[0], StartPayment)  # the code was not used up while refused
+
+
+def test_a_wallet_the_gateway_does_not_take_is_refused_unused():
+    co = Checkout(CATALOG, accepted=frozenset({"alipay"}))
+    co.scan(WATER, 1)
+    wechat = "134567890123456781"
+    assert co.scan(wechat, 2) == [Beep("error")] and co.notice.key == "wallet_not_accepted" and not co.paying
+    assert isinstance(co.scan(ALIPAY, 3)[0], StartPayment)

@@ -180,3 +180,45 @@ def test_keys_and_settings_are_checked_at_start(tmp_path, wx_keys):
     )
     with pytest.raises(ConfigError, match="wechatpay.mchid: needed"):
         load(str(bad))
+
+
+def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
+    import dataclasses
+    import os
+
+    from kiosk.app import Kiosk
+    from kiosk.config import load
+    from tests.conftest import write_config
+    from tests.test_alipay import pem
+
+    merchant, platform = wx_keys
+    (tmp_path / "m.pem").write_bytes(pem(merchant, True))
+    os.chmod(tmp_path / "m.pem", 0o600)
+    (tmp_path / "p.pem").write_bytes(pem(platform, False))
+    cfg = load(
+        str(
+            write_config(
+                tmp_path / "k.toml",
+                {
+                    "kiosk": {"data_dir": str(tmp_path / "d")},
+                    "mqtt": {"enabled": False},
+                    "gpio": {"pin_factory": "mock"},
+                    "payment": {"gateway": "wechatpay"},
+                    "wechatpay": {
+                        "mchid": "1900000109",
+                        "appid": "wx8888888888888888",
+                        "merchant_serial_no": "5157F09E",
+                        "merchant_private_key_file": str(tmp_path / "m.pem"),
+                        "platform_public_key_file": str(tmp_path / "p.pem"),
+                    },
+                },
+            )
+        )
+    )
+    k = Kiosk(cfg)
+    assert (k.driver.poll_interval_s, k.driver.paying_limit_s) == (10.0, 45.0)  # WeChat's pace, from payments.md
+    assert k.checkout.accepted == frozenset({"wechat"})
+    k2 = Kiosk(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, poll_interval_s=5.0)))
+    assert k2.driver.poll_interval_s == 5.0
+    k3 = Kiosk(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, gateway="sandbox")))
+    assert (k3.driver.poll_interval_s, k3.driver.paying_limit_s) == (3.0, 60.0)

@@ -46,6 +46,9 @@ class PayRequest:
 
 class Gateway(Protocol):
     name: str
+    schemes: frozenset[str]  # the wallets it takes (kiosk.codes.Scheme values)
+    poll_interval_s: float  # its own pace, used when the config leaves payment.poll_interval_s at 0
+    paying_limit_s: float
 
     def pay(self, req: PayRequest) -> Answer: ...
 

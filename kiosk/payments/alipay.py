@@ -71,6 +71,8 @@ def yuan(minor: int) -> str:
 
 class AlipayGateway:
     name = "alipay"
+    schemes = frozenset({"alipay"})
+    poll_interval_s, paying_limit_s = 3.0, 60.0  # payments.md: query every 3-5 s for about 60 s
 
     def __init__(
         self,

@@ -59,6 +59,8 @@ CREATE TABLE IF NOT EXISTS refunds (
 
 class SandboxGateway:
     name = "sandbox"
+    schemes = frozenset({"alipay", "wechat", "unionpay", "emvco"})  # the sandbox takes every wallet
+    poll_interval_s, paying_limit_s = 3.0, 60.0
 
     def __init__(
         self,

@@ -61,6 +61,8 @@ def verify_message(timestamp: str, nonce: str, body: str, signature: str, key: r
 
 class WechatPayGateway:
     name = "wechatpay"
+    schemes = frozenset({"wechat"})
+    poll_interval_s, paying_limit_s = 10.0, 45.0  # payments.md: query about every 10 s up to 45 s
 
     def __init__(
         self,

@@ -31,6 +31,7 @@ NOTICES = {
     "payment_failed": "Payment failed: {reason}",
     "max_qty": "At most {max} of one item",
     "payments_unavailable": "Payments are unavailable right now. Please ask staff for help.",
+    "wallet_not_accepted": "This wallet is not accepted here. Please use another one.",
 }
 REASONS = {
     "NOTENOUGH": "Insufficient balance",
