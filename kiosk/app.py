@@ -578,6 +578,9 @@ class Kiosk:
         """Staff confirmed: refund what is left of the scanned order."""
         a = self.attendant
         order_no, amount = a.refund_order, a.refund_amount
+        if amount is None:
+            a.message = "amount_invalid"
+            return
         a.back_to_menu(self.clock())
         a.message = "refunding"
 

@@ -58,7 +58,8 @@ class Attendant:
         self.last_activity = 0.0
         self.message = ""
         self.refund_order = ""
-        self.refund_amount = 0
+        self.refund_left = 0  # what is left to refund on the scanned order
+        self.refund_entry = ""  # what staff typed, in yuan ("12.5"); empty: all that is left
 
     @property
     def enabled(self) -> bool:
@@ -79,9 +80,12 @@ class Attendant:
         self.last_activity = now
         if self.mode is Mode.PIN and len(self.entered) < 12 and digit.isdigit():
             self.entered += digit
+        elif self.mode is Mode.CONFIRM_REFUND and len(self.refund_entry) < 9:
+            if digit.isdigit() or (digit == "." and "." not in self.refund_entry):
+                self.refund_entry += digit
 
     def clear(self, now: float) -> None:
-        self.entered, self.last_activity = "", now
+        self.entered, self.refund_entry, self.last_activity = "", "", now
 
     def submit(self, now: float) -> bool | None:
         """True: signed in; False: wrong PIN; None: locked out (nothing was checked)."""
@@ -111,12 +115,19 @@ class Attendant:
     def confirm_refund(self, order_no: str, amount: int, now: float) -> None:
         """The scanned order can be refunded this much: ask staff to confirm."""
         if self.mode is Mode.SCAN_REFUND:
-            self.mode, self.refund_order, self.refund_amount, self.last_activity = (
-                Mode.CONFIRM_REFUND,
-                order_no,
-                amount,
-                now,
-            )
+            self.mode, self.refund_order, self.refund_left = Mode.CONFIRM_REFUND, order_no, amount
+            self.refund_entry, self.last_activity = "", now
+
+    @property
+    def refund_amount(self) -> int | None:
+        """The amount to refund in minor units, or None when what was typed is not a valid amount."""
+        if not self.refund_entry:
+            return self.refund_left
+        whole, _, cents = self.refund_entry.partition(".")
+        if len(cents) > 2 or not (whole or cents):
+            return None
+        amount = int(whole or 0) * 100 + int((cents + "00")[:2])
+        return amount if 0 < amount <= self.refund_left else None
 
     def back_to_menu(self, now: float) -> None:
         if self.mode in (Mode.MENU, Mode.SCAN_REPRINT, Mode.SCAN_REFUND, Mode.CONFIRM_REFUND):

@@ -73,3 +73,28 @@ def test_hash_pin_command_and_config():
         timeout=60,
     )
     assert bad.returncode == 2 and "4 to 12 digits" in bad.stderr
+
+
+def test_refund_amount_typed_by_staff():
+    a = Attendant(hash_pin("4711"))
+    a.open_keypad(0)
+    for d in "4711":
+        a.key(d, 0)
+    a.submit(0)
+    a.scan_to_refund(1)
+    a.confirm_refund("K01-261124-0001", 550, 1)
+    assert a.refund_amount == 550  # nothing typed: all that is left
+    for d in "2.5":
+        a.key(d, 2)
+    assert a.refund_amount == 250
+    a.key(".", 2)  # a second point is ignored
+    a.key("0", 2)
+    assert a.refund_entry == "2.50" and a.refund_amount == 250
+    a.clear(3)
+    for d in "6":
+        a.key(d, 3)
+    assert a.refund_amount is None  # more than is left
+    a.clear(3)
+    for d in "0.001":
+        a.key(d, 3)
+    assert a.refund_amount is None  # not a money amount

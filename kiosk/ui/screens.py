@@ -72,6 +72,7 @@ ATTENDANT_TEXT = {
     "refunded": "Refunded",
     "refund_failed": "The refund did not go through",
     "nothing_to_refund": "Nothing left to refund on this order",
+    "amount_invalid": "Type an amount up to what is left",
 }
 DEVICE_TEXT = {
     "scanner": "Scanner offline",
@@ -480,28 +481,7 @@ class Screens:
             )
             return
         if a.mode is Mode.CONFIRM_REFUND:
-            amount = format_money(a.refund_amount, self.k.cfg.kiosk.currency)
-            p.text(
-                self._("Refund {amount} for order {order_no}?", amount=amount, order_no=a.refund_order),
-                (cx, body.top + 110),
-                30,
-                anchor="center",
-                max_width=self.w - 40,
-            )
-            p.button(
-                pygame.Rect(cx - 230, body.bottom - 80, 220, 60),
-                self._("Back"),
-                lambda: a.back_to_menu(now()),
-                "attendant_back",
-            )
-            p.button(
-                pygame.Rect(cx + 10, body.bottom - 80, 220, 60),
-                self._("Refund"),
-                k.attendant_refund,
-                "confirm_refund",
-                fill=theme.DANGER,
-                ink=theme.PRIMARY_INK,
-            )
+            self._refund_amount(body)
             return
         items = [
             ("Reprint last receipt", k.attendant_reprint_last, "reprint_last"),
@@ -531,24 +511,51 @@ class Screens:
                 ink=theme.PRIMARY_INK if exit_ else theme.INK,
             )
 
-    def _keypad(self, body: pygame.Rect) -> None:
+    def _refund_amount(self, body: pygame.Rect) -> None:
+        """Staff confirm, or type, how much of the scanned order goes back."""
         p, a, k = self.p, self.k.attendant, self.k
-        now = self.now
-        cx = body.centerx
-        p.text(self._("Staff PIN"), (cx - 230, body.top + 60), 24, theme.MUTED, anchor="midleft")
-        p.text("●" * len(a.entered), (cx - 230, body.top + 100), 28, anchor="midleft")
+        cur = self.k.cfg.kiosk.currency
+        x = body.centerx - 230
+        amount = a.refund_amount
+        shown = format_money(amount, cur) if amount is not None else a.refund_entry
+        p.text(self._("Order {order_no}", order_no=a.refund_order), (x, body.top + 30), 18, theme.MUTED, max_width=160)
+        p.text(self._("Refund"), (x, body.top + 70), 24)
+        p.text(shown, (x, body.top + 102), 36, theme.DANGER if amount is None else theme.INK, max_width=160)
+        p.text(
+            self._("At most {amount}", amount=format_money(a.refund_left, cur)),
+            (x, body.top + 150),
+            18,
+            theme.MUTED,
+            max_width=160,
+        )
         if a.message:
             p.paragraph(
-                self._(ATTENDANT_TEXT.get(a.message, a.message)),
-                (cx - 230, body.top + 140),
-                20,
-                theme.DANGER,
-                width=160,
+                self._(ATTENDANT_TEXT.get(a.message, a.message)), (x, body.top + 180), 18, theme.DANGER, width=160
             )
+        self._digit_keys(body, ".")
+        p.button(
+            pygame.Rect(x, body.bottom - 70, 76, 56),
+            self._("Back"),
+            lambda: a.back_to_menu(self.now()),
+            "attendant_back",
+        )
+        p.button(
+            pygame.Rect(x + 84, body.bottom - 70, 80, 56),
+            self._("Refund"),
+            k.attendant_refund,
+            "confirm_refund",
+            fill=theme.DANGER,
+            ink=theme.PRIMARY_INK,
+        )
+
+    def _digit_keys(self, body: pygame.Rect, extra: str) -> None:
+        """0-9, C and `extra` ("OK" submits a PIN, "." types an amount) in a 3x4 grid right of centre."""
+        p, a, k = self.p, self.k.attendant, self.k
+        now = self.now
         gap = 8
         size = max(theme.TOUCH, min(64, (body.height - 16) // 4 - gap))
-        left, top = cx - 60, body.top + 8
-        for n, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", "OK"]):
+        left, top = body.centerx - 60, body.top + 8
+        for n, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "C", "0", extra]):
             r = pygame.Rect(left + (n % 3) * (size + gap), top + (n // 3) * (size + gap), size, size)
             if key == "C":
                 action = lambda: a.clear(now())  # noqa: E731
@@ -566,6 +573,21 @@ class Screens:
                 fill=theme.PRIMARY if ok else theme.SECONDARY,
                 ink=theme.PRIMARY_INK if ok else theme.INK,
             )
+
+    def _keypad(self, body: pygame.Rect) -> None:
+        p, a = self.p, self.k.attendant
+        cx = body.centerx
+        p.text(self._("Staff PIN"), (cx - 230, body.top + 60), 24, theme.MUTED, anchor="midleft")
+        p.text("●" * len(a.entered), (cx - 230, body.top + 100), 28, anchor="midleft")
+        if a.message:
+            p.paragraph(
+                self._(ATTENDANT_TEXT.get(a.message, a.message)),
+                (cx - 230, body.top + 140),
+                20,
+                theme.DANGER,
+                width=160,
+            )
+        self._digit_keys(body, "OK")
         p.button(pygame.Rect(cx - 230, body.bottom - 70, 150, 56), self._("Cancel"), a.leave, "attendant_exit")
 
     def _sim_panel(self, area: pygame.Rect) -> None:
