@@ -48,7 +48,7 @@ def test_refund_command_partial_then_rest(kiosk, broker):
     order = paid_order(kiosk)
     hq = Subscriber(broker.port)
     try:
-        assert wait_until(lambda: hq.raw("status") == [b"online"], 10)  # retained: seen whenever HQ joins
+        assert wait_until(lambda: b"online" in hq.raw("status"), 10)  # retained: seen whenever HQ joins
         send = hq.client.publish
         send(
             PREFIX + "cmd/refund",
@@ -92,7 +92,7 @@ def test_bad_refund_commands_are_answered_and_change_nothing(kiosk, broker, body
         body["order_no"] = order["order_no"]
     hq = Subscriber(broker.port)
     try:
-        assert wait_until(lambda: hq.raw("status") == [b"online"], 10)  # retained: seen whenever HQ joins
+        assert wait_until(lambda: b"online" in hq.raw("status"), 10)  # retained: seen whenever HQ joins
         hq.client.publish(PREFIX + "cmd/refund", json.dumps(body), qos=1)
         assert wait_until(lambda: body["id"] in results(hq), 10)
         r = results(hq)[body["id"]]
@@ -109,7 +109,7 @@ def test_reconcile_command(kiosk, broker):
     paid_order(kiosk)
     hq = Subscriber(broker.port)
     try:
-        assert wait_until(lambda: hq.raw("status") == [b"online"], 10)
+        assert wait_until(lambda: b"online" in hq.raw("status"), 10)
         hq.client.publish(PREFIX + "cmd/reconcile", json.dumps({"id": "z1", "date": date.today().isoformat()}), qos=1)
         hq.client.publish(PREFIX + "cmd/reconcile", json.dumps({"id": "z2", "date": "yesterday"}), qos=1)
         assert wait_until(lambda: {"z1", "z2"} <= set(results(hq)), 10)
