@@ -138,10 +138,6 @@ class Printer:
         self.answers_status: bool | None = None  # learnt on the first job
         self._jobs = 0
 
-    @property
-    def fitted(self) -> bool:
-        return self.kind != "none"
-
     def send(self, data: bytes, job_name: str) -> JobResult:
         """Print one job; raises PrinterError when it was not (or not wholly) delivered."""
         if self.kind == "none":

@@ -136,7 +136,8 @@ class Kiosk:
         self.receipt_state: str | None = None  # printing / printed / failed, for the result screen
         self.last_order: dict[str, Any] | None = None
         self._cancel = threading.Event()
-        self._pay_pool = ThreadPoolExecutor(1, thread_name_prefix="payment")
+        self._pay_pool = ThreadPoolExecutor(1, thread_name_prefix="payment")  # the shopper's payment, only
+        self._office_pool = ThreadPoolExecutor(1, thread_name_prefix="back-office")  # refunds, reconciliation
         self._print_pool = ThreadPoolExecutor(1, thread_name_prefix="printer")
         self._io_pool = ThreadPoolExecutor(1, thread_name_prefix="store-io")
         self._stop = threading.Event()
@@ -230,7 +231,7 @@ class Kiosk:
         for dev in (self.scanner, self.camera):
             if dev is not None:
                 dev.stop()
-        for pool in (self._pay_pool, self._print_pool, self._io_pool):
+        for pool in (self._pay_pool, self._office_pool, self._print_pool, self._io_pool):
             pool.shutdown(wait=True, cancel_futures=False)
         if self.mqtt:
             self.mqtt.stop()
@@ -500,7 +501,7 @@ class Kiosk:
             except RefundRefused as exc:
                 return {"ok": False, "error": str(exc)}
             if refund["state"] == "SUBMITTING":
-                self._pay_pool.submit(self._refund_job, refund)
+                self._office_pool.submit(self._refund_job, refund)
             return {
                 "ok": True,
                 "out_request_no": refund["out_request_no"],
@@ -515,7 +516,7 @@ class Kiosk:
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if not isinstance(day, str) or not DATE_RE.fullmatch(day):
                 return {"ok": False, "error": "'date' must be YYYY-MM-DD"}
-            self._pay_pool.submit(self._reconcile_job, day, body["id"])
+            self._office_pool.submit(self._reconcile_job, day, body["id"])
             return None  # answered on cmd-result when the statement has been compared
         return {"ok": False, "error": f"unknown command {name!r}"}
 
@@ -564,8 +565,7 @@ class Kiosk:
     def _refund_lookup(self, order_no: str) -> None:
         """Staff scanned a receipt to refund: how much is left (on the store thread)."""
         try:
-            with self.store.tx() as db:
-                order, left = self.store.refundable(db, order_no)
+            order, left = self.store.refundable(self.store.conn(), order_no)
         except RefundRefused:
             self.events.put(AttendantNotice("unknown_order"))
             return
@@ -593,7 +593,7 @@ class Kiosk:
             self._io(self.store.add_event, "attendant_refund", order_no=order_no, amount=amount)
             self._refund_job(refund)
 
-        self._pay_pool.submit(job)
+        self._office_pool.submit(job)
 
     def attendant_test_page(self) -> None:
         self._print_pool.submit(

@@ -195,10 +195,6 @@ class Config:
     source: str = ""
 
     @property
-    def data_path(self) -> Path:
-        return Path(self.kiosk.data_dir)
-
-    @property
     def screen_size(self) -> tuple[int, int]:
         w, h = self.display.size.split("x")
         return int(w), int(h)

@@ -62,7 +62,6 @@ class MqttLink:
         self._stop = threading.Event()
         self._acks: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._client: mqtt.Client | None = None
         self.started = time.monotonic()
         self.config_digest = hashlib.sha256(repr(cfg).encode()).hexdigest()[:16]
 

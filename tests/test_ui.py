@@ -506,3 +506,27 @@ def test_gateway_down_no_wallet_payments_until_it_is_back(ui_for, tmp_path):
         assert k.checkout.payments_available
     finally:
         fake.close()
+
+
+def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
+    """A slow reconciliation from head office runs beside the shopper's payment, not in front of it."""
+    import threading as th
+
+    k, ui = ui_for()
+    started, release = th.Event(), th.Event()
+
+    def slow_statement(day):
+        started.set()
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(k.gateway, "statement", slow_statement)
+    assert k.on_command("reconcile", {"id": "z9", "date": "2026-11-24"}) is None
+    assert started.wait(5)
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    k.simulate_payment_code("1")
+    try:
+        assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 5)
+    finally:
+        release.set()
