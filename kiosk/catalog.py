@@ -36,6 +36,36 @@ def gtin_valid(code: str) -> bool:
     return (10 - total % 10) % 10 == check
 
 
+def upce_to_upca(code: str) -> str | None:
+    """Expand an 8-digit UPC-E (number system, 6 digits, check) to its 12-digit UPC-A, or None."""
+    if len(code) != 8 or not code.isascii() or not code.isdigit() or code[0] not in "01":
+        return None
+    ns, d, check = code[0], code[1:7], code[7]
+    last = d[5]
+    if last in "012":
+        body = d[0:2] + last + "0000" + d[2:5]
+    elif last == "3":
+        body = d[0:3] + "00000" + d[3:5]
+    elif last == "4":
+        body = d[0:4] + "00000" + d[4]
+    else:
+        body = d[0:5] + "0000" + last
+    return ns + body + check
+
+
+def gtin14(code: str, symbology: str = "") -> str | None:
+    """A retail code as GTIN-14, so UPC-A, its EAN-13 form and UPC-E compare equal; None if it is not one.
+
+    An 8-digit code is EAN-8 unless `symbology` says UPCE (the digits alone cannot tell them apart).
+    """
+    code = code.strip()
+    if symbology.upper().replace("-", "") == "UPCE" and len(code) == 8:
+        code = upce_to_upca(code) or ""
+    if not gtin_valid(code):
+        return None
+    return code.zfill(14)
+
+
 # sku, EAN-13, Chinese name, English name, price (fen), tax class
 DEMO_PRODUCTS: list[Product] = [
     Product(*row)

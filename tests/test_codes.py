@@ -57,3 +57,18 @@ def test_code_memory_keeps_no_code():
     mem.remember("281234567890123456")
     assert mem.seen("281234567890123456") and not mem.seen("281234567890123457")
     assert all("2812345" not in repr(d) for d in mem._seen)
+
+
+def test_retail_codes_compare_as_gtin14():
+    from kiosk.catalog import gtin14
+
+    assert gtin14("890444000335") == gtin14("0890444000335") == "00890444000335"  # UPC-A and its EAN-13 form
+    assert gtin14("05096893", "UPCE") == gtin14("050968000093") == "00050968000093"  # UPC-E expanded
+    # each UPC-E rule (last digit 0-2, 3, 4, 5-9), as zxing-cpp expands them
+    assert gtin14("01234505", "UPCE") == "00012000003455"
+    assert gtin14("01234531", "UPCE") == "00012300000451"
+    assert gtin14("01234543", "UPCE") == "00012340000053"
+    assert gtin14("01234565", "UPCE") == "00012345000065"
+    assert gtin14("96385074") == "00000096385074"  # 8 digits without a symbology: EAN-8
+    assert gtin14("6901234000017") is None  # bad check digit
+    assert gtin14("hello") is None
