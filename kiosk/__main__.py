@@ -1,7 +1,9 @@
 """`python -m kiosk [--config FILE]`: start the kiosk (no file = the simulator on embedded defaults).
 
-Other entry points: `--check` validates the config and exits; `--seed` creates
-the database with the demo catalog and exits.
+Other entry points: `--check` validates the config, the keys and the database,
+and exits; `--seed` creates the database with the demo catalog and exits;
+`--new-installation` moves a database this kiosk refuses aside, so the next
+start begins a new installation (new message ids).
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", help="TOML config file (default: simulator defaults)")
     ap.add_argument("--check", action="store_true", help="validate the config and exit")
     ap.add_argument("--seed", action="store_true", help="create the database with the demo catalog and exit")
+    ap.add_argument(
+        "--new-installation",
+        action="store_true",
+        help="move the database aside and start as a new installation (after a lost or damaged database)",
+    )
     ap.add_argument("--ready-file", help=argparse.SUPPRESS)  # touched when the first frame is on screen (tests, bench)
     ap.add_argument("--log-level", default=os.environ.get("KIOSK_LOG", "INFO"))
     args = ap.parse_args(argv)
@@ -33,21 +40,39 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
+    from kiosk.app import database_path, open_store
+    from kiosk.store import Store, StoreError
+
+    if args.new_installation:
+        moved = Store.new_installation(database_path(cfg))
+        print(f"database moved aside to {moved}" if moved else "no database found")
+        print("the next start makes a new installation, with new message ids")
+        return 0
     if args.check:
+        from kiosk.config import check_runtime
         from kiosk.payments import make_gateway
 
         try:
             make_gateway(cfg)  # keys load
+            check_runtime(cfg)  # fonts, files the kiosk will read
+            if database_path(cfg).exists() or (database_path(cfg).parent / "installation-id").exists():
+                open_store(cfg).close()
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
+            return 2
+        except (StoreError, FontMissing) as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
             return 2
         print(f"config ok: {cfg.source or 'simulator defaults'}")
         return 0
     if args.seed:
-        from kiosk.app import open_store
         from kiosk.catalog import DEMO_PRODUCTS
 
-        added = open_store(cfg).seed_catalog(DEMO_PRODUCTS)
+        try:
+            added = open_store(cfg).seed_catalog(DEMO_PRODUCTS)
+        except StoreError as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return 2
         print(f"catalog ready in {cfg.kiosk.data_dir} ({added} products added)")
         return 0
 
@@ -56,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         kiosk = Kiosk(cfg)
-    except (FontMissing, OSError) as exc:
+    except (FontMissing, StoreError, OSError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     except ConfigError as exc:

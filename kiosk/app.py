@@ -9,6 +9,7 @@ freezes; a device error becomes a status the screen and the lights show.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
@@ -26,7 +27,7 @@ from hardware.scanner import HidScanner, SerialScanner, SimulatedScanner
 from kiosk.attendant import Attendant, Mode
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment, StartQrPayment
-from kiosk.codes import CodeKind, classify
+from kiosk.codes import CodeKind, CodeMemory, classify
 from kiosk.config import Config
 from kiosk.fonts import find_cjk_font
 from kiosk.payments import make_gateway
@@ -102,9 +103,14 @@ class HelpPressed:
 Event = CodeRead | DeviceStatus | PaymentStep | QrShown | PaymentDone | PrintDone | HelpPressed | AttendantNotice
 
 
+def database_path(cfg: Config) -> Path:
+    return Path(cfg.kiosk.data_dir) / "kiosk.sqlite"
+
+
 def open_store(cfg: Config) -> Store:
+    """The kiosk's database; StoreError (one line, what to do) when it cannot be used safely."""
     k = cfg.kiosk
-    return Store(Path(k.data_dir) / "kiosk.sqlite", Identity(k.store_id, k.kiosk_id, k.order_prefix, k.currency))
+    return Store(database_path(cfg), Identity(k.store_id, k.kiosk_id, k.order_prefix, k.currency))
 
 
 class Kiosk:
@@ -125,6 +131,7 @@ class Kiosk:
             language=cfg.kiosk.default_language,
             now=clock(),
             accepted=self.gateway.schemes,
+            used_codes=CodeMemory(self.store.code_key, self.store.recent_code_digests()),
         )
         self.driver = PaymentDriver(
             self.gateway,
@@ -147,6 +154,9 @@ class Kiosk:
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
         a = cfg.attendant
         self.attendant = Attendant(a.pin_hash, a.max_attempts, a.lockout_s, a.session_s)
+        failures, locked_until = self.store.lockout()  # a restart does not lift a PIN lockout
+        self.attendant.failures = failures
+        self.attendant.locked_until = clock() + max(0.0, locked_until - time.time())
         self._build_devices()
 
     # -- devices -----------------------------------------------------------------
@@ -239,27 +249,44 @@ class Kiosk:
             self.signals.close()
 
     def _recovery_loop(self) -> None:
-        """On start and then periodically: drive every open payment no live payment owns to a final state."""
+        """On start and then periodically: drive every open payment no live payment owns to a final state.
+
+        Nothing ends this loop but stop(): an unexpected error is logged, reported to head office once per
+        kind of error, and the next round tries again.
+        """
+        reported: set[str] = set()
         while not self._stop.is_set():
-            reachable = self.driver.reachable()
-            self._on_status(
-                "gateway",
-                reachable,
-                f"{self.gateway.name} answers" if reachable else f"{self.gateway.name} does not answer",
-            )
-            if not reachable:  # nothing to recover through a gateway that cannot be reached; ask again soon
-                self._probe.wait(min(5.0, self.cfg.payment.recovery_interval_s))
-                self._probe.clear()
-                continue
-            for result in self.driver.recover_all():
-                # a recovered order is reported; its receipt is printed when an attendant asks for it
-                log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
-            for refund in self.driver.recover_refunds():
-                log.info("recovered refund %s -> %s", refund["out_request_no"], refund["state"])
-            if self.mqtt:
-                self.mqtt.notify()
-            self._probe.wait(self.cfg.payment.recovery_interval_s)
+            try:
+                wait = self._recover_once()
+            except Exception as exc:
+                log.exception("recovery round failed; trying again in %.0f s", self.cfg.payment.recovery_interval_s)
+                kind = f"{type(exc).__name__}: {exc}"[:200]
+                if kind not in reported:
+                    reported.add(kind)
+                    with contextlib.suppress(Exception):  # the store itself may be what fails
+                        self._io(self.store.add_event, "recovery_failed", message=kind)
+                wait = min(self.cfg.payment.recovery_interval_s, 30.0)
+            self._probe.wait(wait)
             self._probe.clear()
+
+    def _recover_once(self) -> float:
+        """One round of recovery; returns how long to wait before the next."""
+        reachable = self.driver.reachable()
+        self._on_status(
+            "gateway",
+            reachable,
+            f"{self.gateway.name} answers" if reachable else f"{self.gateway.name} does not answer",
+        )
+        if not reachable:  # nothing to recover through a gateway that cannot be reached; ask again soon
+            return min(5.0, self.cfg.payment.recovery_interval_s)
+        for result in self.driver.recover_all():
+            # a recovered order is reported; its receipt is printed when an attendant asks for it
+            log.info("recovered %s -> %s", result.out_trade_no, result.outcome.value)
+        for refund in self.driver.recover_refunds():
+            log.info("recovered refund %s -> %s", refund["out_request_no"], refund["state"])
+        if self.mqtt:
+            self.mqtt.notify()
+        return self.cfg.payment.recovery_interval_s
 
     # -- the UI thread's work -----------------------------------------------------
     def pump(self) -> None:
@@ -445,10 +472,12 @@ class Kiosk:
     # -- attendant mode (all printing work runs on the printer thread) -------------------
     def attendant_submit_pin(self) -> None:
         now = self.clock()
-        if self.attendant.submit(now):
+        a = self.attendant
+        if a.submit(now):
             kind = "attendant_signed_in"
         else:
-            kind = "attendant_locked_out" if self.attendant.message == "locked" else "attendant_wrong_pin"
+            kind = "attendant_locked_out" if a.message == "locked" else "attendant_wrong_pin"
+        self._io(self.store.save_lockout, a.failures, time.time() + max(0.0, a.locked_until - now))
         self._io(self.store.add_event, kind)
 
     def attendant_reprint_last(self) -> None:

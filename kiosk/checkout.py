@@ -182,6 +182,7 @@ class Checkout:
         language: str = "zh_CN",
         now: float = 0.0,
         accepted: frozenset[str] = frozenset({"alipay", "wechat", "unionpay", "emvco"}),
+        used_codes: CodeMemory | None = None,
     ) -> None:
         self.catalog = catalog
         self.accepted = accepted  # the wallets the payment gateway takes
@@ -202,7 +203,7 @@ class Checkout:
         self.qr_deadline = 0.0
         self.payments_available = True  # False while the payment gateway cannot be reached
         self.last_activity = now
-        self._codes = CodeMemory()
+        self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
     @property

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -116,22 +117,27 @@ def mask(code: str) -> str:
     return f"{code[:4]}{'*' * min(len(code) - 8, 8)}{code[-4:]}"
 
 
-class CodeMemory:
-    """Remembers which payment codes this process has already tried, without keeping them.
+def code_digest(key: bytes, code: str) -> bytes:
+    """What may be kept of a wallet code: an HMAC under a secret key, which cannot be turned back into the code."""
+    return hmac.new(key, code.encode(), hashlib.sha256).digest()
 
-    Each code is kept only as an HMAC under a key that lives in memory for this
-    process, so nothing stored or logged can be turned back into a code.
+
+class CodeMemory:
+    """Remembers which payment codes were already tried, without keeping them.
+
+    Each code is kept only as an HMAC (`code_digest`) under the installation's
+    key; the store keeps the same digests, so the memory survives a restart.
     """
 
-    def __init__(self) -> None:
-        self._key = os.urandom(32)
-        self._seen: set[bytes] = set()
+    def __init__(self, key: bytes | None = None, seen: Iterable[bytes] = ()) -> None:
+        self._key = key or os.urandom(32)
+        self._seen: set[bytes] = set(seen)
 
-    def _digest(self, code: str) -> bytes:
-        return hmac.new(self._key, code.encode(), hashlib.sha256).digest()
+    def digest(self, code: str) -> bytes:
+        return code_digest(self._key, code)
 
     def seen(self, code: str) -> bool:
-        return self._digest(code) in self._seen
+        return self.digest(code) in self._seen
 
     def remember(self, code: str) -> None:
-        self._seen.add(self._digest(code))
+        self._seen.add(self.digest(code))

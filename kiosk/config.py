@@ -10,8 +10,11 @@ and what it accepts.  No file at all means the simulator defaults.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import math
 import re
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +130,8 @@ class MqttSection:
     key_file: str = ""
     username: str = ""
     password_file: str = ""
+    hq_public_key_file: str = ""  # head office's Ed25519 public key: commands and acks must be signed with it
+    command_max_age_s: float = field(default=300.0, metadata={"min": 10, "max": 86400})
     keepalive_s: int = field(default=30, metadata={"min": 5})
     telemetry_interval_s: float = field(default=60.0, metadata={"min": 1})
     retry_s: float = field(default=2.0, metadata={"min": 0.1})
@@ -158,6 +163,7 @@ class WechatPaySection:
     merchant_private_key_file: str = ""
     merchant_serial_no: str = ""
     platform_public_key_file: str = ""
+    platform_public_key_id: str = ""  # WeChat Pay's public key id (PUB_KEY_ID_…): the Wechatpay-Serial of answers
 
 
 @dataclass(frozen=True)
@@ -221,6 +227,8 @@ def _coerce(key: str, value: Any, f: dataclasses.Field) -> Any:
     ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value, ok = float(value), True
+    if ok and kind is float and not math.isfinite(value):
+        raise ConfigError(f"{key}: {value!r} is not a number; give a finite number")
     choices = f.metadata.get("choices")
     if not ok:
         want = "one of " + ", ".join(repr(c) for c in choices) if choices else _TYPE_NAMES[kind]
@@ -273,6 +281,12 @@ def _check_cross_field(cfg: Config) -> None:
         raise ConfigError("kiosk.currency: use an ISO 4217 code such as 'CNY'")
     if "{order_no}" not in cfg.receipt.url:
         raise ConfigError("receipt.url: must contain {order_no}")
+    try:
+        cfg.receipt.url.format(order_no="K01-261124-0001")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"receipt.url: cannot be filled in ({type(exc).__name__}: {exc}); only {{order_no}} may stand in braces"
+        ) from None
     if cfg.attendant.pin_hash and not re.fullmatch(
         r"pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]{64}", cfg.attendant.pin_hash
     ):
@@ -283,18 +297,50 @@ def _check_cross_field(cfg: Config) -> None:
         for key in ("app_id", "app_private_key_file", "alipay_public_key_file"):
             if not getattr(cfg.alipay, key):
                 raise ConfigError(f"alipay.{key}: needed when payment.gateway = 'alipay'")
-        if not cfg.alipay.gateway_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ConfigError("alipay.gateway_url: must be https:// (plain http only to this machine, for tests)")
+        _check_gateway_url("alipay.gateway_url", cfg.alipay.gateway_url)
     if cfg.payment.gateway == "wechatpay":
-        for key in ("mchid", "appid", "merchant_private_key_file", "merchant_serial_no", "platform_public_key_file"):
+        for key in (
+            "mchid",
+            "appid",
+            "merchant_private_key_file",
+            "merchant_serial_no",
+            "platform_public_key_file",
+            "platform_public_key_id",
+        ):
             if not getattr(cfg.wechatpay, key):
                 raise ConfigError(f"wechatpay.{key}: needed when payment.gateway = 'wechatpay'")
-        if not cfg.wechatpay.api_base.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-            raise ConfigError("wechatpay.api_base: must be https:// (plain http only to this machine, for tests)")
+        _check_gateway_url("wechatpay.api_base", cfg.wechatpay.api_base)
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
         raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
     if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
         raise ConfigError("mqtt.cert_file: give both cert_file and key_file, or neither")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or the name localhost: this machine, and nothing else."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_gateway_url(key: str, url: str) -> None:
+    """https:// to any host; plain http:// only to this machine (tests).  No user@ part, no tricks."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {url!r} is not a URL ({exc})") from None
+    if not host or parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ConfigError(f"{key}: {url!r} must name a host, with no user@ part")
+    del port
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and is_loopback(host):
+        return
+    raise ConfigError(f"{key}: must be https:// (plain http only to this machine, for tests), not {url!r}")
 
 
 SECRET_KEYS = (
@@ -305,21 +351,45 @@ SECRET_KEYS = (
 )
 
 
+# files the kiosk trusts: whoever can change them can impersonate the gateway, the broker or head office
+TRUSTED_FILES = (
+    ("mqtt", "ca_file"),
+    ("mqtt", "cert_file"),
+    ("mqtt", "hq_public_key_file"),
+    ("alipay", "alipay_public_key_file"),
+    ("wechatpay", "platform_public_key_file"),
+)
+
+
 def check_secret_files(cfg: Config) -> None:
-    """Keys and passwords must exist and be readable by their owner only (like ssh's private keys)."""
-    for section, key in SECRET_KEYS:
+    """Keys and passwords must exist and be readable by their owner only (like ssh's private keys);
+    the public keys and certificates the kiosk trusts must exist and be writable by their owner only."""
+    for (section, key), forbidden, what in [(k, 0o077, "readable") for k in SECRET_KEYS] + [
+        (k, 0o022, "writable") for k in TRUSTED_FILES
+    ]:
         path = getattr(getattr(cfg, section), key)
         if not path:
             continue
         try:
-            mode = Path(path).stat().st_mode
+            st = Path(path).stat()
         except OSError as exc:
             raise ConfigError(f"{section}.{key}: cannot read {path} ({exc.strerror})") from None
-        if mode & 0o077:
+        if not Path(path).is_file():
+            raise ConfigError(f"{section}.{key}: {path} is not a file")
+        mode = st.st_mode
+        if mode & forbidden:
+            fix = "chmod 600" if what == "readable" else "chmod go-w"
             raise ConfigError(
-                f"{section}.{key}: {path} is readable by others (mode {mode & 0o777:04o}); "
-                f"make it readable by the kiosk user only: chmod 600 {path}"
+                f"{section}.{key}: {path} is {what} by others (mode {mode & 0o777:04o}); "
+                f"make it {what} by its owner only: {fix} {path}"
             )
+
+
+def check_runtime(cfg: Config) -> None:
+    """What `--check` verifies beyond the file itself: the font draws Chinese (FontMissing otherwise)."""
+    from kiosk.fonts import find_cjk_font
+
+    find_cjk_font(cfg.display.font)
 
 
 def load(path: str | None) -> Config:

@@ -4,18 +4,26 @@ Durability rules: WAL with synchronous=FULL; every state change is one
 transaction that also writes the outbox message reporting it, so nothing
 outside hears of a change that is not on disk, and nothing on disk goes
 unreported.  Each thread gets its own connection.
+
+Identity: each database holds the random *installation id* made when it was
+created, and a copy is kept beside it (`installation-id`).  A database that is
+empty, damaged or another kiosk's while that file names an installation is
+refused (StoreError), so a lost database can never make order numbers and
+message ids start again with different content.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +115,38 @@ CREATE INDEX IF NOT EXISTS refunds_open ON refunds(state);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
+# Each step moves the schema up one version (PRAGMA user_version); a step runs once, in a transaction.
+MIGRATIONS = (
+    SCHEMA,
+    """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+ALTER TABLE payments ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;  -- numbers its `payments` messages
+ALTER TABLE payments ADD COLUMN code_digest BLOB;                     -- HMAC of the wallet code, never the code
+CREATE INDEX IF NOT EXISTS payments_code ON payments(code_digest);
+ALTER TABLE orders ADD COLUMN receipt_status TEXT NOT NULL DEFAULT 'queued';  -- queued/printed/not_printed
+CREATE TABLE IF NOT EXISTS commands (  -- every command id head office used, answered once
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  state TEXT NOT NULL,               -- running, answered
+  result TEXT,
+  received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attendant (  -- the PIN lockout, kept across restarts
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  failures INTEGER NOT NULL,
+  locked_until REAL NOT NULL          -- wall-clock seconds
+);
+""",
+)
+INSTALLATION_FILE = "installation-id"
+SQLITE_HEADER = b"SQLite format 3\x00"
+CODE_MEMORY_S = 24 * 3600  # a wallet code once tried is refused for this long (they expire within minutes)
+
+
+class StoreError(Exception):
+    """The database cannot be used safely; the one-line message says why and what to do."""
+
 
 class RefundRefused(ValueError):
     """A refund that cannot be made; the message says why, for the attendant or head office."""
@@ -125,11 +165,75 @@ class Identity:
 
 class Store:
     def __init__(self, path: Path, identity: Identity) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.id = identity
         self._local = threading.local()
-        self.conn().executescript("BEGIN IMMEDIATE;" + SCHEMA + "COMMIT;")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _check_file(path)
+            db = self.conn()
+            _check_integrity(path, db)
+            self._migrate(db)
+            self.installation = self._installation(db)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{path}: {_describe(exc)}") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot use the data directory ({exc.strerror or exc})") from None
+        self.code_key = bytes.fromhex(self._meta(db, "code_key"))
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        for n, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            try:
+                db.executescript(f"BEGIN IMMEDIATE;{step};PRAGMA user_version={n};COMMIT;")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    @staticmethod
+    def _meta(db: sqlite3.Connection, key: str) -> str:
+        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else ""
+
+    def _installation(self, db: sqlite3.Connection) -> str:
+        """This database's installation id, checked against the copy beside it (made on first start)."""
+        beside = self.path.parent / INSTALLATION_FILE
+        kept = beside.read_text().strip() if beside.exists() else ""
+        mine = self._meta(db, "installation_id")
+        if not mine:
+            if kept:
+                raise StoreError(
+                    f"{self.path} is a new, empty database, but this kiosk is installation {kept}: its database was "
+                    "lost or replaced. Restore it from a backup; or, to start again as a new installation, run "
+                    "python -m kiosk --new-installation"
+                )
+            mine = secrets.token_hex(4)
+            with self.tx() as w:
+                w.execute("INSERT INTO meta VALUES ('installation_id', ?)", (mine,))
+                w.execute("INSERT INTO meta VALUES ('code_key', ?)", (secrets.token_hex(32),))
+        elif kept and kept != mine:
+            raise StoreError(
+                f"{self.path} belongs to installation {mine}, but this kiosk is installation {kept}: "
+                "put its own database back, or run python -m kiosk --new-installation"
+            )
+        if kept != mine:
+            _write_durably(beside, mine + "\n")
+        return mine
+
+    @staticmethod
+    def new_installation(path: Path) -> Path | None:
+        """Move a database (and its installation file) aside so the next start makes a new installation."""
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        moved = None
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if p.exists():
+                target = p.with_name(f"{p.name}.replaced-{stamp}")
+                p.rename(target)
+                moved = moved or target
+        (path.parent / INSTALLATION_FILE).unlink(missing_ok=True)
+        return moved
 
     # -- connections and transactions ------------------------------------------
     def conn(self) -> sqlite3.Connection:
@@ -183,8 +287,12 @@ class Store:
             (seq, msg_id, type_, qos, payload, ts),
         )
 
+    def msg_id(self, topic: str, key: str) -> str:
+        """A message id no other kiosk or installation can produce: store:kiosk:installation:topic:key."""
+        return f"{self.id.store_id}:{self.id.kiosk_id}:{self.installation}:{topic}:{key}"
+
     def add_event(self, kind: str, **data: Any) -> str:
-        msg_id = f"{self.id.kiosk_id}:events:{uuid.uuid4().hex}"
+        msg_id = self.msg_id("events", uuid.uuid4().hex)
         with self.tx() as db:
             self._enqueue(db, "events", msg_id, {"kind": kind, **data})
         return msg_id
@@ -249,8 +357,12 @@ class Store:
         lines: tuple[tuple[Product, int], ...],
         totals: Totals,
         language: str,
+        code_digest: bytes | None = None,
     ) -> str:
-        """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no."""
+        """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no.
+
+        `code_digest` (kiosk.codes.code_digest under `self.code_key`) marks the wallet code used, for good.
+        """
         now = messages.utc_now()
         cart = {
             "lines": [[p.__dict__, qty] for p, qty in lines],
@@ -261,7 +373,7 @@ class Store:
             out_trade_no = f"{self.id.order_prefix}{datetime.now():%y%m%d%H%M%S}{n:06d}"
             db.execute(
                 "INSERT INTO payments(out_trade_no, gateway, channel, amount, currency, state, code_masked,"
-                " cart_json, language, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                " cart_json, language, created_at, updated_at, code_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     out_trade_no,
                     gateway,
@@ -274,20 +386,31 @@ class Store:
                     language,
                     now,
                     now,
+                    code_digest,
                 ),
             )
             self._report_payment(db, out_trade_no)
         return out_trade_no
 
+    def recent_code_digests(self, within_s: float = CODE_MEMORY_S) -> set[bytes]:
+        """The wallet codes tried lately (as digests), so a restarted kiosk never charges one twice."""
+        since = (datetime.now(UTC) - timedelta(seconds=within_s)).strftime("%Y-%m-%dT%H:%M:%S")
+        rows = self.conn().execute(
+            "SELECT code_digest FROM payments WHERE code_digest IS NOT NULL AND created_at >= ?", (since,)
+        )
+        return {bytes(r[0]) for r in rows}
+
     def payment(self, out_trade_no: str) -> dict[str, Any]:
         row = self.conn().execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
         if row is None:
             raise KeyError(out_trade_no)
-        return dict(row)
+        return _public(row)
 
     def _report_payment(self, db: sqlite3.Connection, out_trade_no: str) -> dict[str, Any]:
+        """Enqueue the payment's current state; each change gets its own message id (n-th change, state)."""
+        db.execute("UPDATE payments SET changes = changes + 1 WHERE out_trade_no=?", (out_trade_no,))
         p = dict(db.execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone())
-        msg_id = f"{self.id.kiosk_id}:payments:{out_trade_no}:{p['state']}"
+        msg_id = self.msg_id("payments", f"{out_trade_no}:{p['changes']}-{p['state']}")
         self._enqueue(db, "payments", msg_id, messages.payment_data(p))
         return p
 
@@ -367,7 +490,7 @@ class Store:
             self._enqueue(
                 db,
                 "orders",
-                f"{self.id.kiosk_id}:orders:{order_no}",
+                self.msg_id("orders", order_no),
                 messages.order_data(order, order["lines"], payment),
             )
             return order
@@ -377,7 +500,7 @@ class Store:
         order["lines"] = [
             dict(r) for r in db.execute("SELECT * FROM order_lines WHERE order_no=? ORDER BY line_no", (order_no,))
         ]
-        order["payment"] = dict(
+        order["payment"] = _public(
             db.execute("SELECT * FROM payments WHERE out_trade_no=?", (order["out_trade_no"],)).fetchone()
         )
         return order
@@ -388,7 +511,7 @@ class Store:
     def open_payments(self) -> list[dict[str, Any]]:
         finals = tuple(s.value for s in FINAL_STATES)
         q = f"SELECT * FROM payments WHERE state NOT IN ({','.join('?' * len(finals))}) ORDER BY created_at"
-        return [dict(r) for r in self.conn().execute(q, finals)]
+        return [_public(r) for r in self.conn().execute(q, finals)]
 
     def mark_receipt(self, order_no: str, printed: bool) -> None:
         with self.tx() as db:
@@ -400,6 +523,19 @@ class Store:
             if db.execute("SELECT 1 FROM outbox WHERE id=?", (msg_id,)).fetchone():
                 return  # a command re-delivered by the broker is answered once
             self._enqueue(db, "cmd-result", msg_id, {"command": name, "command_id": cmd_id, **result})
+
+    # -- the staff PIN lockout -------------------------------------------------------
+    def lockout(self) -> tuple[int, float]:
+        """(wrong PINs so far, wall-clock time the keypad is locked until)."""
+        row = self.conn().execute("SELECT failures, locked_until FROM attendant WHERE id=1").fetchone()
+        return (row[0], row[1]) if row else (0, 0.0)
+
+    def save_lockout(self, failures: int, locked_until: float) -> None:
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO attendant VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET failures=?, locked_until=?",
+                (failures, locked_until, failures, locked_until),
+            )
 
     # -- receipts and reports ----------------------------------------------------
     def find_order(self, order_no: str) -> dict[str, Any] | None:
@@ -509,7 +645,7 @@ class Store:
     def _report_refund(self, db: sqlite3.Connection, out_request_no: str) -> dict[str, Any]:
         r = dict(db.execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
         self._enqueue(
-            db, "refunds", f"{self.id.kiosk_id}:refunds:{out_request_no}:{r['state']}", messages.refund_data(r)
+            db, "refunds", self.msg_id("refunds", f"{out_request_no}:{r['state']}"), messages.refund_data(r)
         )
         return r
 
@@ -574,3 +710,52 @@ class Store:
             status = "REFUNDED" if r["state"] == "REFUNDED" else r["state"]
             entries.append(Entry("refund", r["out_trade_no"], r["amount"], r["out_request_no"], "", status))
         return entries
+
+
+def _public(row: sqlite3.Row) -> dict[str, Any]:
+    """A payment row for the rest of the kiosk: without the wallet code's digest."""
+    p = dict(row)
+    p.pop("code_digest", None)
+    return p
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what is not an SQLite database before SQLite would quietly start a new one over it."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not the kiosk's database; move it away")
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as f:
+            if f.read(16) != SQLITE_HEADER:
+                raise StoreError(f"{path} is not an SQLite database (damaged header); restore it from a backup")
+
+
+def _check_integrity(path: Path, db: sqlite3.Connection) -> None:
+    problems = [r[0] for r in db.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise StoreError(f"{path} is damaged ({'; '.join(problems)}); restore it from a backup")
+
+
+def _describe(exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return f"cannot write the database ({text}): is the file system read-only, or owned by another user?"
+    if "full" in text:
+        return f"cannot write the database ({text}): free some space"
+    if "not a database" in text or "malformed" in text:
+        return f"the database is damaged ({text}); restore it from a backup"
+    return text
+
+
+def _write_durably(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+

@@ -16,6 +16,7 @@ def begin_payment(
     language: str = "en",
     channel: str = "alipay",
     masked: str = "2812********3451",
+    code_digest: bytes | None = None,
 ) -> str:
     """A sandbox payment in SUBMITTING for one of each product; returns its out_trade_no."""
     cart = Cart()
@@ -28,4 +29,5 @@ def begin_payment(
         lines=cart.snapshot(),
         totals=cart.totals(),
         language=language,
+        code_digest=code_digest,
     )

@@ -98,3 +98,40 @@ def test_refund_amount_typed_by_staff():
     for d in "0.001":
         a.key(d, 3)
     assert a.refund_amount is None  # not a money amount
+
+
+def test_a_pin_lockout_survives_a_restart(tmp_path):
+    """Three wrong PINs, then pull the plug: the keypad is still locked when the kiosk comes back."""
+    from kiosk.app import Kiosk
+    from kiosk.config import DEMO_PIN_HASH, Config, replace
+    from tests.loopback import wait_until
+
+    cfg = replace(
+        Config(),
+        kiosk={"data_dir": str(tmp_path / "data")},
+        mqtt={"enabled": False},
+        gpio={"enabled": False},
+        camera={"type": "none"},
+        scanner={"type": "none"},
+        attendant={"pin_hash": DEMO_PIN_HASH, "lockout_s": 600.0},
+    )
+    k = Kiosk(cfg)
+    for _ in range(3):
+        k.attendant.open_keypad(k.clock())
+        for d in "9999":
+            k.attendant.key(d, k.clock())
+        k.attendant_submit_pin()
+    assert k.attendant.message == "locked"
+    assert wait_until(lambda: k.store.lockout()[1] > 0, 5)
+    k.stop()
+    k.store.close()
+
+    again = Kiosk(cfg)
+    try:
+        again.attendant.open_keypad(again.clock())
+        for d in "1234":  # the right PIN, but too soon
+            again.attendant.key(d, again.clock())
+        again.attendant_submit_pin()
+        assert again.attendant.message == "locked" and again.attendant.mode.value != "menu"
+    finally:
+        again.stop()

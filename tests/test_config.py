@@ -2,7 +2,9 @@
 
 import dataclasses
 import tomllib
+from pathlib import Path
 
+import pygame
 import pytest
 
 from kiosk.config import Config, ConfigError, from_dict, load
@@ -70,3 +72,89 @@ def test_example_config_documents_every_key_and_loads():
             assert key.name in data.get(f.name, {}), f"{f.name}.{key.name} missing from kiosk.example.toml"
     cfg = from_dict(data)  # keys and values; the secret files it names exist only on a provisioned kiosk
     assert cfg.scanner.type == "serial" and cfg.mqtt.tls
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("key", ["attendant.lockout_s", "payment.recovery_interval_s", "camera.read_timeout_s"])
+def test_nan_and_infinity_are_refused_for_every_float(tmp_path, key, value):
+    section, name = key.split(".")
+    path = tmp_path / "k.toml"
+    path.write_text(f"[{section}]\n{name} = {value}\n")
+    with pytest.raises(ConfigError, match=f"{key}: .* is not a number"):
+        load(str(path))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost.attacker.example/gateway.do",
+        "http://127.0.0.1@attacker.example/gateway.do",
+        "http://127.0.0.1.attacker.example/",
+        "https://user@openapi.alipay.com/gateway.do",
+        "ftp://127.0.0.1/",
+        "http://10.0.0.5/gateway.do",
+    ],
+)
+def test_gateway_urls_are_https_or_this_machine_only(url):
+    with pytest.raises(ConfigError, match="alipay.gateway_url"):
+        from_dict(
+            {
+                "payment": {"gateway": "alipay"},
+                "alipay": {
+                    "app_id": "1",
+                    "app_private_key_file": "a",
+                    "alipay_public_key_file": "b",
+                    "gateway_url": url,
+                },
+            }
+        )
+
+
+@pytest.mark.parametrize("url", ["https://openapi.alipay.com/gateway.do", "http://127.0.0.1:8080/g", "http://[::1]:9/"])
+def test_gateway_urls_that_are_fine(url):
+    from_dict(
+        {
+            "payment": {"gateway": "alipay"},
+            "alipay": {"app_id": "1", "app_private_key_file": "a", "alipay_public_key_file": "b", "gateway_url": url},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://r.example/{order_no}/{lang}", "https://r.example/{order_no}/{", "https://r/{0}{order_no}"]
+)
+def test_a_receipt_url_that_cannot_be_filled_in_is_refused(url):
+    with pytest.raises(ConfigError, match="receipt.url: cannot be filled in"):
+        from_dict({"receipt": {"url": url}})
+
+
+@pytest.mark.parametrize("key", ["mqtt.ca_file", "alipay.alipay_public_key_file", "mqtt.hq_public_key_file"])
+def test_trusted_files_writable_by_others_are_refused(tmp_path, key):
+    section, name = key.split(".")
+    trusted = tmp_path / "trusted.pem"
+    trusted.write_text("-----BEGIN PUBLIC KEY-----\n")
+    trusted.chmod(0o666)
+    path = tmp_path / "k.toml"
+    path.write_text(f'[{section}]\n{name} = "{trusted}"\n')
+    with pytest.raises(ConfigError, match=f"{key}: .* is writable by others .*chmod go-w"):
+        load(str(path))
+    trusted.chmod(0o644)
+    load(str(path))
+
+
+@pytest.mark.parametrize("font", ["garbage", "no-cjk", "missing"])
+def test_check_refuses_a_missing_or_garbage_font(tmp_path, font):
+    path = {
+        "garbage": tmp_path / "f.ttf",
+        "no-cjk": Path(pygame.__file__).parent / "freesansbold.ttf",  # Latin only
+        "missing": tmp_path / "none.ttf",
+    }[font]
+    if font == "garbage":
+        path.write_bytes(b"\0\1\0\0 not really a font" * 20)
+    assert Path(path).exists() or font == "missing"
+    cfg = tmp_path / "k.toml"
+    cfg.write_text(f'[display]\nfont = "{path}"\n[kiosk]\ndata_dir = "{tmp_path / "data"}"\n')
+    for args in (("--check",), ()):
+        run = kiosk_cli("--config", str(cfg), *args)
+        assert run.returncode == 2, run.stderr
+        assert "display.font:" in run.stderr and str(path) in run.stderr and "Traceback" not in run.stderr

@@ -1,5 +1,7 @@
 """The pay / query / cancel loop against the sandbox gateway, every branch, and recovery."""
 
+import json
+import sqlite3
 import threading
 
 import pytest
@@ -270,3 +272,70 @@ def test_paid_at_the_last_moment_is_a_sale(gateway, store, monkeypatch):
     monkeypatch.setattr(gateway, "close", close_after_scan)
     r, _ = present(gateway, store, expires_s=0.2)
     assert r.outcome is Outcome.PAID and store.payment(r.out_trade_no)["state"] == "PAID"
+
+
+def test_a_wallet_code_is_never_charged_again_after_a_restart(tmp_path):
+    from kiosk.app import Kiosk
+    from kiosk.checkout import Phase
+    from kiosk.config import Config, replace
+
+    cfg = replace(
+        Config(),
+        kiosk={"data_dir": str(tmp_path / "data")},
+        mqtt={"enabled": False},
+        sandbox={"latency_ms": 0},
+        gpio={"enabled": False},
+        camera={"type": "none"},
+        scanner={"type": "none"},
+    )
+    code = "281234567890123451"
+    first = Kiosk(cfg)
+    first.checkout.scan("6901234000016", 0.0)
+    [start] = [e for e in first.checkout.scan(code, 0.0) if type(e).__name__ == "StartPayment"]
+    assert first.driver.pay(start, language="en", subject="t").order is not None
+    first.stop()
+    first.store.close()
+
+    again = Kiosk(cfg)  # a restart: the same code held up again
+    try:
+        again.checkout.scan("6901234000016", 0.0)
+        assert again.checkout.scan(code, 0.0)[0].kind == "error"
+        assert again.checkout.notice.key == "code_used" and again.checkout.phase is Phase.CART
+    finally:
+        again.stop()
+
+
+def test_the_recovery_loop_survives_any_error_and_reports_it_once(tmp_path):
+    from kiosk.app import Kiosk
+    from kiosk.config import Config, replace
+    from tests.loopback import wait_until
+
+    cfg = replace(
+        Config(),
+        kiosk={"data_dir": str(tmp_path / "data")},
+        mqtt={"enabled": False},
+        sandbox={"latency_ms": 0},
+        gpio={"enabled": False},
+        camera={"type": "none"},
+        scanner={"type": "none"},
+        payment={"recovery_interval_s": 1.0},
+    )
+    k = Kiosk(cfg)
+    rounds = []
+    real = k.driver.recover_refunds
+
+    def broken_then_fine():
+        rounds.append(1)
+        if len(rounds) <= 3:  # e.g. a journal row the code did not expect
+            raise sqlite3.IntegrityError("UNIQUE constraint failed: outbox.id")
+        return real()
+
+    k.driver.recover_refunds = broken_then_fine
+    k.start()
+    try:
+        assert wait_until(lambda: len(rounds) >= 5, 15)  # it went on after each failure
+        events = [json.loads(r["payload"])["data"] for r in k.store.pending_outbox() if r["topic"] == "events"]
+        failed = [e for e in events if e["kind"] == "recovery_failed"]
+        assert len(failed) == 1 and "UNIQUE constraint failed" in failed[0]["message"]
+    finally:
+        k.stop()

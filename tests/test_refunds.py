@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -129,3 +130,24 @@ def test_alipay_refund_with_a_slow_answer(gateway, fake, store):  # noqa: F811
     assert fake.methods()[-2:] == ["alipay.trade.refund", "alipay.fastpay.refund.query"]
     assert list(fake.refunds.values()) == [(r.out_trade_no, "1.50")]
     assert store.payment(r.out_trade_no)["state"] == "PARTIALLY_REFUNDED"
+
+
+def test_many_partial_refunds_each_recorded_with_its_own_messages(sandbox, store):
+    """Two (or thirty) partial refunds on one order: every one the acquirer makes is REFUNDED at the kiosk too."""
+    order = paid_order(sandbox, store)  # 5.50
+    d = PaymentDriver(sandbox, store)
+    done, refused = [], 0
+    for _ in range(30):
+        try:
+            done.append(d.refund(store.begin_refund(order["order_no"], 100, requested_by="hq")))
+        except RefundRefused:
+            refused += 1
+    assert [r["state"] for r in done] == ["REFUNDED"] * 5 and refused == 25
+    assert store.payment(order["out_trade_no"])["state"] == "PARTIALLY_REFUNDED"
+    assert store.open_refunds() == []
+    ids = [json.loads(r["payload"])["id"] for r in store.pending_outbox()]
+    assert len(ids) == len(set(ids))  # one id per change
+    partial = [m for m in messages(store, "payments") if m["state"] == "PARTIALLY_REFUNDED"]
+    assert len(partial) == 5
+    at_acquirer = [e for e in sandbox.statement(date.today().isoformat()) if e.kind == "refund"]
+    assert sum(e.amount for e in at_acquirer) == 500 == sum(r["amount"] for r in done)

@@ -1,13 +1,20 @@
 """The store: durable settings, one transaction per change with its outbox message, idempotency."""
 
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.payments import PaymentState
-from kiosk.store import Identity, Store
+from kiosk.store import Identity, Store, StoreError
+from tests.conftest import REPO, kiosk_cli, write_config
 from tests.factories import begin_payment
 
 ID = Identity("demo-store", "kiosk-01", "K01", "CNY")
@@ -46,7 +53,7 @@ def test_paid_creates_order_and_messages_together(store):
     seqs = [json.loads(r["payload"])["seq"] for r in rows]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     msg = json.loads(rows[-1]["payload"])
-    assert msg["id"] == f"kiosk-01:orders:{order['order_no']}"
+    assert msg["id"] == f"demo-store:kiosk-01:{store.installation}:orders:{order['order_no']}"
     assert msg["data"]["payment"]["masked_code"] == "2812********3451"
     assert msg["data"]["total"] == 550 and msg["data"]["currency"] == "CNY"
 
@@ -101,3 +108,123 @@ def test_outbox_sent_and_acked(store):
     assert store.outbox_depth() == 0
     assert store.mark_acked([row["id"]]) == 1
     assert store.conn().execute("SELECT count(*) FROM outbox").fetchone()[0] == 1  # kept until pruned
+
+
+# --- a database that is not the one this kiosk had -----------------------------------------------
+
+
+def _with_order(tmp_path):
+    s = Store(tmp_path / "kiosk.sqlite", ID)
+    s.seed_catalog(DEMO_PRODUCTS)
+    order = s.complete_payment(begin(s), trade_id="T1")
+    s.close()
+    return order
+
+
+@pytest.mark.parametrize("damage", ["empty", "deleted", "garbage-header", "truncated", "directory", "other-kiosk"])
+def test_a_lost_replaced_or_damaged_database_is_refused_and_check_fails_the_same_way(tmp_path, damage):
+    _with_order(tmp_path)
+    db = tmp_path / "kiosk.sqlite"
+    s = Store(db, ID)
+    s.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    for side in ("-wal", "-shm"):
+        (tmp_path / f"kiosk.sqlite{side}").unlink(missing_ok=True)
+    if damage == "empty":
+        db.write_bytes(b"")
+    elif damage == "deleted":
+        db.unlink()
+    elif damage == "garbage-header":
+        data = bytearray(db.read_bytes())
+        data[:16] = b"garbage garbage!"
+        db.write_bytes(bytes(data))
+    elif damage == "truncated":
+        db.write_bytes(db.read_bytes()[: 4096 * 3 + 100])
+    elif damage == "directory":
+        db.unlink()
+        db.mkdir()
+    elif damage == "other-kiosk":
+        db.unlink()
+        Store(tmp_path / "elsewhere" / "kiosk.sqlite", ID).close()
+        (tmp_path / "elsewhere" / "kiosk.sqlite").rename(db)
+    with pytest.raises(StoreError) as err:
+        Store(db, ID)
+    assert str(db) in str(err.value) and "\n" not in str(err.value)
+    cfg = write_config(tmp_path / "k.toml", {"kiosk": {"data_dir": str(tmp_path)}})
+    for args in (("--check",), ()):
+        run = kiosk_cli("--config", str(cfg), *args)
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith("cannot start: ") and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_new_installation_is_chosen_by_a_person_and_gets_new_ids(tmp_path):
+    first = _with_order(tmp_path)
+    before = Store(tmp_path / "kiosk.sqlite", ID).installation
+    (tmp_path / "kiosk.sqlite").write_bytes(b"")
+    cfg = write_config(tmp_path / "k.toml", {"kiosk": {"data_dir": str(tmp_path)}})
+    run = kiosk_cli("--config", str(cfg), "--new-installation")
+    assert run.returncode == 0 and "moved aside" in run.stdout
+    again = Store(tmp_path / "kiosk.sqlite", ID)
+    assert again.installation != before
+    assert (tmp_path / "installation-id").read_text().strip() == again.installation
+    again.seed_catalog(DEMO_PRODUCTS)
+    second = again.complete_payment(begin(again), trade_id="T2")
+    ids = {json.loads(r["payload"])["id"] for r in again.pending_outbox() if r["topic"] == "orders"}
+    assert second["order_no"] == first["order_no"] and ids == {again.msg_id("orders", second["order_no"])}
+    assert before not in next(iter(ids))  # head office can tell the two orders apart
+
+
+def test_a_readonly_data_directory_is_one_clear_line():
+    tmp_path = Path(tempfile.mkdtemp())  # pytest's own folders are readable by root alone
+    tmp_path.chmod(0o755)
+    data = tmp_path / "ro"
+    data.mkdir()
+    cfg = write_config(tmp_path / "k.toml", {"kiosk": {"data_dir": str(data)}})
+    data.chmod(0o555)
+    try:
+        run = (
+            subprocess.run(  # as an ordinary user: root writes anywhere
+                [
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    sys.executable,
+                    "-m",
+                    "kiosk",
+                    "--config",
+                    str(cfg),
+                ],
+                capture_output=True,
+                text=True,
+                cwd=REPO,
+                timeout=60,
+            )
+            if os.geteuid() == 0
+            else kiosk_cli("--config", str(cfg))
+        )
+    finally:
+        data.chmod(0o755)
+        shutil.rmtree(tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith("cannot start: ") and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_wallet_codes_tried_are_remembered_across_a_restart(tmp_path):
+    from kiosk.codes import CodeMemory, code_digest
+
+    s = Store(tmp_path / "kiosk.sqlite", ID)
+    s.seed_catalog(DEMO_PRODUCTS)
+    code = "281234567890123451"
+    begin_payment(s, DEMO_PRODUCTS[:1], code_digest=code_digest(s.code_key, code))
+    s.close()
+    again = Store(tmp_path / "kiosk.sqlite", ID)
+    memory = CodeMemory(again.code_key, again.recent_code_digests())
+    assert memory.seen(code) and not memory.seen("281234567890123452")
+    raw = (tmp_path / "kiosk.sqlite").read_bytes() + (tmp_path / "kiosk.sqlite-wal").read_bytes()
+    assert code.encode() not in raw  # only the digest is kept
+
+
+def test_pin_lockout_is_kept(store):
+    store.save_lockout(0, 1_900_000_000.0)
+    assert store.lockout() == (0, 1_900_000_000.0)

@@ -165,6 +165,7 @@ def test_keys_and_settings_are_checked_at_start(tmp_path, wx_keys):
         "merchant_serial_no": "5157F09E",
         "merchant_private_key_file": str(tmp_path / "m.pem"),
         "platform_public_key_file": str(tmp_path / "p.pem"),
+        "platform_public_key_id": "PUB_KEY_ID_0119000001",
     }
     cfg = write_config(
         tmp_path / "k.toml",
@@ -210,6 +211,7 @@ def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
                         "merchant_serial_no": "5157F09E",
                         "merchant_private_key_file": str(tmp_path / "m.pem"),
                         "platform_public_key_file": str(tmp_path / "p.pem"),
+                        "platform_public_key_id": "PUB_KEY_ID_0119000001",
                     },
                 },
             )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kiosk.checkout import Outcome, PayStep, StartPayment
-from kiosk.codes import mask
+from kiosk.codes import code_digest, mask
 from kiosk.payments import Answer, Gateway, PaymentState, PayRequest, Status
 from kiosk.store import Store
 
@@ -73,6 +73,7 @@ class PaymentDriver:
                 gateway=self.gateway.name,
                 channel=req.scheme.value,
                 code_masked=mask(req.code),
+                code_digest=code_digest(self.store.code_key, req.code),
                 lines=req.lines,
                 totals=req.totals,
                 language=language,
@@ -239,11 +240,14 @@ class PaymentDriver:
             orphans = [r for r in self.store.open_refunds() if r["out_request_no"] not in self._in_flight]
         results = []
         for r in orphans:
-            answer = self.gateway.refund_query(r["out_trade_no"], r["out_request_no"])
-            if answer.status is Status.REFUNDED:
-                results.append(self.store.set_refund_state(r["out_request_no"], "REFUNDED"))
-            elif answer.status is Status.NOT_FOUND:
-                results.append(self.refund(r))
+            try:
+                answer = self.gateway.refund_query(r["out_trade_no"], r["out_request_no"])
+                if answer.status is Status.REFUNDED:
+                    results.append(self.store.set_refund_state(r["out_request_no"], "REFUNDED"))
+                elif answer.status is Status.NOT_FOUND:
+                    results.append(self.refund(r))
+            except Exception:  # one stuck refund must not stop the others; next round retries it
+                log.exception("recovery of refund %s failed; will retry", r["out_request_no"])
         return results
 
     def reachable(self) -> bool:
