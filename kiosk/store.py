@@ -644,9 +644,7 @@ class Store:
 
     def _report_refund(self, db: sqlite3.Connection, out_request_no: str) -> dict[str, Any]:
         r = dict(db.execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
-        self._enqueue(
-            db, "refunds", self.msg_id("refunds", f"{out_request_no}:{r['state']}"), messages.refund_data(r)
-        )
+        self._enqueue(db, "refunds", self.msg_id("refunds", f"{out_request_no}:{r['state']}"), messages.refund_data(r))
         return r
 
     def set_refund_state(self, out_request_no: str, state: str, reason: str = "") -> dict[str, Any]:
@@ -758,4 +756,3 @@ def _write_durably(path: Path, text: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-

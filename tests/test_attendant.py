@@ -103,18 +103,11 @@ def test_refund_amount_typed_by_staff():
 def test_a_pin_lockout_survives_a_restart(tmp_path):
     """Three wrong PINs, then pull the plug: the keypad is still locked when the kiosk comes back."""
     from kiosk.app import Kiosk
-    from kiosk.config import DEMO_PIN_HASH, Config, replace
+    from kiosk.config import DEMO_PIN_HASH
     from tests.loopback import wait_until
+    from tests.test_payments import quiet_kiosk_config
 
-    cfg = replace(
-        Config(),
-        kiosk={"data_dir": str(tmp_path / "data")},
-        mqtt={"enabled": False},
-        gpio={"enabled": False},
-        camera={"type": "none"},
-        scanner={"type": "none"},
-        attendant={"pin_hash": DEMO_PIN_HASH, "lockout_s": 600.0},
-    )
+    cfg = quiet_kiosk_config(tmp_path, attendant={"pin_hash": DEMO_PIN_HASH, "lockout_s": 600.0})
     k = Kiosk(cfg)
     for _ in range(3):
         k.attendant.open_keypad(k.clock())

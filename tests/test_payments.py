@@ -274,20 +274,26 @@ def test_paid_at_the_last_moment_is_a_sale(gateway, store, monkeypatch):
     assert r.outcome is Outcome.PAID and store.payment(r.out_trade_no)["state"] == "PAID"
 
 
+def quiet_kiosk_config(tmp_path, **sections):
+    """A kiosk with no devices, no MQTT and an instant sandbox, its data in tmp_path."""
+    from kiosk.config import Config, replace
+
+    base = {
+        "kiosk": {"data_dir": str(tmp_path / "data")},
+        "mqtt": {"enabled": False},
+        "sandbox": {"latency_ms": 0},
+        "gpio": {"enabled": False},
+        "camera": {"type": "none"},
+        "scanner": {"type": "none"},
+    }
+    return replace(Config(), **{**base, **sections})
+
+
 def test_a_wallet_code_is_never_charged_again_after_a_restart(tmp_path):
     from kiosk.app import Kiosk
     from kiosk.checkout import Phase
-    from kiosk.config import Config, replace
 
-    cfg = replace(
-        Config(),
-        kiosk={"data_dir": str(tmp_path / "data")},
-        mqtt={"enabled": False},
-        sandbox={"latency_ms": 0},
-        gpio={"enabled": False},
-        camera={"type": "none"},
-        scanner={"type": "none"},
-    )
+    cfg = quiet_kiosk_config(tmp_path)
     code = "281234567890123451"
     first = Kiosk(cfg)
     first.checkout.scan("6901234000016", 0.0)
@@ -307,19 +313,9 @@ def test_a_wallet_code_is_never_charged_again_after_a_restart(tmp_path):
 
 def test_the_recovery_loop_survives_any_error_and_reports_it_once(tmp_path):
     from kiosk.app import Kiosk
-    from kiosk.config import Config, replace
     from tests.loopback import wait_until
 
-    cfg = replace(
-        Config(),
-        kiosk={"data_dir": str(tmp_path / "data")},
-        mqtt={"enabled": False},
-        sandbox={"latency_ms": 0},
-        gpio={"enabled": False},
-        camera={"type": "none"},
-        scanner={"type": "none"},
-        payment={"recovery_interval_s": 1.0},
-    )
+    cfg = quiet_kiosk_config(tmp_path, payment={"recovery_interval_s": 1.0})
     k = Kiosk(cfg)
     rounds = []
     real = k.driver.recover_refunds
