@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         except (StoreError, FontMissing) as exc:
             print(f"cannot start: {exc}", file=sys.stderr)
             return 2
+        from kiosk.config import warnings
+
+        for line in warnings(cfg):
+            print(f"warning: {line}", file=sys.stderr)
         print(f"config ok: {cfg.source or 'simulator defaults'}")
         return 0
     if args.seed:

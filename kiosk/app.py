@@ -28,8 +28,7 @@ from kiosk.attendant import Attendant, Mode
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment, StartQrPayment
 from kiosk.codes import CodeKind, CodeMemory, classify
-from kiosk.config import Config
-from kiosk.fonts import find_cjk_font
+from kiosk.config import Config, check_runtime
 from kiosk.payments import make_gateway
 from kiosk.payments.driver import PaymentDriver, Result
 from kiosk.receipts import (
@@ -122,7 +121,7 @@ class Kiosk:
         self.events: queue.Queue[Event] = queue.Queue()
         self.store = open_store(cfg)
         self.store.seed_catalog(DEMO_PRODUCTS)
-        self.font_path = find_cjk_font(cfg.display.font)
+        self.font_path = check_runtime(cfg)
         self.gateway = make_gateway(cfg)
         self.checkout = Checkout(
             self.store.catalog(),
@@ -216,6 +215,10 @@ class Kiosk:
         }
 
     def start(self) -> None:
+        from kiosk.config import warnings
+
+        for line in warnings(self.cfg):
+            log.warning("%s", line)
         for dev in (self.scanner, self.camera, self.mqtt):
             if dev is not None:
                 dev.start()
@@ -511,8 +514,9 @@ class Kiosk:
         self._print_pool.submit(job)
 
     # -- refunds ---------------------------------------------------------------------------
-    def on_command(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        """Head office's commands (on the MQTT thread); the answer goes to `cmd-result`."""
+    def on_command(self, name: str, body: dict[str, Any], command_id: str) -> dict[str, Any] | None:
+        """Head office's commands (on the MQTT thread, already authenticated and claimed); `body` is the
+        envelope's `data`.  The answer goes to `cmd-result`; None: the job writes it when it is done."""
         if name == "ping":
             return {"ok": True}
         if name == "refund":
@@ -525,7 +529,7 @@ class Kiosk:
                 return {"ok": False, "error": "'reason' must be a string"}
             try:
                 refund = self.store.begin_refund(
-                    order_no, amount, requested_by="hq", command_id=body["id"], reason=reason[:200]
+                    order_no, amount, requested_by="hq", command_id=command_id, reason=reason[:200]
                 )
             except RefundRefused as exc:
                 return {"ok": False, "error": str(exc)}
@@ -540,12 +544,12 @@ class Kiosk:
         if name == "reconcile":
             from datetime import date, timedelta
 
-            from kiosk.reconcile import DATE_RE
+            from kiosk.reconcile import parse_day
 
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
-            if not isinstance(day, str) or not DATE_RE.fullmatch(day):
-                return {"ok": False, "error": "'date' must be YYYY-MM-DD"}
-            self._office_pool.submit(self._reconcile_job, day, body["id"])
+            if parse_day(day) is None:
+                return {"ok": False, "error": "'date' must be a real date, YYYY-MM-DD"}
+            self._office_pool.submit(self._reconcile_job, day, command_id)
             return None  # answered on cmd-result when the statement has been compared
         return {"ok": False, "error": f"unknown command {name!r}"}
 

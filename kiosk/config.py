@@ -385,11 +385,31 @@ def check_secret_files(cfg: Config) -> None:
             )
 
 
-def check_runtime(cfg: Config) -> None:
-    """What `--check` verifies beyond the file itself: the font draws Chinese (FontMissing otherwise)."""
+def check_runtime(cfg: Config) -> str:
+    """What `--check` and the start verify beyond the file itself: head office's key loads (ConfigError), the
+    font draws Chinese (FontMissing).  Returns the font's path."""
     from kiosk.fonts import find_cjk_font
+    from kiosk.signing import load_public_key
 
-    find_cjk_font(cfg.display.font)
+    try:
+        load_public_key(cfg.mqtt.hq_public_key_file)
+    except ValueError as exc:
+        raise ConfigError(f"mqtt.hq_public_key_file: {exc}") from None
+    return find_cjk_font(cfg.display.font)
+
+
+def warnings(cfg: Config) -> list[str]:
+    """What is allowed but unsafe for a kiosk in a store; said at `--check` and logged at every start."""
+    found = []
+    m = cfg.mqtt
+    if m.enabled and not m.tls and not is_loopback(m.host):
+        found.append(
+            f"mqtt.host: {m.host} is reached without TLS: anyone on the network can read the orders and, without "
+            "broker ACLs, publish to this kiosk; set mqtt.tls = true (provisioning/mosquitto/)"
+        )
+    if m.enabled and not m.hq_public_key_file:
+        found.append("mqtt.hq_public_key_file is not set: only `ping` is obeyed, and acks are taken unsigned")
+    return found
 
 
 def load(path: str | None) -> Config:

@@ -16,11 +16,23 @@ import json
 import re
 import zipfile
 from dataclasses import asdict, dataclass, field
+from datetime import date as calendar_date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only (\d would take full-width ones)
+
+
+def parse_day(text: object) -> str | None:
+    """`text` if it is a real calendar day written YYYY-MM-DD (ASCII digits), else None."""
+    if not isinstance(text, str) or not DATE_RE.fullmatch(text):
+        return None
+    try:
+        calendar_date.fromisoformat(text)
+    except ValueError:
+        return None
+    return text
 
 
 @dataclass(frozen=True)
@@ -229,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config")
     ap.add_argument("--print", action="store_true", help="also print the summary on the kiosk's printer")
     args = ap.parse_args(argv)
-    if not DATE_RE.fullmatch(args.date):
+    if parse_day(args.date) is None:
         print(f"not a date: {args.date!r} (YYYY-MM-DD)", file=sys.stderr)
         return 2
     try:

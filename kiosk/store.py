@@ -517,12 +517,49 @@ class Store:
         with self.tx() as db:
             db.execute("UPDATE orders SET receipt_printed=? WHERE order_no=?", (int(printed), order_no))
 
-    def add_command_result(self, cmd_id: str | None, name: str, result: dict[str, Any]) -> None:
-        msg_id = f"{self.id.kiosk_id}:cmd-result:{cmd_id or uuid.uuid4().hex}"
+    # -- head office's commands -------------------------------------------------------
+    def claim_command(self, cmd_id: str, name: str, digest: str) -> str:
+        """Before a command runs: 'new' (claimed now: carry it out), 'running', 'answered' (the same command
+        again: answer again, do nothing) or 'conflict' (the id was used for another command: refuse it)."""
         with self.tx() as db:
-            if db.execute("SELECT 1 FROM outbox WHERE id=?", (msg_id,)).fetchone():
-                return  # a command re-delivered by the broker is answered once
-            self._enqueue(db, "cmd-result", msg_id, {"command": name, "command_id": cmd_id, **result})
+            row = db.execute("SELECT digest, state FROM commands WHERE id=?", (cmd_id,)).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO commands(id, name, digest, state, received_at) VALUES (?,?,?,'running',?)",
+                    (cmd_id, name, digest, messages.utc_now()),
+                )
+                return "new"
+            return "conflict" if row["digest"] != digest else row["state"]
+
+    def add_command_result(
+        self, cmd_id: str | None, name: str, result: dict[str, Any], *, command_id: str | None = None
+    ) -> None:
+        """Answer on `cmd-result`.  `cmd_id`: the claimed command this answers (answered once, remembered).
+        None: a command that was not carried out (malformed, refused); `command_id` is the id it gave, if any."""
+        shown = cmd_id if cmd_id is not None else command_id
+        data = {"command": name, "name": name, "command_id": shown, **result}
+        with self.tx() as db:
+            if cmd_id is None:
+                self._enqueue(db, "cmd-result", self.msg_id("cmd-result", f"unclaimed-{uuid.uuid4().hex}"), data)
+                return
+            row = db.execute("SELECT state FROM commands WHERE id=?", (cmd_id,)).fetchone()
+            if row is not None and row["state"] == "answered":
+                return  # answered once
+            db.execute(
+                "INSERT INTO commands(id, name, digest, state, result, received_at) VALUES (?,?,'','answered',?,?)"
+                " ON CONFLICT(id) DO UPDATE SET state='answered', result=excluded.result",
+                (cmd_id, name, json.dumps(data, ensure_ascii=False), messages.utc_now()),
+            )
+            self._enqueue(db, "cmd-result", self.msg_id("cmd-result", cmd_id), data)
+
+    def repeat_command_result(self, cmd_id: str) -> None:
+        """A command delivered again after it was answered: the same answer once more, under a new message id."""
+        with self.tx() as db:
+            row = db.execute("SELECT result FROM commands WHERE id=? AND state='answered'", (cmd_id,)).fetchone()
+            if row is None:
+                return
+            n = self._next(db, "cmd-result-repeat")
+            self._enqueue(db, "cmd-result", self.msg_id("cmd-result", f"{cmd_id}:again-{n}"), json.loads(row[0]))
 
     # -- the staff PIN lockout -------------------------------------------------------
     def lockout(self) -> tuple[int, float]:

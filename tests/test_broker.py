@@ -1,0 +1,172 @@
+"""The broker set-up a chain should use (provisioning/mosquitto/), on a real mosquitto: TLS, no anonymous
+clients, one account per kiosk, ACLs that keep each kiosk to its own topics, head office alone commanding."""
+
+import json
+import os
+import subprocess
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from kiosk import signing
+from kiosk.app import Kiosk
+from kiosk.config import load
+from provisioning.broker_acl import acl
+from tests.conftest import REPO, write_config
+from tests.loopback import free_port, wait_until
+from tests.test_mqtt_tls import pki  # noqa: F401  (fixture)
+
+SHIPPED = REPO / "provisioning" / "mosquitto" / "kiosk-broker.conf"
+K1 = "kiosk/v1/s001/kiosk-01/"
+
+
+@pytest.fixture
+def fleet_broker(tmp_path, pki):  # noqa: F811
+    """The shipped broker config, its /etc paths pointed at this test's files and its port at loopback."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "acl").write_text(acl([("s001", "kiosk-01"), ("s001", "kiosk-02")]))
+    for user in ("hq", "s001-kiosk-01", "s001-kiosk-02"):
+        subprocess.run(
+            ["mosquitto_passwd", *(["-c"] if user == "hq" else []), "-b", str(etc / "passwd"), user, f"pw-{user}"],
+            check=True,
+            capture_output=True,
+        )
+    for name, src in (("ca.pem", "ca.pem"), ("broker.pem", "server.pem"), ("broker.key", "server.key")):
+        (etc / name).write_bytes((pki / src).read_bytes())
+    port = free_port()
+    conf = SHIPPED.read_text().replace("/etc/mosquitto/kiosk/", f"{etc}/")
+    conf = conf.replace("listener 8883", f"listener {port} 127.0.0.1").replace("persistence true", "persistence false")
+    (tmp_path / "broker.conf").write_text("user root\n" + conf)  # root: the test's files are root's
+    proc = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "broker.conf")], stderr=subprocess.PIPE)
+    client = connect(pki, port, "hq")
+    try:
+        yield port
+    finally:
+        client.disconnect()
+        proc.terminate()
+        proc.wait(5)
+
+
+def connect(pki, port, user, password=None, on_message=None):  # noqa: F811
+    """A client on the fleet broker; waits for CONNACK and returns the client (raises when refused)."""
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{user}-{time.monotonic_ns()}")
+    c.tls_set(ca_certs=str(pki / "ca.pem"), certfile=str(pki / "client.pem"), keyfile=str(pki / "client.key"))
+    if user:
+        c.username_pw_set(user, password or f"pw-{user}")
+    answer = []
+    c.on_connect = lambda cl, u, f, rc, p: answer.append(rc)
+    c.on_message = on_message
+    deadline = time.monotonic() + 15
+    while True:  # the broker may still be starting
+        try:
+            c.connect("127.0.0.1", port)
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    c.loop_start()
+    assert wait_until(lambda: answer, 10)
+    if answer[0].is_failure:
+        c.loop_stop()
+        raise PermissionError(str(answer[0]))
+    return c
+
+
+def test_the_shipped_broker_keeps_each_kiosk_to_its_own_topics(tmp_path, pki, fleet_broker):  # noqa: F811
+    port = fleet_broker
+    with pytest.raises(PermissionError, match="Not authorized"):
+        connect(pki, port, "")  # anonymous
+    with pytest.raises(PermissionError, match="Not authorized"):
+        connect(pki, port, "s001-kiosk-01", "wrong")
+
+    private, public = signing.keygen(str(tmp_path / "hq"))
+    key = signing.load_private_key(str(private))
+    pw = tmp_path / "kiosk-01-password"
+    pw.write_text("pw-s001-kiosk-01\n")
+    os.chmod(pw, 0o600)
+    cfg = load(
+        str(
+            write_config(
+                tmp_path / "k.toml",
+                {
+                    "kiosk": {"store_id": "s001", "kiosk_id": "kiosk-01", "data_dir": str(tmp_path / "data")},
+                    "camera": {"type": "none"},
+                    "gpio": {"pin_factory": "mock"},
+                    "sandbox": {"latency_ms": 0},
+                    "mqtt": {
+                        "port": port,
+                        "tls": True,
+                        "ca_file": str(pki / "ca.pem"),
+                        "cert_file": str(pki / "client.pem"),
+                        "key_file": str(pki / "client.key"),
+                        "username": "s001-kiosk-01",
+                        "password_file": str(pw),
+                        "hq_public_key_file": str(public),
+                        "retry_s": 0.2,
+                    },
+                },
+            )
+        )
+    )
+    seen_by = {"hq": [], "kiosk-02": []}
+
+    def keep(who):
+        return lambda c, u, msg: seen_by[who].append((msg.topic, msg.payload))
+
+    hq = connect(pki, port, "hq", on_message=keep("hq"))
+    hq.subscribe("kiosk/v1/#", qos=1)
+    other = connect(pki, port, "s001-kiosk-02", on_message=keep("kiosk-02"))
+    other.subscribe(K1 + "#", qos=1)  # kiosk-02 tries to read kiosk-01
+    kiosk = Kiosk(cfg)
+    kiosk.start()
+    try:
+        assert wait_until(lambda: kiosk.mqtt.connected.is_set(), 15)
+        kiosk.store.add_event("hello")
+        kiosk.mqtt.notify()
+        assert wait_until(lambda: any(t == K1 + "events" for t, _ in seen_by["hq"]), 15)  # head office reads it
+
+        def answered(cmd_id):
+            return [json.loads(p)["data"] for t, p in seen_by["hq"] if t == K1 + "cmd-result" and cmd_id.encode() in p]
+
+        # kiosk-02's stolen credentials: a perfectly signed command and an ack, aimed at kiosk-01
+        forged = signing.envelope("cmd/ping", {}, store="s001", kiosk="kiosk-01", key=key, id_="from-kiosk-02")
+        other.publish(K1 + "cmd/ping", json.dumps(forged), qos=1).wait_for_publish(5)
+        other.publish(K1 + "ack", json.dumps({"v": 1, "type": "ack", "data": {"ids": ["x"]}}), qos=1)
+        other.publish("kiosk/v1/s001/kiosk-02/cmd/ping", json.dumps({"id": "own"}), qos=1)  # nor its own commands
+        # then head office's own command: when it is answered, anything sent before it would have been too
+        real = signing.envelope("cmd/ping", {}, store="s001", kiosk="kiosk-01", key=key, id_="from-hq")
+        hq.publish(K1 + "cmd/ping", json.dumps(real), qos=1)
+        assert wait_until(lambda: answered("from-hq"), 15)
+        assert answered("from-hq")[0]["ok"] is True
+        assert answered("from-kiosk-02") == []
+        assert kiosk.store.conn().execute("SELECT count(*) FROM commands WHERE id='from-kiosk-02'").fetchone()[0] == 0
+        assert seen_by["kiosk-02"] == []  # it read nothing of kiosk-01's
+    finally:
+        kiosk.stop()
+        for c in (hq, other):
+            c.loop_stop()
+            c.disconnect()
+
+
+def test_acl_generator_refuses_ids_that_are_not_the_kiosks():
+    from provisioning.broker_acl import main
+
+    assert main(["s001/kiosk-01"]) == 0
+    assert main(["S 001/kiosk#"]) == 2
+
+
+def test_check_warns_about_a_broker_without_tls_outside_this_machine(tmp_path):
+    from tests.conftest import kiosk_cli
+
+    cfg = write_config(
+        tmp_path / "k.toml", {"mqtt": {"host": "mqtt.example.com"}, "kiosk": {"data_dir": str(tmp_path)}}
+    )
+    run = kiosk_cli("--config", str(cfg), "--check")
+    assert run.returncode == 0
+    assert "warning: mqtt.host: mqtt.example.com is reached without TLS" in run.stderr
+    assert "warning: mqtt.hq_public_key_file is not set" in run.stderr
+    local = write_config(tmp_path / "l.toml", {"kiosk": {"data_dir": str(tmp_path)}})
+    assert "without TLS" not in kiosk_cli("--config", str(local), "--check").stderr
