@@ -1,11 +1,17 @@
 """A local Alipay Face-to-Face gateway for tests: the real wire protocol on 127.0.0.1.
 
-It checks every request's RSA2 signature with the kiosk's public key, insists
-the payment code arrives only in the POST body, keeps trades, and answers with
-`<method>_response` objects signed by its own key, written with the spacing
-and non-ASCII text of a real answer so that verification must use the raw
-text.  Faults are queued per method: "5xx", "drop", "slow", "badsig",
-"garbage", or a result code ("20000").  What a payment code does follows its
+It reads a request as Alipay does: the common parameters from the URL query,
+the form body decoded by the `charset` named there (GBK when none is, so a
+Chinese subject sent without it fails the signature check), and checks the
+RSA2 signature with the kiosk's public key through Alipay's official Python
+SDK (`alipay-sdk-python`), not through the kiosk's own code.  It insists the
+payment code never appears in the URL, keeps trades, and answers with
+`<method>_response` objects signed by its own key, again with the official
+SDK, written with the spacing and non-ASCII text of a real answer so that
+verification must use the raw text.  Faults are queued per method: "5xx",
+"drop", "slow", "badsig", "garbage", "gbk" (the answer in GBK, as Alipay sends
+to merchants whose charset is GBK), "escaped" (slashes written `\\/`, signed
+unescaped), or a result code ("20000").  What a payment code does follows its
 last digit, like the sandbox: 0-6 paid, 7 waits for the buyer (paid after
 `buyer_pays_after` queries), 8 declined.
 """
@@ -20,10 +26,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-from kiosk.payments.alipay import signing_string
+from alipay.aop.api.util.SignatureUtils import get_sign_content, sign_with_rsa2, verify_with_rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 
 @dataclass
@@ -53,6 +58,13 @@ class FakeAlipay:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        # the official SDK takes keys as PEM text: PKCS#1 for the private key, SubjectPublicKeyInfo for the public
+        self._sdk_private = self.alipay_private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ).decode()
+        self._sdk_app_public = self.app_public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,25 +102,36 @@ class FakeAlipay:
 
     # -- one request ------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
-        if "?" in h.path:
-            self.violations.append(f"query string in the URL: {h.path}")
+        query = urllib.parse.urlsplit(h.path).query
+        common = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
+        charset = common.get("charset") or "gbk"  # Alipay reads the charset from the URL; without it, GBK
         length = int(h.headers.get("Content-Length", 0))
-        form = {k: v[0] for k, v in urllib.parse.parse_qs(h.rfile.read(length).decode("utf-8")).items()}
-        method = form.get("method", "")
+        body = h.rfile.read(length)
         try:
-            self.app_public_key.verify(
-                base64.b64decode(form.get("sign", "")),
-                signing_string(form).encode(),
-                padding.PKCS1v15(),
-                hashes.SHA256(),
+            form = {
+                k: v[0] for k, v in urllib.parse.parse_qs(body.decode(charset, "replace"), encoding=charset).items()
+            }
+        except LookupError:
+            form = {}
+        if "auth_code" in urllib.parse.unquote(query):
+            self.violations.append(f"the payment code in the URL: {h.path}")
+        params = {**form, **common}
+        method = params.get("method", "")
+        unsigned = {k: v for k, v in params.items() if k != "sign" and v}
+        try:
+            ok = verify_with_rsa(
+                self._sdk_app_public, get_sign_content(unsigned).encode(charset), params.get("sign", "")
             )
         except Exception:
+            ok = False
+        if not ok:
             self.violations.append(f"{method}: bad request signature")
             return self._send(
                 h,
                 {"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature"}},
                 signed=False,
             )
+        form = params
         for key in ("app_id", "format", "charset", "sign_type", "timestamp", "version"):
             if not form.get(key):
                 self.violations.append(f"{method}: no {key}")
@@ -128,7 +151,7 @@ class FakeAlipay:
         body = self.answer(method, biz, fault)
         if fault == "slow":
             time.sleep(self.slow_s)
-        self._send(h, body, signed=True, method=method, tamper=fault == "badsig")
+        self._send(h, body, signed=True, method=method, fault=fault)
 
     def answer(self, method: str, biz: dict, fault: str | None) -> dict:
         ok = {"code": "10000", "msg": "Success"}
@@ -200,7 +223,7 @@ class FakeAlipay:
                     return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
                 self.refunds[orn] = (out_trade_no, biz["refund_amount"])
                 return {**ok, "trade_no": trade.trade_no, "fund_change": "Y", "refund_fee": biz["refund_amount"]}
-            if method == "alipay.fastpay.refund.query":
+            if method == "alipay.trade.fastpay.refund.query":
                 found = self.refunds.get(biz["out_request_no"])
                 if found is None:
                     return {**ok, "trade_no": trade.trade_no, "out_trade_no": out_trade_no}
@@ -232,16 +255,20 @@ class FakeAlipay:
                 }
         return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.METHOD_NOT_SUPPORTED"}
 
-    def _send(self, h, body: dict, *, signed: bool, method: str = "", tamper: bool = False) -> None:
+    def _send(self, h, body: dict, *, signed: bool, method: str = "", fault: str | None = None) -> None:
         if not signed:
             return self._raw(h, json.dumps(body, ensure_ascii=False).encode())
         name = method.replace(".", "_") + "_response"
         raw = json.dumps(body, ensure_ascii=False, indent=None, separators=(", ", ": "))  # not the canonical form
-        signature = self.alipay_private_key.sign(raw.encode(), padding.PKCS1v15(), hashes.SHA256())
-        if tamper:
-            signature = bytes([signature[0] ^ 1]) + signature[1:]
-        text = f'{{"{name}": {raw},"sign":"{base64.b64encode(signature).decode()}"}}'
-        self._raw(h, text.encode("utf-8"))
+        charset = "gbk" if fault == "gbk" else "utf-8"
+        signature = sign_with_rsa2(self._sdk_private, raw, charset)
+        if fault == "badsig":
+            flipped = base64.b64decode(signature)
+            signature = base64.b64encode(bytes([flipped[0] ^ 1]) + flipped[1:]).decode()
+        if fault == "escaped":  # signed as "/", sent as "\/", as some of Alipay's answers are
+            raw = raw.replace("/", "\\/")
+        text = f'{{"{name}": {raw},"sign":"{signature}"}}'
+        self._raw(h, text.encode(charset), f"text/html;charset={charset}")
 
     def bill_zip(self) -> bytes:
         """The day's trade bill as Alipay ships it: a zip holding GBK CSVs, the detail one with # comments."""

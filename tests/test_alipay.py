@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import urllib.request
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -249,3 +250,100 @@ def test_precreate_qr_expires_and_is_closed(gateway, fake, store):
     r = scan_to_pay(gateway, store, expires_s=0.2)
     assert r.outcome is Outcome.CANCELLED
     assert "alipay.trade.close" in fake.methods() and fake.precreated == {}
+
+
+# --- checked against Alipay's official Python SDK (alipay-sdk-python), not against our own reading ---------
+
+
+def _pem_private(key) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+
+
+def _pem_public(key) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def test_the_kiosk_signs_exactly_as_the_official_sdk(keys):
+    from alipay.aop.api.util.SignatureUtils import get_sign_content, sign_with_rsa2
+
+    from kiosk.payments.alipay import sign
+
+    app_key, _ = keys
+    params = {
+        "app_id": "2021000000000000",
+        "method": "alipay.trade.pay",
+        "format": "JSON",
+        "charset": "utf-8",
+        "sign_type": "RSA2",
+        "timestamp": "2026-11-25 12:00:00",
+        "version": "1.0",
+        "biz_content": '{"out_trade_no":"K01","subject":"演示门店 k1","total_amount":"5.50"}',
+    }
+    assert signing_string(params) == get_sign_content(params)
+    assert sign(params, app_key) == sign_with_rsa2(_pem_private(app_key), get_sign_content(params), "utf-8")
+
+
+def test_the_fake_speaks_the_official_sdks_wire_format(keys, fake):
+    """The official client queries the fake: the fake reads its request and the client verifies the answer."""
+    from alipay.aop.api.AlipayClientConfig import AlipayClientConfig
+    from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient
+    from alipay.aop.api.request.AlipayTradeQueryRequest import AlipayTradeQueryRequest
+    from alipay.aop.api.util.WebUtils import url_encode
+
+    app_key, alipay_key = keys
+    config = AlipayClientConfig()
+    config.server_url, config.app_id = fake.url, "2021000000000000"
+    config.app_private_key = _pem_private(app_key)
+    config.alipay_public_key = _pem_public(alipay_key)
+    request = AlipayTradeQueryRequest()
+    request.biz_content = {"out_trade_no": "K01NOPE"}
+    client = DefaultAlipayClient(config)
+    # the SDK's own request building and answer parsing; its connection code cannot reach a port other than 80,
+    # so the bytes it would send go out through urllib, exactly as its do_post() writes them
+    query_string, params = client._DefaultAlipayClient__prepare_request(request)
+    sent = urllib.request.Request(
+        fake.url + "?" + query_string,
+        data=url_encode(params, "utf-8").encode(),
+        headers={"Content-type": "application/x-www-form-urlencoded;charset=utf-8"},
+        method="POST",
+    )
+    with urllib.request.urlopen(sent, timeout=5) as resp:
+        answer = json.loads(client._DefaultAlipayClient__parse_response(resp.read()))  # raises unless it verifies
+    assert answer["sub_code"] == "ACQ.TRADE_NOT_EXIST" and fake.methods() == ["alipay.trade.query"]
+
+
+def test_a_chinese_subject_passes_alipays_signature_check(gateway, fake, store):
+    """Alipay reads `charset` from the URL; sent only in the body, a Chinese subject is read as GBK and fails."""
+    cart = Cart()
+    cart.add(DEMO_PRODUCTS[0])
+    r = PaymentDriver(gateway, store, poll_interval_s=0.05).pay(
+        StartPayment("281234567890123451", Scheme.ALIPAY, cart.snapshot(), cart.totals()),
+        language="zh_CN",
+        subject="演示门店 自助收银 k1",
+    )
+    assert r.outcome is Outcome.PAID and fake.calls[0][1]["subject"] == "演示门店 自助收银 k1"
+
+
+def test_an_answer_in_gbk_is_read_not_raised(gateway, fake, store):
+    fake.fault("alipay.trade.pay", "gbk")
+    r, _ = pay(gateway, store, "281234567890123458")  # declined, with a Chinese sub_msg, in GBK
+    assert r.outcome is Outcome.FAILED and r.reason == "ACQ.PAYMENT_AUTH_CODE_INVALID"
+    assert fake.methods() == ["alipay.trade.pay"]
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe\x00garbage", '{"alipay_trade_query_response": 合}'.encode("gbk"), b"[]"])
+def test_an_unreadable_answer_is_no_answer(gateway, body):
+    assert gateway._verified("alipay.trade.query", body, "utf-8") is None
+    assert gateway._verified("alipay.trade.query", body, "no-such-charset") is None
+
+
+def test_escaped_slashes_are_verified_as_the_sdks_do(gateway, fake):
+    fake.fault("alipay.trade.precreate", "escaped")
+    answer = gateway.precreate("K01QR1", 550, "Demo")
+    assert answer.status is Status.PAYING and answer.qr.startswith("https://qr.alipay.com/")

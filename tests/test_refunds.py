@@ -127,7 +127,7 @@ def test_alipay_refund_with_a_slow_answer(gateway, fake, store):  # noqa: F811
     fake.fault("alipay.trade.refund", "slow")
     refund = PaymentDriver(gateway, store).refund(store.begin_refund(r.order["order_no"], 150, requested_by="hq"))
     assert refund["state"] == "REFUNDED"
-    assert fake.methods()[-2:] == ["alipay.trade.refund", "alipay.fastpay.refund.query"]
+    assert fake.methods()[-2:] == ["alipay.trade.refund", "alipay.trade.fastpay.refund.query"]
     assert list(fake.refunds.values()) == [(r.out_trade_no, "1.50")]
     assert store.payment(r.out_trade_no)["state"] == "PARTIALLY_REFUNDED"
 

@@ -1,16 +1,21 @@
 """Alipay Face-to-Face (当面付) over its real wire protocol: RSA2-signed form POSTs, signed JSON answers.
 
-Facts from ../shared/spec/payments.md.  Every request is a POST form (the
-payment code travels only in the body, never in the URL) signed with the
-app's RSA key; every answer's `<method>_response` object is verified, as the
-raw text received, against the top-level `sign` with Alipay's public key.  An
-answer that fails verification is treated as no answer at all (UNKNOWN), so
-the loop queries and, if need be, cancels.
+Facts from ../shared/spec/payments.md.  Every request is signed with the
+app's RSA key and sent as the official SDKs send it: the common parameters
+(with `charset` and `sign`) in the URL query, `biz_content` alone in the POST
+body, so Alipay decodes the body as UTF-8 and the payment code never appears
+in a URL.  Every answer is decoded by the charset it declares, and its
+`<method>_response` object is verified, as the raw text received, against the
+top-level `sign` with Alipay's public key (once more with a backslash-slash read as `/`, as
+the SDKs do).  An answer that fails verification, or cannot be read at all, is
+treated as no answer (UNKNOWN), so the loop queries and, if need be, cancels;
+nothing an answer holds makes the gateway raise.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import logging
 import urllib.error
@@ -40,12 +45,24 @@ def sign(params: dict[str, str], key: rsa.RSAPrivateKey) -> str:
     return base64.b64encode(signature).decode()
 
 
-def verify(text: str, signature: str, key: rsa.RSAPublicKey) -> bool:
+def verify(signed: bytes, signature: str, key: rsa.RSAPublicKey) -> bool:
+    """`signed`: the response object's bytes as Alipay encoded them (the charset of the answer)."""
     try:
-        key.verify(base64.b64decode(signature), text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        key.verify(base64.b64decode(signature), signed, padding.PKCS1v15(), hashes.SHA256())
         return True
     except (InvalidSignature, ValueError):
         return False
+
+
+def _charset(raw: bytes, declared: str | None) -> str:
+    """The answer's charset: as its Content-Type declares, else utf-8; an unknown name counts as utf-8."""
+    for name in (declared, "utf-8"):
+        if name:
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                continue
+    return "utf-8"
 
 
 def response_object(body: str, method: str) -> tuple[str, str, dict[str, Any]] | None:
@@ -107,37 +124,57 @@ class AlipayGateway:
             "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
         }
         params["sign"] = sign(params, self.key)
-        data = urllib.parse.urlencode(params).encode("utf-8")
+        common = {k: v for k, v in params.items() if k != "biz_content"}
         request = urllib.request.Request(
-            self.url,
-            data=data,
+            self.url + ("&" if "?" in self.url else "?") + urllib.parse.urlencode(common),
+            data=urllib.parse.urlencode({"biz_content": params["biz_content"]}).encode("utf-8"),
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as resp:
-                body = resp.read().decode("utf-8")
+                raw, declared = resp.read(), resp.headers.get_content_charset()
         except urllib.error.HTTPError as exc:
             log.warning("alipay %s: HTTP %s", method, exc.code)
             return None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             log.warning("alipay %s: no answer (%s)", method, exc)
             return None
+        return self._verified(method, raw, declared)
+
+    def _verified(self, method: str, raw: bytes, declared: str | None) -> dict[str, Any] | None:
+        """The verified response object of an answer, or None; never raises, whatever the answer holds."""
+        try:
+            return self._read(method, raw, declared)
+        except Exception as exc:
+            log.warning("alipay %s: an answer that cannot be read (%s: %s)", method, type(exc).__name__, exc)
+            return None
+
+    def _read(self, method: str, raw: bytes, declared: str | None) -> dict[str, Any] | None:
+        charset = _charset(raw, declared)
+        body = raw.decode(charset)
         try:
             found = response_object(body, method)
             envelope = json.loads(body)
         except (ValueError, IndexError):
             log.warning("alipay %s: an answer that is not JSON", method)
             return None
-        if found is None:
+        if found is None or not isinstance(envelope, dict):
             log.warning("alipay %s: no response object in the answer", method)
             return None
-        name, raw, value = found
+        name, text, value = found
         if name == "error_response":
-            log.warning("alipay %s: error_response %s", method, value.get("sub_code") or value.get("code"))
+            sub = value.get("sub_code") or value.get("code") if isinstance(value, dict) else value
+            log.warning("alipay %s: error_response %s", method, sub)
             return None  # unsigned, and about the request rather than the trade: not an answer to act on
         signature = envelope.get("sign", "")
-        if not signature or not verify(raw, signature, self.alipay_key):
+        if not isinstance(signature, str) or not signature or not isinstance(value, dict):
+            log.warning("alipay %s: an unsigned answer; treated as no answer", method)
+            return None
+        signed = text.encode(charset)
+        if not verify(signed, signature, self.alipay_key) and not (
+            "\\/" in text and verify(text.replace("\\/", "/").encode(charset), signature, self.alipay_key)
+        ):
             log.warning("alipay %s: the answer's signature does not verify; treated as no answer", method)
             return None
         return value
@@ -223,7 +260,9 @@ class AlipayGateway:
         return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")))
 
     def refund_query(self, out_trade_no: str, out_request_no: str) -> Answer:
-        r = self.call("alipay.fastpay.refund.query", {"out_trade_no": out_trade_no, "out_request_no": out_request_no})
+        r = self.call(
+            "alipay.trade.fastpay.refund.query", {"out_trade_no": out_trade_no, "out_request_no": out_request_no}
+        )
         if r is None or r.get("code") != "10000":
             return Answer(Status.UNKNOWN, reason="NO_ANSWER" if r is None else str(r.get("sub_code")))
         if r.get("refund_status") == "REFUND_SUCCESS" or r.get("refund_amount"):
