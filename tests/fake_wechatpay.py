@@ -1,10 +1,15 @@
 """A local WeChat Pay API v3 for tests: signed requests checked, answers signed, the real paths and codes.
 
 Time is a virtual clock shared with the gateway under test, so the rule "no
-reverse sooner than 15 s after the payment" is checked without waiting.  What a
+reverse sooner than 15 s after the payment" is checked without waiting; the
+answers' `Wechatpay-Timestamp` is real time, as WeChat's is.  It runs in
+public-key mode: requests must name its key (`Wechatpay-Serial`), and answers
+carry that id and are signed with wechatpayv3's own `rsa_sign`.  What a
 payment code does follows its last digit: 0-6 paid, 7 the shopper confirms on
 the phone (paid after `buyer_pays_after` queries), 8 declined (NOTENOUGH).
-Faults are queued per route name: "5xx", "drop", "badsig".
+Faults are queued per route name: "5xx", "drop", "badsig", "skew" (the answer
+stamped an hour ago, correctly signed: a replay), "serial" (signed, but naming
+another key), "204" (a reverse answered 204 No Content).
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import json
 import re
 import secrets
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from wechatpayv3.utils import rsa_sign
+
+PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001"
 
 
 class VirtualClock:
@@ -96,17 +105,21 @@ class FakeWechatPay:
             return
         if fault == "5xx":
             status, data = 500, {"code": "SYSTEM_ERROR", "message": "系统错误"}
+        if fault == "204" and route == "reverse" and status == 200:
+            status, data = 204, None
         raw = "" if data is None else json.dumps(data, ensure_ascii=False)
-        ts, nonce = str(int(self.clock.now())), secrets.token_hex(8)
-        sig = self.platform_key.sign(f"{ts}\n{nonce}\n{raw}\n".encode(), padding.PKCS1v15(), hashes.SHA256())
+        ts, nonce = str(int(time.time()) - (3600 if fault == "skew" else 0)), secrets.token_hex(8)
+        sig = rsa_sign(self.platform_key, f"{ts}\n{nonce}\n{raw}\n")
         if fault == "badsig":
-            sig = bytes([sig[0] ^ 1]) + sig[1:]
+            flipped = base64.b64decode(sig)
+            sig = base64.b64encode(bytes([flipped[0] ^ 1]) + flipped[1:]).decode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Wechatpay-Timestamp", ts)
         h.send_header("Wechatpay-Nonce", nonce)
-        h.send_header("Wechatpay-Signature", base64.b64encode(sig).decode())
-        h.send_header("Wechatpay-Serial", "PUB_KEY_ID_0000")
+        h.send_header("Wechatpay-Signature", sig)
+        h.send_header("Wechatpay-Signature-Type", "WECHATPAY2-SHA256-RSA2048")
+        h.send_header("Wechatpay-Serial", "PUB_KEY_ID_0000OTHER" if fault == "serial" else PUBLIC_KEY_ID)
         h.send_header("Content-Length", str(len(raw.encode())))
         h.end_headers()
         h.wfile.write(raw.encode())
@@ -199,6 +212,8 @@ class FakeWechatPay:
         h.wfile.write(data)
 
     def _check_signature(self, h, method: str, body: str) -> None:
+        if h.headers.get("Wechatpay-Serial") != PUBLIC_KEY_ID:
+            self.violations.append(f"{method} {h.path}: Wechatpay-Serial {h.headers.get('Wechatpay-Serial')!r}")
         auth = h.headers.get("Authorization", "")
         fields = dict(re.findall(r'(\w+)="([^"]*)"', auth))
         if not auth.startswith("WECHATPAY2-SHA256-RSA2048 ") or not fields.get("signature"):

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import date
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
 from kiosk.codes import Scheme
+from kiosk.payments import Status
 from kiosk.payments.driver import PaymentDriver
 from kiosk.payments.wechatpay import WechatPayGateway
 from kiosk.reconcile import run
 from kiosk.store import Identity, Store
-from tests.fake_wechatpay import FakeWechatPay, VirtualClock
+from tests.fake_wechatpay import PUBLIC_KEY_ID, FakeWechatPay, VirtualClock
 
 WX_CODE = "134567890123456781"
 
@@ -48,6 +52,7 @@ def gw(wx_keys, wx, clock):
         merchant_key=merchant,
         merchant_serial_no="5157F09E",
         platform_key=platform.public_key(),
+        platform_key_id=PUBLIC_KEY_ID,
         timeout_s=2,
         device_id="k1",
         store_id="s1",
@@ -165,7 +170,7 @@ def test_keys_and_settings_are_checked_at_start(tmp_path, wx_keys):
         "merchant_serial_no": "5157F09E",
         "merchant_private_key_file": str(tmp_path / "m.pem"),
         "platform_public_key_file": str(tmp_path / "p.pem"),
-        "platform_public_key_id": "PUB_KEY_ID_0119000001",
+        "platform_public_key_id": PUBLIC_KEY_ID,
     }
     cfg = write_config(
         tmp_path / "k.toml",
@@ -211,7 +216,7 @@ def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
                         "merchant_serial_no": "5157F09E",
                         "merchant_private_key_file": str(tmp_path / "m.pem"),
                         "platform_public_key_file": str(tmp_path / "p.pem"),
-                        "platform_public_key_id": "PUB_KEY_ID_0119000001",
+                        "platform_public_key_id": PUBLIC_KEY_ID,
                     },
                 },
             )
@@ -224,3 +229,70 @@ def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
     assert k2.driver.poll_interval_s == 5.0
     k3 = Kiosk(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, gateway="sandbox")))
     assert (k3.driver.poll_interval_s, k3.driver.paying_limit_s) == (3.0, 60.0)
+
+
+# --- checked against wechatpayv3 (a maintained WeChat Pay v3 SDK), not against our own reading ----------------
+
+
+def _pem(key, private: bool) -> str:
+    if private:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def test_the_fake_speaks_wechatpayv3s_wire_format(wx_keys, wx, gw, store, clock):
+    """wechatpayv3's own client, in public-key mode, queries the fake: the fake checks the client's signature and
+    serial as it checks the kiosk's, and the client verifies the fake's answer (it raises when one does not)."""
+    from wechatpayv3.core import Core
+
+    r, _ = pay(gw, store, WX_CODE, clock)  # the kiosk's requests: accepted (the fixture asserts no violations)
+    merchant, platform = wx_keys
+    core = Core(
+        mchid="1900000109",
+        cert_serial_no="5157F09E",
+        private_key=_pem(merchant, True),
+        apiv3_key="0" * 32,
+        public_key=_pem(platform.public_key(), False),
+        public_key_id=PUBLIC_KEY_ID,
+        timeout=5,
+    )
+    core._gate_way = wx.url  # the SDK's gateway is fixed to WeChat's host; here it is the local fake
+    status, text = core.request(f"/v3/pay/transactions/out-trade-no/{r.out_trade_no}?mchid=1900000109")
+    assert status == 200 and json.loads(text)["trade_state"] == "SUCCESS"
+
+
+def test_the_kiosks_request_signature_is_the_sdks(wx_keys):
+    from wechatpayv3.utils import rsa_sign
+
+    from kiosk.payments.wechatpay import sign_message
+
+    merchant, _ = wx_keys
+    body = '{"out_trade_no":"K01","description":"演示门店"}'
+    ours = sign_message("POST", "/v3/pay/transactions/codepay", "1732500000", "abc", body, merchant)
+    assert ours == rsa_sign(merchant, f"POST\n/v3/pay/transactions/codepay\n1732500000\nabc\n{body}\n")
+
+
+@pytest.mark.parametrize("fault", ["skew", "serial"])
+def test_answers_replayed_or_signed_by_another_key_are_no_answer(gw, wx, store, clock, fault):
+    """An hour-old answer (correctly signed) or one naming a key the kiosk does not hold: queried, not believed."""
+    wx.fault("codepay", fault)
+    r, _ = pay(gw, store, "134567890123456781", clock)
+    assert r.outcome is Outcome.PAID  # the query, answered properly, finds the truth
+    assert wx.calls[:2] == ["codepay", "query"]
+
+
+def test_every_answer_refused_when_the_clock_is_off(gw, wx):
+    gw.wall_clock = lambda: time.time() + 3600  # a Pi without RTC and no time sync
+    assert gw.query("K01NOPE").status is Status.UNKNOWN
+
+
+def test_a_reverse_answered_204_is_done(gw, wx, store, clock, monkeypatch):
+    monkeypatch.setattr("kiosk.payments.driver.time.sleep", lambda s: None)
+    monkeypatch.setattr("threading.Event.wait", lambda self, timeout=None: clock.sleep(timeout or 0) or False)
+    wx.buyer_pays_after = 10_000
+    wx.fault("reverse", "204")
+    r, _ = pay(gw, store, "134567890123456787", clock, limit=1.0)
+    assert r.outcome is Outcome.CANCELLED
+    assert wx.calls.count("reverse") == 1  # done at the first 204, not repeated forever

@@ -120,6 +120,7 @@ def make_gateway(cfg: Config) -> Gateway:
             merchant_key=merchant_key,
             merchant_serial_no=w.merchant_serial_no,
             platform_key=platform_key,
+            platform_key_id=w.platform_public_key_id,
             timeout_s=cfg.payment.request_timeout_s,
             device_id=cfg.kiosk.kiosk_id,
             store_id=cfg.kiosk.store_id,

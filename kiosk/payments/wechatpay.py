@@ -2,10 +2,14 @@
 
 Every request carries `Authorization: WECHATPAY2-SHA256-RSA2048 …`, an RSA
 SHA-256 signature over "METHOD\\nPATH\\nTIMESTAMP\\nNONCE\\nBODY\\n" with the
-merchant's key; every answer is verified over "TIMESTAMP\\nNONCE\\nBODY\\n"
-with WeChat Pay's public key (its Wechatpay-Signature headers).  An answer
-that does not verify, a 5xx, a timeout or a dropped connection is no answer
-(UNKNOWN), so the loop queries and, if need be, reverses.  A reverse is never
+merchant's key, and `Wechatpay-Serial` naming the WeChat Pay public key the
+kiosk holds (public-key mode).  Every answer is verified over
+"TIMESTAMP\\nNONCE\\nBODY\\n" with that key (its Wechatpay-Signature headers),
+and refused when its `Wechatpay-Serial` is not that key's id or its
+`Wechatpay-Timestamp` is more than 5 minutes from the kiosk's clock (a
+replayed answer).  An answer that does not verify, a 5xx, a timeout or a
+dropped connection is no answer (UNKNOWN), so the loop queries and, if need
+be, reverses; nothing an answer holds makes the gateway raise.  A reverse is never
 sent sooner than 15 s after the payment (WeChat's rule) and is repeated while
 WeChat answers recall=Y.
 """
@@ -31,6 +35,7 @@ from kiosk.payments import Answer, PayRequest, Status
 log = logging.getLogger(__name__)
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 REVERSE_NOT_BEFORE_S = 15.0
+MAX_ANSWER_SKEW_S = 300.0  # payments.md: reject an answer whose timestamp is more than 5 minutes from now
 DEFINITE_FAILURES = {
     "AUTH_CODE_INVALID",
     "NOTENOUGH",
@@ -73,16 +78,19 @@ class WechatPayGateway:
         merchant_key: rsa.RSAPrivateKey,
         merchant_serial_no: str,
         platform_key: rsa.RSAPublicKey,
+        platform_key_id: str = "",
         timeout_s: float = 10.0,
         device_id: str = "",
         store_id: str = "",
         clock: Any = time.monotonic,
         sleep: Any = time.sleep,
+        wall_clock: Any = time.time,
     ) -> None:
         self.mchid, self.appid = mchid, appid
         self.base = api_base.rstrip("/")
         self.key, self.serial = merchant_key, merchant_serial_no
-        self.platform_key = platform_key
+        self.platform_key, self.platform_key_id = platform_key, platform_key_id
+        self.wall_clock = wall_clock
         self.timeout_s = timeout_s
         self.device_id, self.store_id = device_id, store_id
         self.clock, self.sleep = clock, sleep
@@ -92,50 +100,58 @@ class WechatPayGateway:
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]] | None:
         """A signed request; (HTTP status, verified JSON) or None when there is no trustworthy answer."""
         text = json.dumps(body, ensure_ascii=False, separators=(",", ":")) if body is not None else ""
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        auth = (
-            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
-            f'signature="{sign_message(method, path, ts, nonce, text, self.key)}"'
-        )
+        headers = {
+            "Authorization": self._authorization(method, path, text),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "User-Agent": "kiosk",
+        }
+        if self.platform_key_id:
+            headers["Wechatpay-Serial"] = self.platform_key_id
         req = urllib.request.Request(
-            self.base + path,
-            data=text.encode() if body is not None else None,
-            method=method,
-            headers={
-                "Authorization": auth,
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "User-Agent": "kiosk",
-            },
+            self.base + path, data=text.encode() if body is not None else None, method=method, headers=headers
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                status, headers, raw = resp.status, resp.headers, resp.read().decode("utf-8")
+                status, answer_headers, raw = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as exc:
             if exc.code >= 500:
                 log.warning("wechatpay %s %s: HTTP %s", method, path, exc.code)
                 return None
-            status, headers, raw = exc.code, exc.headers, exc.read().decode("utf-8", "replace")
+            status, answer_headers, raw = exc.code, exc.headers, exc.read()
         except OSError as exc:  # timeouts, refused and dropped connections
             log.warning("wechatpay %s %s: no answer (%s)", method, path, exc)
             return None
-        sig_ok = verify_message(
-            headers.get("Wechatpay-Timestamp", ""),
-            headers.get("Wechatpay-Nonce", ""),
-            raw,
-            headers.get("Wechatpay-Signature", ""),
-            self.platform_key,
-        )
-        if not sig_ok:
-            log.warning("wechatpay %s %s: the answer's signature does not verify; treated as no answer", method, path)
-            return None
         try:
-            return status, (json.loads(raw) if raw else {})
-        except ValueError:
+            return self._verified(method, path, status, answer_headers, raw)
+        except Exception as exc:  # whatever the answer holds, it is no answer to act on
+            log.warning(
+                "wechatpay %s %s: an answer that cannot be read (%s: %s)", method, path, type(exc).__name__, exc
+            )
             return None
 
+    def _verified(self, method: str, path: str, status: int, headers: Any, raw: bytes) -> tuple[int, dict] | None:
+        text = raw.decode("utf-8")
+        serial = headers.get("Wechatpay-Serial", "")
+        if self.platform_key_id and serial != self.platform_key_id:
+            log.warning(
+                "wechatpay %s %s: answer signed by key %r, not %r; refused", method, path, serial, self.platform_key_id
+            )
+            return None
+        stamp = headers.get("Wechatpay-Timestamp", "")
+        if not stamp.isdigit() or abs(self.wall_clock() - int(stamp)) > MAX_ANSWER_SKEW_S:
+            log.warning("wechatpay %s %s: answer timestamp %r is more than 5 minutes off; refused", method, path, stamp)
+            return None
+        if not verify_message(
+            stamp, headers.get("Wechatpay-Nonce", ""), text, headers.get("Wechatpay-Signature", ""), self.platform_key
+        ):
+            log.warning("wechatpay %s %s: the answer's signature does not verify; treated as no answer", method, path)
+            return None
+        data = json.loads(text) if text else {}
+        return (status, data) if isinstance(data, dict) else None
+
     def _authorization(self, method: str, path: str, body: str) -> str:
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
+        ts, nonce = str(int(self.wall_clock())), secrets.token_hex(16)
         signature = sign_message(method, path, ts, nonce, body, self.key)
         return (
             f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
@@ -199,7 +215,7 @@ class WechatPayGateway:
         if r is None:
             return Answer(Status.UNKNOWN, reason="NO_ANSWER", retry=True)
         status, data = r
-        if status == 200 and data.get("recall") != "Y":
+        if status == 204 or (status == 200 and data.get("recall") != "Y"):  # 204: reversed, nothing more to say
             return Answer(Status.CLOSED, reason="REVOKED")
         if data.get("code") == "ORDER_NOT_EXIST":
             return Answer(Status.CLOSED, reason="ORDER_NOT_EXIST")
@@ -270,12 +286,9 @@ class WechatPayGateway:
             raise OSError(f"WeChat Pay has no trade bill for {day}")
         url = r[1]["download_url"]
         path = url[len(self.base) :] if url.startswith(self.base) else urllib.parse.urlsplit(url).path
-        ts, nonce = str(int(time.time())), secrets.token_hex(16)
-        auth = (
-            f'{SCHEME} mchid="{self.mchid}",nonce_str="{nonce}",timestamp="{ts}",serial_no="{self.serial}",'
-            f'signature="{sign_message("GET", path, ts, nonce, "", self.key)}"'
-        )
+        auth = self._authorization("GET", path, "")
         with urllib.request.urlopen(
-            urllib.request.Request(url, headers={"Authorization": auth}), timeout=self.timeout_s
+            urllib.request.Request(url, headers={"Authorization": auth, "Wechatpay-Serial": self.platform_key_id}),
+            timeout=self.timeout_s,
         ) as resp:
             return parse_wechat_bill(resp.read().decode("utf-8"))
