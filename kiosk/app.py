@@ -13,6 +13,7 @@ import contextlib
 import logging
 import queue
 import random
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, Pay
 from kiosk.codes import CodeKind, CodeMemory, classify
 from kiosk.config import Config, check_runtime
 from kiosk.payments import make_gateway
-from kiosk.payments.driver import PaymentDriver, Result
+from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE, PaymentDriver, Result
 from kiosk.receipts import (
     Receipt,
     ReceiptSettings,
@@ -42,7 +43,7 @@ from kiosk.receipts import (
     sale_receipt,
     z_report,
 )
-from kiosk.store import Identity, RefundRefused, Store
+from kiosk.store import Identity, RefundRefused, Store, StoreError, describe
 from kiosk.telemetry import MqttLink
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,22 @@ class HelpPressed:
     pass
 
 
-Event = CodeRead | DeviceStatus | PaymentStep | QrShown | PaymentDone | PrintDone | HelpPressed | AttendantNotice
+@dataclass(frozen=True)
+class ServiceState:
+    problem: str | None  # why the kiosk cannot record a sale now; None: it can
+
+
+Event = (
+    CodeRead
+    | DeviceStatus
+    | PaymentStep
+    | QrShown
+    | PaymentDone
+    | PrintDone
+    | HelpPressed
+    | AttendantNotice
+    | ServiceState
+)
 
 
 def database_path(cfg: Config) -> Path:
@@ -120,7 +136,14 @@ class Kiosk:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.events: queue.Queue[Event] = queue.Queue()
         self.store = open_store(cfg)
-        self.store.seed_catalog(DEMO_PRODUCTS)
+        self.min_free_bytes = cfg.kiosk.min_free_mb * 2**20
+        problem = self.store.storage_problem(self.min_free_bytes)
+        if problem:
+            raise StoreError(problem)
+        try:
+            self.store.seed_catalog(DEMO_PRODUCTS)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.store.path}: {describe(exc, self.store.path)}") from None
         self.font_path = check_runtime(cfg)
         self.gateway = make_gateway(cfg)
         self.checkout = Checkout(
@@ -137,7 +160,9 @@ class Kiosk:
             self.store,
             poll_interval_s=cfg.payment.poll_interval_s or self.gateway.poll_interval_s,
             paying_limit_s=cfg.payment.paying_limit_s or self.gateway.paying_limit_s,
+            min_free_bytes=self.min_free_bytes,
         )
+        self.out_of_service: str | None = None  # why no sale can be recorded now (the disk), shown and reported
         self.devices: dict[str, dict[str, Any]] = {}
         self.receipt_state: str | None = None  # printing / printed / failed, for the result screen
         self.last_order: dict[str, Any] | None = None
@@ -274,6 +299,10 @@ class Kiosk:
 
     def _recover_once(self) -> float:
         """One round of recovery; returns how long to wait before the next."""
+        problem = self.store.storage_problem(self.min_free_bytes)
+        self.events.put(ServiceState(problem))
+        if problem:  # nothing can be recorded: look again soon
+            return min(5.0, self.cfg.payment.recovery_interval_s)
         reachable = self.driver.reachable()
         self._on_status(
             "gateway",
@@ -311,6 +340,8 @@ class Kiosk:
 
     def light_state(self) -> str:
         if any(not d["ok"] for name, d in self.devices.items() if name in ("scanner", "camera")):
+            return "fault"
+        if self.out_of_service:
             return "fault"
         if self.checkout.paying or self.checkout.help_open or self.attendant.active or self.printer_attention:
             return "busy"
@@ -350,6 +381,8 @@ class Kiosk:
             )
             if r.order is not None:
                 self._print(r.order)
+            if r.reason in (OUT_OF_SERVICE, NOT_RECORDED):
+                self._set_service(r.reason if self.out_of_service is None else self.out_of_service)
             if not r.settled or r.reason in ("NO_ANSWER", "TIMEOUT", "HTTP_502"):
                 self._probe.set()  # the gateway may be down: find out now, and stop taking codes if it is
             if self.mqtt:
@@ -364,6 +397,22 @@ class Kiosk:
                 self.attendant.message = event.key
         elif isinstance(event, HelpPressed):
             self.run_effects(co.open_help(now))
+        elif isinstance(event, ServiceState):
+            self._set_service(event.problem)
+
+    def _set_service(self, problem: str | None) -> None:
+        """In or out of service; head office hears of it at once, over MQTT directly (the disk may be full)."""
+        self.checkout.out_of_service = problem is not None
+        if (problem is None) == (self.out_of_service is None):
+            self.out_of_service = problem
+            return
+        self.out_of_service = problem
+        if problem:
+            log.error("out of service: %s", problem)
+        else:
+            log.info("back in service")
+        if self.mqtt:
+            self.mqtt.set_out_of_service(problem)
 
     def run_effects(self, effects: list) -> None:
         for e in effects:

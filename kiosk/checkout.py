@@ -202,6 +202,7 @@ class Checkout:
         self.qr_text = ""
         self.qr_deadline = 0.0
         self.payments_available = True  # False while the payment gateway cannot be reached
+        self.out_of_service = False  # True while the kiosk cannot record a sale (disk full or failing)
         self.last_activity = now
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
@@ -226,6 +227,9 @@ class Checkout:
 
     def scan(self, text: str, now: float) -> list[Effect]:
         """A code from the scanner or the camera."""
+        if self.out_of_service and not self.paying and self.phase is not Phase.RESULT:
+            self.notice = Notice("out_of_service", error=True)
+            return [Beep("error")]
         scanned = classify(text)
         if scanned.kind is CodeKind.PAYMENT:
             return self._payment_code(scanned, now)
@@ -285,6 +289,9 @@ class Checkout:
     def tap_scan_to_pay(self, now: float) -> list[Effect]:
         """Show a QR for the shopper's wallet app instead of scanning theirs."""
         self.last_activity = now
+        if self.out_of_service:
+            self.notice = Notice("out_of_service", error=True)
+            return [Beep("error")]
         if not self.payments_available:
             self.notice = Notice("payments_unavailable", error=True)
             return [Beep("error")]
@@ -369,17 +376,22 @@ class Checkout:
     ) -> list[Effect]:
         self.last_activity = now
         self.qr_text = ""
+        if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
+            self.out_of_service = True  # cannot record a sale: take no more codes until the disk is fine
         if outcome is Outcome.PAID:
             self.paid_total = self.cart.totals().total
             self.cart.clear()
             self.phase = Phase.RESULT
             self.outcome = outcome
             self.order_no = order_no
-            self.notice = None
+            # paid, but the order could not be written yet: the shopper is told to wait for staff, never to pay again
+            self.notice = Notice("paid_not_recorded") if order_no is None else None
             return [Beep("paid")]
         self.phase = Phase.PAYMENT
         self.pay_step = PayStep.WAITING_CODE
-        if outcome is Outcome.CANCELLED:
+        if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
+            self.notice = Notice("out_of_service", error=True)
+        elif outcome is Outcome.CANCELLED:
             self.notice = Notice("payment_cancelled", error=True)
         else:
             self.notice = Notice("payment_failed", error=True, params={"reason": reason})

@@ -34,6 +34,7 @@ class KioskSection:
     kiosk_id: str = "kiosk-01"
     order_prefix: str = "K01"
     data_dir: str = "data"
+    min_free_mb: int = field(default=64, metadata={"min": 1, "max": 100000})  # less free: out of service
     currency: str = "CNY"
     default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
     idle_timeout_s: float = field(default=90.0, metadata={"min": 10})

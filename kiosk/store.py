@@ -14,9 +14,11 @@ message ids start again with different content.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -168,6 +170,7 @@ class Store:
         self.path = path
         self.id = identity
         self._local = threading.local()
+        self.write_failed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _check_file(path)
@@ -177,7 +180,7 @@ class Store:
             self.installation = self._installation(db)
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise StoreError(f"{path}: {_describe(exc)}") from None
+            raise StoreError(f"{path}: {describe(exc, path)}") from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot use the data directory ({exc.strerror or exc})") from None
         self.code_key = bytes.fromhex(self._meta(db, "code_key"))
@@ -249,15 +252,40 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error."""
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on any error.
+
+        A write the disk refuses (full, read-only, I/O error) sets `write_failed` until `storage_problem()`
+        finds the disk writable again: the kiosk sells nothing meanwhile.
+        """
         db = self.conn()
-        db.execute("BEGIN IMMEDIATE")
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already (e.g. SQLITE_FULL)
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            if _disk_refused(exc):
+                self.write_failed = True
             raise
-        db.execute("COMMIT")
+
+    def storage_problem(self, min_free_bytes: int) -> str | None:
+        """Why this kiosk cannot write safely now (too little space, or the last write was refused), or None."""
+        free = shutil.disk_usage(self.path.parent).free
+        if free < min_free_bytes:
+            return f"only {free // 2**20} MB free in {self.path.parent}; the kiosk needs {min_free_bytes // 2**20} MB"
+        if self.write_failed:
+            try:
+                with self.tx() as db:  # a write probe: is the disk writable again?
+                    self._next(db, "write_probe")
+            except sqlite3.Error as exc:
+                return f"cannot write {self.path} ({exc})"
+            self.write_failed = False
+        return None
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -747,6 +775,11 @@ class Store:
         return entries
 
 
+def _disk_refused(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return any(k in text for k in ("full", "readonly", "read-only", "disk i/o", "unable to open"))
+
+
 def _public(row: sqlite3.Row) -> dict[str, Any]:
     """A payment row for the rest of the kiosk: without the wallet code's digest."""
     p = dict(row)
@@ -770,8 +803,13 @@ def _check_integrity(path: Path, db: sqlite3.Connection) -> None:
         raise StoreError(f"{path} is damaged ({'; '.join(problems)}); restore it from a backup")
 
 
-def _describe(exc: sqlite3.DatabaseError) -> str:
+def describe(exc: sqlite3.DatabaseError, path: Path) -> str:
+    """One line for a technician: what the database error means and what to do."""
     text = str(exc)
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(path.parent).free
+        if free < 2**20:
+            return f"cannot write the database ({text}): the disk is full ({free // 1024} KB free); free some space"
     if "readonly" in text or "unable to open" in text:
         return f"cannot write the database ({text}): is the file system read-only, or owned by another user?"
     if "full" in text:

@@ -25,15 +25,17 @@ import logging
 import os
 import queue
 import shutil
+import sqlite3
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from kiosk import __version__
+from kiosk import __version__, messages
 from kiosk.config import Config
 from kiosk.signing import Refused, Verifier, canonical, load_public_key
 from kiosk.store import Store
@@ -75,6 +77,8 @@ class MqttLink:
         self._connack = threading.Event()  # the broker answered CONNECT, yes or no
         self._refused = ""
         self.wake = threading.Event()  # set when the outbox has new rows
+        self._service: str | None = None  # why the kiosk is out of service, or None
+        self._service_sent: str | None = None
         self._stop = threading.Event()
         self._acks: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -96,6 +100,36 @@ class MqttLink:
 
     def notify(self) -> None:
         self.wake.set()
+
+    def set_out_of_service(self, problem: str | None) -> None:
+        """Status `locked` (retained) and an `events` alert while the kiosk cannot record a sale, `online` after.
+
+        Sent straight to the broker, not through the outbox: the disk it would be written to may be full.
+        """
+        self._service = problem
+        self.wake.set()
+
+    def _publish_service(self, client: mqtt.Client, connecting: bool = False) -> None:
+        problem = self._service
+        if not connecting and problem == self._service_sent:
+            return
+        self._service_sent = problem
+        client.publish(self.prefix + "status", "locked" if problem else "online", qos=1, retain=True)
+        if connecting and not problem:
+            return
+        data = {"kind": "out_of_service" if problem else "back_in_service", "message": problem or ""}
+        ids = self.cfg.kiosk
+        msg_id = f"{ids.store_id}:{ids.kiosk_id}:{self.store.installation}:events:direct-{uuid.uuid4().hex}"
+        payload = messages.envelope(
+            msg_id=msg_id,
+            seq=0,
+            ts=messages.utc_now(),
+            store=ids.store_id,
+            kiosk=ids.kiosk_id,
+            type_="events",
+            data=data,
+        )
+        client.publish(self.prefix + "events", payload, qos=1)
 
     # -- the session ---------------------------------------------------------
     def _new_client(self) -> mqtt.Client:
@@ -165,8 +199,12 @@ class MqttLink:
             self._stop.wait(self.m.retry_s)
 
     def _session(self, client: mqtt.Client) -> None:
-        client.publish(self.prefix + "status", "online", qos=1, retain=True)
-        session = self.store.next_session()
+        self._publish_service(client, connecting=True)  # status online, or locked while out of service
+        try:
+            session = self.store.next_session()
+        except sqlite3.Error as exc:  # a full or failing disk: the session goes on, unnumbered
+            log.warning("mqtt: session not counted (%s)", exc)
+            session = 0
         birth = {
             "v": 1,
             "type": "birth",
@@ -184,7 +222,7 @@ class MqttLink:
         while not self._stop.is_set() and self.connected.is_set():
             sent = self._handle_incoming(inflight)
             if sent:
-                self.store.mark_sent(sent)
+                self._mark_sent(sent)
             if len(inflight) < WINDOW:
                 for row in self.store.pending_outbox(after_seq=last_seq, limit=WINDOW - len(inflight)):
                     info = client.publish(self.prefix + row["topic"], row["payload"], qos=row["qos"])
@@ -192,6 +230,7 @@ class MqttLink:
                         raise OSError(f"publish failed: {mqtt.error_string(info.rc)}")
                     inflight[info.mid] = row["seq"]
                     last_seq = row["seq"]
+            self._publish_service(client)
             if time.monotonic() >= next_heartbeat:
                 client.publish(self.prefix + "telemetry", json.dumps(self.heartbeat()), qos=0)
                 next_heartbeat = time.monotonic() + self.m.telemetry_interval_s
@@ -200,7 +239,13 @@ class MqttLink:
                 self.wake.clear()
         sent = self._handle_incoming(inflight)
         if sent:
-            self.store.mark_sent(sent)
+            self._mark_sent(sent)
+
+    def _mark_sent(self, seqs: list[int]) -> None:
+        try:
+            self.store.mark_sent(seqs)
+        except sqlite3.Error as exc:  # a full disk: they stay "unsent" and go again later (HQ stores each id once)
+            log.warning("mqtt: could not mark %d messages sent (%s)", len(seqs), exc)
 
     def _handle_incoming(self, inflight: dict[int, int]) -> list[int]:
         sent = []
@@ -214,7 +259,10 @@ class MqttLink:
                 if seq is not None:
                     sent.append(seq)
             else:
-                self._incoming_message(item)
+                try:
+                    self._incoming_message(item)
+                except sqlite3.Error as exc:  # a full disk: unanswered; head office sees no answer and resends
+                    log.error("mqtt: %s not handled, the store cannot be written (%s)", item.topic, exc)
 
     def _incoming_message(self, msg: mqtt.MQTTMessage) -> None:
         topic = msg.topic[len(self.prefix) :]

@@ -9,6 +9,7 @@ import pytest
 from kiosk.app import Kiosk
 from kiosk.checkout import Phase
 from kiosk.config import DEMO_PIN_HASH, Config, replace
+from kiosk.i18n import tr
 from kiosk.receipts.render import code128
 from tests.loopback import free_port, wait_until
 
@@ -521,7 +522,7 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
         return []
 
     monkeypatch.setattr(k.gateway, "statement", slow_statement)
-    assert k.on_command("reconcile", {"id": "z9", "date": "2026-11-24"}) is None
+    assert k.on_command("reconcile", {"date": "2026-11-24"}, "z9") is None
     assert started.wait(5)
     k.simulate_scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
@@ -530,3 +531,29 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
         assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 5)
     finally:
         release.set()
+
+
+@pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language, tmp_path):
+    from kiosk.checkout import Outcome
+
+    k, ui = ui_for(display={"size": size})
+    co = k.checkout
+    co.set_language(language, k.clock())
+    co.default_language = language
+    k.simulate_scan("6901234000016")
+    assert run_until(ui, lambda: co.cart.totals().items == 1)
+    co.payment_finished(Outcome.PAID, k.clock(), order_no=None, reason="NOT_RECORDED")  # the disk refused the order
+    ui.frame()
+    shown = [t for t, _ in ui.painter.texts]
+    assert tr(language, "Please wait here: staff will bring your receipt.") in shown
+    assert overlaps(ui) == [], "paid, not recorded"
+    ui.screenshot(tmp_path / "paid-not-recorded.png")
+    co.tap_start_over(k.clock())
+    ui.frame()
+    assert tr(language, "Out of service") in [t for t, _ in ui.painter.texts]
+    assert not any(b.name == "pay" for b in ui.painter.buttons) and overlaps(ui) == []
+    k.simulate_scan("6901234000016")  # nothing can be bought meanwhile
+    assert run_until(ui, lambda: co.notice is not None and co.notice.key == "out_of_service")
+    assert not co.cart

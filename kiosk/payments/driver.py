@@ -8,11 +8,19 @@ closed.  Each transition is one store transaction with its outbox message.
 
 Runs on a worker thread; it reports progress through a callback and stops
 waiting when `cancel` is set.
+
+A kiosk that cannot write must not charge: before each payment the disk is
+checked (free space, and a write the disk refused before), and the journal row
+must be on disk before the request goes out; otherwise the result is
+OUT_OF_SERVICE and nothing is sent.  If the disk refuses a write after the
+request went out, the payment stays open in the journal for recovery to finish
+(NOT_RECORDED); when the gateway had said PAID, the shopper is told so.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +33,15 @@ from kiosk.payments import Answer, Gateway, PaymentState, PayRequest, Status
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+
+
+OUT_OF_SERVICE = "OUT_OF_SERVICE"  # nothing was sent: the kiosk cannot write safely
+NOT_RECORDED = "NOT_RECORDED"  # sent, but the outcome could not be written: recovery finishes it
+STORE_ERRORS = (sqlite3.Error, OSError)
+
+
+class Unrecorded(Exception):
+    """The gateway said PAID, but the order could not be written."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +63,10 @@ class PaymentDriver:
         paying_limit_s: float = 60.0,
         cancel_attempts: int = 5,
         clock: Callable[[], float] = time.monotonic,
+        min_free_bytes: int = 0,
     ) -> None:
         self.gateway = gateway
+        self.min_free_bytes = min_free_bytes
         self.store = store
         self.poll_interval_s = poll_interval_s
         self.paying_limit_s = paying_limit_s
@@ -68,24 +87,58 @@ class PaymentDriver:
         cancel: threading.Event | None = None,
     ) -> Result:
         cancel = cancel or threading.Event()
-        with self._lock:  # recover_all() lists open payments under the same lock: it never sees this one unowned
-            out_trade_no = self.store.begin_payment(
-                gateway=self.gateway.name,
-                channel=req.scheme.value,
-                code_masked=mask(req.code),
-                code_digest=code_digest(self.store.code_key, req.code),
-                lines=req.lines,
-                totals=req.totals,
-                language=language,
-            )
-            self._in_flight.add(out_trade_no)
+        out_trade_no = self._begin(
+            channel=req.scheme.value,
+            code_masked=mask(req.code),
+            code_digest=code_digest(self.store.code_key, req.code),
+            lines=req.lines,
+            totals=req.totals,
+            language=language,
+        )
+        if out_trade_no is None:
+            return Result(Outcome.FAILED, "", reason=OUT_OF_SERVICE)
         try:
             log.info("pay %s %s code %s", out_trade_no, req.totals.total, mask(req.code))
             request = PayRequest(out_trade_no, req.code, req.totals.total, self.store.id.currency, subject)
-            return self._settle(out_trade_no, self.gateway.pay(request), progress, cancel)
+            return self._unrecorded_safe(
+                out_trade_no, lambda: self._settle(out_trade_no, self.gateway.pay(request), progress, cancel)
+            )
         finally:
             with self._lock:
                 self._in_flight.discard(out_trade_no)
+
+    def _begin(self, **payment: Any) -> str | None:
+        """Journal a new payment as SUBMITTING and own it; None (nothing written, nothing to send) when the
+        disk cannot be trusted with it."""
+        problem = self.store.storage_problem(self.min_free_bytes)
+        if problem:
+            log.error("no payment taken: %s", problem)
+            return None
+        with self._lock:  # recover_all() lists open payments under the same lock: it never sees this one unowned
+            try:
+                out_trade_no = self.store.begin_payment(gateway=self.gateway.name, **payment)
+            except STORE_ERRORS as exc:
+                log.error("no payment taken: the journal cannot be written (%s)", exc)
+                return None
+            self._in_flight.add(out_trade_no)
+        return out_trade_no
+
+    def _unrecorded_safe(self, out_trade_no: str, run: Callable[[], Result]) -> Result:
+        """Run the rest of a payment; a write the disk refuses leaves it open for recovery, never lost."""
+        try:
+            return run()
+        except Unrecorded:
+            log.error("payment %s is PAID at the gateway but not recorded; recovery will finish it", out_trade_no)
+            return Result(Outcome.PAID, out_trade_no, reason=NOT_RECORDED, settled=False)
+        except STORE_ERRORS as exc:
+            log.error("payment %s: the journal cannot be written (%s); recovery will finish it", out_trade_no, exc)
+            return Result(Outcome.FAILED, out_trade_no, reason=NOT_RECORDED, settled=False)
+
+    def _complete(self, out_trade_no: str, trade_id: str, recovered: bool = False) -> dict[str, Any]:
+        try:
+            return self.store.complete_payment(out_trade_no, trade_id=trade_id, recovered=recovered)
+        except STORE_ERRORS as exc:
+            raise Unrecorded(out_trade_no) from exc
 
     def present(
         self,
@@ -100,33 +153,44 @@ class PaymentDriver:
     ) -> Result:
         """ "Scan to pay": precreate a QR, show it, poll until paid, cancelled or expired; close what is left."""
         cancel = cancel or threading.Event()
-        with self._lock:
-            out_trade_no = self.store.begin_payment(
-                gateway=self.gateway.name, channel="qr", code_masked="-", lines=lines, totals=totals, language=language
-            )
-            self._in_flight.add(out_trade_no)
+        out_trade_no = self._begin(channel="qr", code_masked="-", lines=lines, totals=totals, language=language)
+        if out_trade_no is None:
+            return Result(Outcome.FAILED, "", reason=OUT_OF_SERVICE)
         try:
-            answer = self.gateway.precreate(out_trade_no, totals.total, subject)
-            if not answer.qr:
-                log.warning("payment %s: no QR from the gateway (%s)", out_trade_no, answer.reason)
-                if answer.status is Status.FAILED:
-                    self.store.set_payment_state(out_trade_no, PaymentState.FAILED, reason=answer.reason)
-                    return Result(Outcome.FAILED, out_trade_no, reason=answer.reason)
-                return self._close(out_trade_no)
-            self.store.set_payment_state(out_trade_no, PaymentState.USER_PAYING)
-            deadline = self.clock() + expires_s
-            show_qr(answer.qr, deadline)
-            while not cancel.wait(self.poll_interval_s) and self.clock() < deadline:
-                answer = self.gateway.query(out_trade_no)
-                if answer.status is Status.PAID:
-                    order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id)
-                    return Result(Outcome.PAID, out_trade_no, order=order)
-                if answer.status is Status.CLOSED:
-                    return self._closed(out_trade_no, answer, recovered=False)
-            return self._close(out_trade_no)
+            return self._unrecorded_safe(
+                out_trade_no, lambda: self._present(out_trade_no, totals, subject, show_qr, expires_s, cancel)
+            )
         finally:
             with self._lock:
                 self._in_flight.discard(out_trade_no)
+
+    def _present(
+        self,
+        out_trade_no: str,
+        totals: Any,
+        subject: str,
+        show_qr: Callable[[str, float], None],
+        expires_s: float,
+        cancel: threading.Event,
+    ) -> Result:
+        answer = self.gateway.precreate(out_trade_no, totals.total, subject)
+        if not answer.qr:
+            log.warning("payment %s: no QR from the gateway (%s)", out_trade_no, answer.reason)
+            if answer.status is Status.FAILED:
+                self.store.set_payment_state(out_trade_no, PaymentState.FAILED, reason=answer.reason)
+                return Result(Outcome.FAILED, out_trade_no, reason=answer.reason)
+            return self._close(out_trade_no)
+        self.store.set_payment_state(out_trade_no, PaymentState.USER_PAYING)
+        deadline = self.clock() + expires_s
+        show_qr(answer.qr, deadline)
+        while not cancel.wait(self.poll_interval_s) and self.clock() < deadline:
+            answer = self.gateway.query(out_trade_no)
+            if answer.status is Status.PAID:
+                order = self._complete(out_trade_no, answer.trade_id)
+                return Result(Outcome.PAID, out_trade_no, order=order)
+            if answer.status is Status.CLOSED:
+                return self._closed(out_trade_no, answer, recovered=False)
+        return self._close(out_trade_no)
 
     def _close(self, out_trade_no: str) -> Result:
         """The shopper gave up or the QR expired: close the trade, then let a final query have the last word."""
@@ -134,7 +198,7 @@ class PaymentDriver:
         closed = self.gateway.close(out_trade_no)
         final = self.gateway.query(out_trade_no)
         if final.status is Status.PAID or closed.status is Status.PAID:  # paid at the last moment: a sale after all
-            order = self.store.complete_payment(out_trade_no, trade_id=final.trade_id or closed.trade_id)
+            order = self._complete(out_trade_no, final.trade_id or closed.trade_id)
             return Result(Outcome.PAID, out_trade_no, order=order)
         if closed.status is Status.CLOSED or final.status in (Status.NOT_FOUND, Status.CLOSED):
             return self._closed(out_trade_no, closed if closed.status is Status.CLOSED else final, recovered=False)
@@ -153,7 +217,7 @@ class PaymentDriver:
         while True:
             log.info("payment %s: %s %s", out_trade_no, answer.status.value, answer.reason)
             if answer.status is Status.PAID:
-                order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id, recovered=recovered)
+                order = self._complete(out_trade_no, answer.trade_id, recovered)
                 return Result(Outcome.PAID, out_trade_no, order=order)
             if answer.status is Status.FAILED:
                 self.store.set_payment_state(
@@ -191,7 +255,7 @@ class PaymentDriver:
             if answer.status is Status.CLOSED:
                 return self._closed(out_trade_no, answer, recovered)
             if answer.status is Status.PAID:  # a gateway that cannot cancel a paid trade: keep the order
-                order = self.store.complete_payment(out_trade_no, trade_id=answer.trade_id, recovered=recovered)
+                order = self._complete(out_trade_no, answer.trade_id, recovered)
                 return Result(Outcome.PAID, out_trade_no, order=order)
             time.sleep(min(0.5 * 2**attempt, 5.0))
         log.warning("payment %s: cancel not confirmed yet; recovery will retry", out_trade_no)

@@ -32,6 +32,8 @@ NOTICES = {
     "max_qty": "At most {max} of one item",
     "payments_unavailable": "Payments are unavailable right now. Please ask staff for help.",
     "wallet_not_accepted": "This wallet is not accepted here. Please use another one.",
+    "out_of_service": "This checkout is out of service. Nothing was charged.",
+    "paid_not_recorded": "Please wait here: staff will bring your receipt.",
 }
 REASONS = {
     "NOTENOUGH": "Insufficient balance",
@@ -108,6 +110,8 @@ class Screens:
         body = pygame.Rect(0, top, self.w, bottom - top)
         if self.k.attendant.active:
             self._attendant(body)
+        elif co.out_of_service and co.phase is not Phase.RESULT and not co.paying:
+            self._out_of_service(body)
         else:
             {
                 Phase.IDLE: self._welcome,
@@ -374,7 +378,16 @@ class Screens:
             p.text(
                 self._("Order {order_no}", order_no=co.order_no), (cx, body.top + 160), 26, theme.MUTED, anchor="center"
             )
-        if k.receipt_state == "failed" and co.order_no:
+        if co.order_no is None and co.notice is not None:  # paid, but not recorded yet: staff will help
+            p.text(
+                self._(NOTICES[co.notice.key]),
+                (cx, body.top + 200),
+                26,
+                theme.DANGER,
+                anchor="center",
+                max_width=self.w - 40,
+            )
+        elif k.receipt_state == "failed" and co.order_no:
             url = k.cfg.receipt.url.format(order_no=co.order_no)
             size = min(180, body.height - 280)
             if size >= 80:
@@ -402,6 +415,17 @@ class Screens:
             "done",
             fill=theme.PRIMARY,
             ink=theme.PRIMARY_INK,
+        )
+
+    def _out_of_service(self, body: pygame.Rect) -> None:
+        p, cx = self.p, body.centerx
+        p.text(self._("Out of service"), (cx, body.top + body.height // 3), 48, theme.DANGER, anchor="center")
+        p.text(
+            self._("This checkout cannot take payments right now. Please use another checkout or ask staff."),
+            (cx, body.top + body.height // 3 + 70),
+            24,
+            anchor="center",
+            max_width=self.w - 60,
         )
 
     def _help(self) -> None:
