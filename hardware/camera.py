@@ -1,9 +1,15 @@
 """The camera: frame sources (OpenCV or simulated) and the decoding loop.
 
-`CameraService` runs on its own thread: grab a frame, decode it, report each
-new text once (the same code seen on the next frames is not reported again
-until it has left the picture for `repeat_after_s`).  A source that stops
-giving frames is reported lost and reopened with backoff; the kiosk carries on.
+`CameraService` runs two threads per open camera: a grabber that reads frames
+as fast as the source delivers them and keeps only the newest (with the time it
+arrived), and a decoder that takes the newest frame at up to `fps`, decodes it,
+and reports each new text once (the same code seen on the next frames is not
+reported again until it has left the picture for `repeat_after_s`).  So a
+stream faster than the decoder never backs up: old frames are dropped, never
+queued, and a frame older than MAX_CODE_AGE_S is not decoded at all.  A source
+that stops giving frames is reported lost and reopened with backoff; the kiosk
+carries on.  Sources that would deliver instantly (a video file, the
+simulator) pace themselves like a camera.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from hardware import CodeCallback, StatusCallback
+from hardware import MAX_CODE_AGE_S, CodeCallback, StatusCallback
 from hardware.decoder import Decoder
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,9 @@ class OpenCVSource:
         self.timeout_ms = int(read_timeout_s * 1000)
         self.loop_file = loop_file
         self.cap: cv2.VideoCapture | None = None
+        # a camera or a stream blocks until its next frame; a file would not: it is paced at its own frame rate
+        self.is_file = isinstance(self.source, str) and "://" not in self.source and not self.source.startswith("/dev/")
+        self._pace = _Pacer(30.0)
 
     def open(self) -> None:
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, self.timeout_ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, self.timeout_ms]
@@ -49,10 +58,14 @@ class OpenCVSource:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if self.is_file:
+            self._pace = _Pacer(cap.get(cv2.CAP_PROP_FPS) or 30.0)
         self.cap = cap
 
     def read(self) -> np.ndarray | None:
         assert self.cap is not None
+        if self.is_file:
+            self._pace.wait()
         ok, frame = self.cap.read()
         if not ok and self.loop_file:
             self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -68,8 +81,9 @@ class OpenCVSource:
 class SimulatedSource:
     """A camera that sees an empty counter, or whatever image the simulator holds up to it."""
 
-    def __init__(self, width: int = 640, height: int = 480) -> None:
+    def __init__(self, width: int = 640, height: int = 480, fps: float = 30.0) -> None:
         self.width, self.height = width, height
+        self._pace = _Pacer(fps)
         self._blank = np.full((height, width), 200, np.uint8)
         self._shown: np.ndarray | None = None
         self._until = 0.0
@@ -92,6 +106,7 @@ class SimulatedSource:
         pass
 
     def read(self) -> np.ndarray | None:
+        self._pace.wait()  # a camera delivers a frame per period, not as fast as it is asked
         with self._lock:
             if self._shown is not None and time.monotonic() < self._until:
                 return self._shown
@@ -99,6 +114,64 @@ class SimulatedSource:
 
     def close(self) -> None:
         pass
+
+
+class _Pacer:
+    """Blocks until the next frame period: what a real camera's read() does."""
+
+    def __init__(self, fps: float) -> None:
+        self.period = 1.0 / max(1.0, fps)
+        self.next_at = time.monotonic()
+
+    def wait(self) -> None:
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = max(self.next_at + self.period, now)
+
+
+class _Grabber:
+    """Reads a source on its own thread as fast as it delivers, keeping only the newest frame."""
+
+    def __init__(self, source: FrameSource) -> None:
+        self.source = source
+        self.error: Exception | None = None
+        self._latest: tuple[np.ndarray, int, float] | None = None  # frame, number, when it arrived
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="camera-grab", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        n = 0
+        try:
+            while not self._stop.is_set():
+                frame = self.source.read()
+                if frame is None:
+                    raise OSError("camera stopped sending frames")
+                n += 1
+                with self._cond:
+                    self._latest = (frame, n, time.monotonic())
+                    self._cond.notify_all()
+        except Exception as exc:  # a lost camera: the decoder raises it and the service reopens
+            with self._cond:
+                self.error = exc
+                self._cond.notify_all()
+
+    def newest(self, after: int, timeout: float) -> tuple[np.ndarray, int, float] | None:
+        """The newest frame numbered above `after`, waiting up to `timeout`; raises the grabber's error."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self.error is not None or (self._latest is not None and self._latest[1] > after), timeout
+            )
+            if self.error is not None:
+                raise self.error
+            return self._latest if self._latest is not None and self._latest[1] > after else None
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
 
 
 def qr_image(text: str, box: int = 6) -> np.ndarray:
@@ -122,6 +195,7 @@ class CameraService:
         fps: int = 15,
         decoder: Decoder | None = None,
         repeat_after_s: float = 2.0,
+        read_timeout_s: float = 5.0,
     ) -> None:
         self.source = source
         self.on_code = on_code
@@ -132,7 +206,10 @@ class CameraService:
         self._last_seen: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.frames = 0
+        self.read_timeout_s = read_timeout_s
+        self.frames = 0  # decoded
+        self.dropped = 0  # arrived while the decoder was busy with a newer one
+        self.stale = 0  # the newest frame was already older than MAX_CODE_AGE_S
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run_forever, name="camera", daemon=True)
@@ -159,29 +236,41 @@ class CameraService:
             backoff = min(backoff * 2, 10.0)
 
     def _loop(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            frame = self.source.read()
-            if frame is None:
-                raise OSError("camera stopped sending frames")
-            self.frames += 1
-            self.process(frame, time.monotonic())
-            next_at += self.period
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                self._stop.wait(delay)
-            else:
-                next_at = time.monotonic()
+        grabber = _Grabber(self.source)
+        try:
+            last = 0
+            next_at = time.monotonic()
+            while not self._stop.is_set():
+                got = grabber.newest(last, timeout=self.read_timeout_s)
+                if got is None:
+                    raise OSError("camera stopped sending frames")
+                frame, number, arrived = got
+                self.dropped += number - last - 1  # arrived while the decoder was busy: never decoded
+                last = number
+                if time.monotonic() - arrived > MAX_CODE_AGE_S:
+                    self.stale += 1  # the decoder fell behind: a code in it may belong to someone gone
+                    continue
+                self.frames += 1
+                self.process(frame, arrived)
+                next_at += self.period
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                else:
+                    next_at = time.monotonic()
+        finally:
+            grabber.stop()
 
     def process(self, frame: np.ndarray, now: float) -> list[str]:
-        """Decode one frame; report and return the texts not seen in the last `repeat_after_s`."""
+        """Decode one frame (which arrived at `now`); report and return the texts not seen in the last
+        `repeat_after_s`."""
         new = []
         for sym in self.decoder.decode(frame):
             last = self._last_seen.get(sym.text)
             self._last_seen[sym.text] = now
             if last is None or now - last > self.repeat_after_s:
                 new.append(sym.text)
-                self.on_code(sym.text, "camera")
+                self.on_code(sym.text, "camera", now)
         if len(self._last_seen) > 64:
             self._last_seen = {t: s for t, s in self._last_seen.items() if now - s <= self.repeat_after_s}
         return new

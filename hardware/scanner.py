@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import serial
 
@@ -135,7 +136,7 @@ class SerialScanner(_ThreadedDevice):
                     # socket:// reports a closed peer as an error on the next read; a tty just waits
                     continue
                 for line in self.framer.feed(data):
-                    self.on_code(line, "scanner")
+                    self.on_code(line, "scanner", time.monotonic())
         finally:
             port.close()
 
@@ -220,7 +221,7 @@ class HidScanner(_ThreadedDevice):
                 if self._stop.is_set():
                     break
                 for line in self.framer.feed(wedge.key(event)):
-                    self.on_code(line, "scanner")
+                    self.on_code(line, "scanner", time.monotonic())
         finally:
             dev.ungrab()
 
@@ -243,4 +244,4 @@ class SimulatedScanner:
 
     def feed(self, data: bytes) -> None:
         for line in self.framer.feed(data):
-            self.on_code(line, "scanner")
+            self.on_code(line, "scanner", time.monotonic())

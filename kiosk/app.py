@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hardware import MAX_CODE_AGE_S
 from hardware.camera import CameraService, OpenCVSource, SimulatedSource, qr_image
 from hardware.gpio import Signals
 from hardware.printer import Paper, PrinterError, job_name, open_printer
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 class CodeRead:
     text: str
     source: str  # "scanner" or "camera"
+    seen_at: float = 0.0  # time.monotonic() when the frame (or line) holding it arrived; 0: now
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,8 @@ class Kiosk:
         self._build_devices()
 
     # -- devices -----------------------------------------------------------------
-    def _on_code(self, text: str, source: str) -> None:
-        self.events.put(CodeRead(text, source))
+    def _on_code(self, text: str, source: str, seen_at: float = 0.0) -> None:
+        self.events.put(CodeRead(text, source, seen_at or time.monotonic()))
 
     def _on_status(self, device: str, ok: bool, message: str) -> None:
         self.events.put(DeviceStatus(device, ok, message))
@@ -356,6 +358,10 @@ class Kiosk:
             elif self.attendant.mode is Mode.SCAN_REFUND:
                 self._io_pool.submit(self._refund_lookup, event.text.strip())
         elif isinstance(event, CodeRead):
+            age = time.monotonic() - event.seen_at if event.seen_at else 0.0
+            if event.source == "camera" and age > MAX_CODE_AGE_S:  # whoever showed it may have gone
+                log.warning("camera: dropped a code seen %.1f s ago", age)
+                return
             if event.source == "camera" and self.scanner is not None and classify(event.text).kind is CodeKind.PRODUCT:
                 return  # with a scanner fitted, the camera is for payment codes only
             self.run_effects(co.scan(event.text, now))

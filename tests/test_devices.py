@@ -23,7 +23,7 @@ from tests.loopback import MjpegCamera, NetworkPrinter, SerialLine, free_port, w
 def test_serial_scanner_passes_codes_and_drops_garbage():
     line = SerialLine()
     codes, status = [], []
-    scanner = SerialScanner(line.url, 9600, 64, lambda t, s: codes.append(t), lambda *a: status.append(a))
+    scanner = SerialScanner(line.url, 9600, 64, lambda t, s, at: codes.append(t), lambda *a: status.append(a))
     scanner.start()
     try:
         line.send(b"6901234000016\r")
@@ -126,7 +126,7 @@ def test_camera_reads_an_mjpeg_stream_once_per_appearance():
     codes, status = [], []
     service = CameraService(
         OpenCVSource(cam.url, 640, 480, 3.0),
-        lambda t, s: codes.append((t, s)),
+        lambda t, s, at: codes.append((t, s)),
         lambda *a: status.append(a),
         fps=30,
         repeat_after_s=1.0,
@@ -146,6 +146,29 @@ def test_camera_reads_an_mjpeg_stream_once_per_appearance():
         service.stop()
         cam.close()
     assert status[0] == ("camera", True, "camera ready")
+
+
+def test_a_camera_faster_than_the_decoder_is_read_at_its_newest_frame():
+    """A 30 fps IP camera, decoded at 3 fps, idle for a while: a code shown now is read now, not after the
+    backlog of every frame in between (which, queued, would be acted on long after the shopper left)."""
+    cam = MjpegCamera(fps=30)
+    codes = []
+    service = CameraService(
+        OpenCVSource(cam.url, 640, 480, 3.0), lambda t, s, at: codes.append((t, at)), lambda *a: None, fps=3
+    )
+    service.start()
+    try:
+        assert wait_until(lambda: cam.frames_sent > 120, 15)  # four idle seconds of stream
+        shown = time.monotonic()
+        cam.show(qr_image("281234567890123451"))
+        assert wait_until(lambda: codes, 5)
+        read_after = time.monotonic() - shown
+        assert read_after < 1.0, f"read {read_after:.1f} s after it was shown"
+        assert codes[0][1] >= shown  # the frame it was read from arrived after the code was shown
+        assert service.dropped > 50  # frames that came while the decoder was busy were skipped, not queued
+    finally:
+        service.stop()
+        cam.close()
 
 
 def test_camera_that_goes_away_is_reported_lost():

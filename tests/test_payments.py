@@ -335,3 +335,22 @@ def test_the_recovery_loop_survives_any_error_and_reports_it_once(tmp_path):
         assert len(failed) == 1 and "UNIQUE constraint failed" in failed[0]["message"]
     finally:
         k.stop()
+
+
+def test_a_code_the_camera_saw_more_than_a_second_ago_is_never_acted_on(tmp_path):
+    import time
+
+    from kiosk.app import CodeRead, Kiosk
+    from kiosk.checkout import Phase
+
+    k = Kiosk(quiet_kiosk_config(tmp_path))
+    try:
+        k.checkout.scan("6901234000016", k.clock())
+        k.events.put(CodeRead("281234567890123451", "camera", time.monotonic() - 1.5))  # the UI thread was behind
+        k.pump()
+        assert k.checkout.phase is Phase.CART and not k.checkout.paying
+        k.events.put(CodeRead("281234567890123452", "camera", time.monotonic()))
+        k.pump()
+        assert k.checkout.paying
+    finally:
+        k.stop()
