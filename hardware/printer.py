@@ -6,12 +6,21 @@ printed is built in kiosk.receipts.  Each job opens the device, asks its status
 or its paper is out, writes, asks again, and closes, so a printer that was
 switched off and on works on the next job.  A printer that does not answer a
 status query is "unknown", never "out of paper": many don't answer at all.
+
+A job is printed only when the printer took it: every write has a deadline
+(`timeout_s`); a network printer must acknowledge every byte (the socket's
+send queue drains) within it, so one that accepts the connection and then
+hangs fails the job; and a printer that has answered status queries and stops
+answering, before or after a job, is offline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import socket
+import struct
+import termios
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -131,10 +140,17 @@ def query_status(device: Any) -> Status:
 class Printer:
     name = "printer"
 
-    def __init__(self, kind: str, make_device: Callable[[], Any] | None = None, spool_dir: Path | None = None):
+    def __init__(
+        self,
+        kind: str,
+        make_device: Callable[[], Any] | None = None,
+        spool_dir: Path | None = None,
+        timeout_s: float = 5.0,
+    ):
         self.kind = kind
         self._make_device = make_device
         self.spool_dir = spool_dir
+        self.timeout_s = timeout_s
         self.answers_status: bool | None = None  # learnt on the first job
         self._jobs = 0
 
@@ -153,9 +169,12 @@ class Printer:
         try:
             device = self._make_device()
             device.open()
+            _bound_writes(device, self.timeout_s)
             self._jobs += 1
             ask = self.answers_status is not False or self._jobs % REPROBE_EVERY == 0
             before = query_status(device) if ask else UNKNOWN
+            if ask and before.online is None and self.answers_status:
+                raise PrinterError(f"{self.kind} printer: does not answer any more", "printer_offline")
             if ask:
                 self.answers_status = before.online is not None
             if before.blocked:
@@ -163,7 +182,10 @@ class Printer:
                     f"{self.kind} printer: {before.blocked.replace('_', ' ')}", f"printer_{before.blocked}", before
                 )
             device._raw(data)
+            _drain(device, self.timeout_s, self.kind)
             after = query_status(device) if self.answers_status else UNKNOWN
+            if self.answers_status and after.online is None:
+                raise PrinterError(f"{self.kind} printer: stopped answering during the job", "printer_offline")
         except PrinterError:
             raise
         except Exception as exc:  # escpos raises many kinds (USBNotFound, OSError, DeviceNotFound...)
@@ -177,17 +199,78 @@ class Printer:
         return JobResult(before, after)
 
 
+class UsbPrinter(escpos_printer.Usb):
+    """python-escpos's USB printer on a configurable interface (it assumes 0) as well as endpoints."""
+
+    def __init__(self, *args: Any, interface: int = 0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interface = interface
+
+    def _check_driver(self) -> None:
+        """Detach the kernel's usblp driver from the printer's own interface, so the kiosk can write to it."""
+        import usb.core
+
+        if not self.device:
+            return
+        try:
+            if self.device.is_kernel_driver_active(self.interface):
+                self.device.detach_kernel_driver(self.interface)
+        except NotImplementedError:  # backends other than libusb1
+            pass
+        except usb.core.USBError as exc:
+            raise PrinterError(f"usb printer: interface {self.interface} is busy ({exc})") from exc
+
+
+def _bound_writes(device: Any, timeout_s: float) -> None:
+    """No write may block for ever: a serial port gets a write timeout (sockets and USB have theirs)."""
+    port = getattr(device, "device", None)
+    if port is not None and hasattr(port, "write_timeout"):
+        port.write_timeout = timeout_s
+
+
+def _drain(device: Any, timeout_s: float, kind: str) -> None:
+    """Wait until a network printer has acknowledged every byte (TIOCOUTQ: bytes sent but not yet acked)."""
+    sock = getattr(device, "device", None)
+    if not isinstance(sock, socket.socket):
+        return
+    deadline = time.monotonic() + timeout_s
+    while True:
+        left = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+        if left == 0:
+            return
+        if time.monotonic() >= deadline:
+            raise PrinterError(
+                f"{kind} printer: took no data for {timeout_s:.0f} s ({left} bytes not taken)", "printer_offline"
+            )
+        time.sleep(0.02)
+
+
 def open_printer(cfg: Any, data_dir: Path) -> Printer:
     """The printer the [printer] section names (`cfg` is a PrinterSection)."""
     kind = cfg.type
     if kind == "network":
-        return Printer(kind, lambda: escpos_printer.Network(cfg.host, cfg.port, timeout=cfg.timeout_s))
+        return Printer(
+            kind, lambda: escpos_printer.Network(cfg.host, cfg.port, timeout=cfg.timeout_s), timeout_s=cfg.timeout_s
+        )
     if kind == "usb":
         return Printer(
-            kind, lambda: escpos_printer.Usb(cfg.vendor_id, cfg.product_id, timeout=int(cfg.timeout_s * 1000))
+            kind,
+            lambda: UsbPrinter(
+                cfg.vendor_id,
+                cfg.product_id,
+                timeout=int(cfg.timeout_s * 1000),
+                in_ep=cfg.in_ep,
+                out_ep=cfg.out_ep,
+                interface=cfg.interface,
+            ),
+            timeout_s=cfg.timeout_s,
         )
     if kind == "serial":
-        return Printer(kind, lambda: escpos_printer.Serial(cfg.device, baudrate=cfg.baudrate, timeout=cfg.timeout_s))
+        return Printer(
+            kind,
+            lambda: escpos_printer.Serial(cfg.device, baudrate=cfg.baudrate, timeout=cfg.timeout_s),
+            timeout_s=cfg.timeout_s,
+        )
     if kind == "file":
         return Printer(kind, lambda: escpos_printer.File(cfg.path))
     if kind == "simulated":

@@ -144,6 +144,8 @@ class Kiosk:
             raise StoreError(problem)
         try:
             self.store.seed_catalog(DEMO_PRODUCTS)
+            for order_no in self.store.interrupted_receipts():
+                log.warning("%s: its receipt was not printed before the kiosk stopped", order_no)
         except sqlite3.OperationalError as exc:
             raise StoreError(f"{self.store.path}: {describe(exc, self.store.path)}") from None
         self.font_path = check_runtime(cfg)
@@ -502,6 +504,8 @@ class Kiosk:
             reason = getattr(exc, "reason", "printer_error")
             paper = exc.status.paper if isinstance(exc, PrinterError) else Paper.UNKNOWN
             log.warning("%s not printed: %s", label, exc)
+            if order_no:
+                self.store.mark_receipt(order_no, False)
             self.store.add_event(reason, order_no=order_no, message=str(exc))
             self.events.put(PrintDone(label, False, reason, paper, for_shopper, for_staff))
             ok = False

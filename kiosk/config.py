@@ -80,6 +80,9 @@ class PrinterSection:
     )
     vendor_id: int = 0x0416
     product_id: int = 0x5011
+    in_ep: int = field(default=0x81, metadata={"min": 0x81, "max": 0x8F})  # USB: the endpoint status answers come from
+    out_ep: int = field(default=0x03, metadata={"min": 0x01, "max": 0x0F})  # USB: the endpoint print data goes to
+    interface: int = field(default=0, metadata={"min": 0, "max": 15})  # USB: the printer's interface number
     device: str = "/dev/ttyUSB0"
     baudrate: int = field(default=19200, metadata={"min": 1200, "max": 921600})
     host: str = "127.0.0.1"

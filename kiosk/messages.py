@@ -83,6 +83,6 @@ def order_data(order: dict[str, Any], lines: list[dict[str, Any]], payment: dict
         # the order is reported before its receipt prints; a receipt that then fails is an `events` message
         "receipt": {
             "printed": bool(order["receipt_printed"]),
-            "status": "printed" if order["receipt_printed"] else "queued",
+            "status": order.get("receipt_status") or ("printed" if order["receipt_printed"] else "queued"),
         },
     }

@@ -478,7 +478,7 @@ class Store:
             t = cart["totals"]
             db.execute(
                 "INSERT INTO orders(order_no, out_trade_no, created_at, paid_at, currency, subtotal, discount, tax,"
-                " total, language) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " total, language, receipt_status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     order_no,
                     out_trade_no,
@@ -490,6 +490,8 @@ class Store:
                     t["tax"],
                     t["total"],
                     p["language"],
+                    # a recovered order's shopper has gone: its receipt waits for staff to reprint it
+                    "not_printed" if recovered else "queued",
                 ),
             )
             for i, (prod, qty) in enumerate(cart["lines"], start=1):
@@ -543,7 +545,24 @@ class Store:
 
     def mark_receipt(self, order_no: str, printed: bool) -> None:
         with self.tx() as db:
-            db.execute("UPDATE orders SET receipt_printed=? WHERE order_no=?", (int(printed), order_no))
+            db.execute(
+                "UPDATE orders SET receipt_printed=?, receipt_status=? WHERE order_no=?",
+                (int(printed), "printed" if printed else "not_printed", order_no),
+            )
+
+    def interrupted_receipts(self) -> list[str]:
+        """At start: receipts that were to print when the kiosk stopped are not printed; each is reported."""
+        with self.tx() as db:
+            orders = [r[0] for r in db.execute("SELECT order_no FROM orders WHERE receipt_status='queued'")]
+            for order_no in orders:
+                db.execute("UPDATE orders SET receipt_status='not_printed' WHERE order_no=?", (order_no,))
+                self._enqueue(
+                    db,
+                    "events",
+                    self.msg_id("events", f"receipt_not_printed:{order_no}"),
+                    {"kind": "receipt_not_printed", "order_no": order_no, "reason": "interrupted"},
+                )
+        return orders
 
     # -- head office's commands -------------------------------------------------------
     def claim_command(self, cmd_id: str, name: str, digest: str) -> str:

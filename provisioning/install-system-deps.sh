@@ -3,7 +3,7 @@
 # Used by `make run` and `make test`; runs apt-get as root, or through sudo.
 set -euo pipefail
 
-pkgs=(libzbar0 mosquitto fonts-wqy-microhei fontconfig)
+pkgs=(libzbar0 libusb-1.0-0 mosquitto fonts-wqy-microhei fontconfig)
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 if grep -qs "Raspberry Pi" /proc/device-tree/model; then
   pkgs+=(python3-pygame python3-lgpio)   # system SDL with the KMS/DRM driver; lgpio pins

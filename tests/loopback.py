@@ -116,11 +116,19 @@ class NetworkPrinter:
     It keeps each connection's bytes (`jobs`, with the real-time status
     queries taken out, as a printer consumes them) and answers DLE EOT 1, 2
     and 4 with the status bytes an Epson-compatible printer sends, from the
-    flags below; `silent` answers nothing, like many cheap printers.
+    flags below; `silent` answers nothing, like many cheap printers.  `hung`:
+    it still accepts connections but reads nothing and answers nothing, like a
+    printer whose firmware froze.  `buffer`: the receive buffer, as small as a
+    real printer's (a few KB) or the kernel's default.
     """
 
-    def __init__(self) -> None:
-        self.sock = listen()
+    def __init__(self, buffer: int | None = None) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if buffer:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, buffer)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
         self.port = self.sock.getsockname()[1]
         self.jobs: list[bytes] = []
         self.last_byte_at: list[float] = []  # time.monotonic() of each job's last byte of print data
@@ -130,6 +138,7 @@ class NetworkPrinter:
         self.offline = False
         self.cover_open = False
         self.silent = False
+        self.hung = False
         self.reply: bytes | None = None  # answer every query with these bytes instead (a confused printer)
         self._stop = False
         threading.Thread(target=self._serve, daemon=True).start()
@@ -153,6 +162,12 @@ class NetworkPrinter:
         data = bytearray()
         last = 0.0
         conn.settimeout(5)
+        if self.hung:  # holds the connection open and reads nothing, until the test ends
+            with conn:
+                end = time.monotonic() + 60
+                while not self._stop and time.monotonic() < end:
+                    time.sleep(0.05)
+            return
         with conn:
             while True:
                 try:

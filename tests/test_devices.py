@@ -339,3 +339,45 @@ def test_no_answer_is_unknown_not_paper_out(listener, mode):
         t0 = time.monotonic()
         p.send(b"job", "j")
         assert time.monotonic() - t0 < 0.4
+
+
+def test_a_printer_that_hangs_after_working_prints_nothing_more(listener):
+    """It accepts the connection and then reads and answers nothing (frozen firmware): eight receipts, none
+    marked printed."""
+    p = network_printer(listener.port)
+    p.send(b"job", "j")  # it worked, and answered its status queries
+    listener.hung = True
+    failures = []
+    for _ in range(8):
+        with pytest.raises(PrinterError) as err:
+            p.send(b"receipt" * 4000, "j")
+        failures.append(err.value.reason)
+    assert failures == ["printer_offline"] * 8
+
+
+def test_a_silent_printer_that_takes_no_data_fails_the_job():
+    """A printer that never answered a status query and hangs: its few KB of buffer fill, the rest of the
+    receipt is never acknowledged, and the job fails within the timeout instead of being called printed."""
+    lp = NetworkPrinter(buffer=4096)
+    lp.silent = lp.hung = True
+    try:
+        p = network_printer(lp.port)
+        t0 = time.monotonic()
+        with pytest.raises(PrinterError) as err:
+            p.send(b"\x1dv0" + b"\xaa" * 60_000, "j")  # a raster receipt's size
+        assert err.value.reason == "printer_offline" and time.monotonic() - t0 < 10
+    finally:
+        lp.close()
+
+
+def test_usb_printer_endpoints_and_interface_come_from_the_config():
+    from hardware.printer import UsbPrinter
+
+    cfg = PrinterSection(type="usb", vendor_id=0x0416, product_id=0x5011, in_ep=0x81, out_ep=0x03, interface=1)
+    printer = open_printer(cfg, REPO / "data")
+    device = printer._make_device()
+    assert isinstance(device, UsbPrinter)
+    assert (device.in_ep, device.out_ep, device.interface) == (0x81, 0x03, 1)
+    assert device.usb_args == {"idVendor": 0x0416, "idProduct": 0x5011}
+    with pytest.raises(PrinterError, match="usb printer"):  # none plugged in here: a clear error, not a crash
+        printer.send(b"job", "j")

@@ -167,3 +167,56 @@ def test_barcodes_fit_58_mm_paper_and_everything_printed_decodes(order):
     data = escpos_job(sale_receipt(order, s), s)
     i = data.index(b"\x1dkI")
     assert b"\x1dw\x02" in data[i - 20 : i]  # GS w 2: two dots a module, no narrower
+
+
+def test_native_mode_prints_the_yuan_sign_printers_have(order):
+    """GB18030 has no two-byte ¥ (U+00A5 is the 4-byte 81 30 84 36): native mode sends GBK's full-width ￥."""
+    from kiosk.receipts.render import for_native_font
+
+    s = settings(58, mode="native")
+    data = escpos_job(sale_receipt(order, s), s)
+    assert "¥".encode("gb18030") not in data
+    assert "￥155.20".encode("gbk") in data
+    rows = layout(for_native_font(sale_receipt(order, s)), s.columns)
+    assert all(display_width(r.text) <= (s.columns // 2 if r.big else s.columns) for r in rows)
+    amounts = [r.text for r in rows if "x ￥" in r.text]
+    assert amounts and all(display_width(t) == s.columns for t in amounts)  # still flush right
+
+
+@pytest.mark.parametrize("kiosk_id", ["k1", "checkout-lane-12", "a-very-long-kiosk-id-of-32-chars"])
+@pytest.mark.parametrize("mm", [58, 80])
+def test_the_test_page_prints_whatever_the_kiosk_id(kiosk_id, mm):
+    s = dataclasses.replace(settings(mm), kiosk_id=kiosk_id)
+    page = printer_test_page(s)
+    data = escpos_job(page, s)  # no BarcodeSizeError: a barcode wider than the paper is left out
+    assert data.endswith(b"\x1dV\x00") and preview_image(page, s).width == s.dots
+    printed = "".join(r.text.strip() for r in layout(page, s.columns))
+    assert f"TEST-{kiosk_id}" in printed  # its text is always printed
+
+
+def test_receipts_interrupted_by_a_stop_are_reported_not_printed(tmp_path):
+    """Paid, its receipt queued, then the power went: after the restart it is not printed, and head office knows."""
+    import json
+
+    from kiosk.app import Kiosk
+    from tests.test_payments import quiet_kiosk_config
+
+    cfg = quiet_kiosk_config(tmp_path)
+    k = Kiosk(cfg)
+    order = k.store.complete_payment(begin_payment(k.store, DEMO_PRODUCTS[:1]), trade_id="T1")  # not printed yet
+    k.stop()
+    k.store.close()
+    again = Kiosk(cfg)
+    try:
+        row = again.store.order(order["order_no"])
+        assert row["receipt_status"] == "not_printed" and row["receipt_printed"] == 0
+        events = [json.loads(r["payload"])["data"] for r in again.store.pending_outbox() if r["topic"] == "events"]
+        assert {"kind": "receipt_not_printed", "order_no": order["order_no"], "reason": "interrupted"} in events
+    finally:
+        again.stop()
+    third = Kiosk(cfg)  # reported once
+    try:
+        events = [json.loads(r["payload"])["data"] for r in third.store.pending_outbox() if r["topic"] == "events"]
+        assert [e["kind"] for e in events].count("receipt_not_printed") == 1
+    finally:
+        third.stop()

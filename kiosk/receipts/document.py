@@ -253,6 +253,7 @@ def printer_test_page(s: ReceiptSettings) -> Receipt:
             Item("一个名字很长很长很长需要换行才能放下的中文商品名称示例", 1, "¥9.90", "¥9.90"),
             Total("TOTAL 合计", "¥11.90"),
             Rule(),
+            Centre(f"TEST-{s.kiosk_id}"),  # the barcode's text (a long kiosk id's barcode is wider than 58 mm)
         ),
         barcode=f"TEST-{s.kiosk_id}",
         qr=f"test:{s.kiosk_id}",

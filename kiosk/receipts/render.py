@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import io
 from collections.abc import Iterator
 from functools import cache
+from typing import Any
 
 import qrcode
 from escpos.printer import Dummy
@@ -110,8 +112,36 @@ FS_CHINESE_ON, FS_CHINESE_OFF = b"\x1c\x26", b"\x1c\x2e"
 GS_SIZE_NORMAL, GS_SIZE_DOUBLE = b"\x1d\x21\x00", b"\x1d\x21\x11"
 
 
+# GB18030 has no two-byte form of U+00A5: it would go out as a 4-byte sequence many printers print as garbage.
+# Chinese printers' fonts have the GBK full-width yuan sign (A3 A4), two columns wide, as layout counts it.
+NATIVE_CHARS = str.maketrans({"¥": "￥"})
+
+
+def for_native_font(receipt: Receipt) -> Receipt:
+    """The receipt with the characters the printer's own GB18030 font lacks replaced by the ones it has."""
+
+    def fix(block: Any) -> Any:
+        if not dataclasses.is_dataclass(block):
+            return block
+        texts = {
+            f.name: getattr(block, f.name).translate(NATIVE_CHARS)
+            for f in dataclasses.fields(block)
+            if isinstance(getattr(block, f.name), str)
+        }
+        return dataclasses.replace(block, **texts)
+
+    return dataclasses.replace(receipt, blocks=tuple(fix(b) for b in receipt.blocks))
+
+
+def barcode_fits(code: str, s: ReceiptSettings) -> bool:
+    """Whether CODE128 of `code` fits the paper at the narrowest module the printer draws (2 dots)."""
+    return code128_modules(code128(code)) * BARCODE_W <= s.dots
+
+
 def escpos_job(receipt: Receipt, s: ReceiptSettings) -> bytes:
     """The whole print job: init, the text (raster or native), CODE128, QR, feed and cut."""
+    if s.mode == "native":
+        receipt = for_native_font(receipt)
     rows = layout(receipt, s.columns)
     with _job(s.dots) as p:
         p.hw("INIT")
@@ -123,14 +153,13 @@ def escpos_job(receipt: Receipt, s: ReceiptSettings) -> bytes:
         else:
             p.image(text_image(rows, s), center=False)
         p.set(align="center")
-        if receipt.barcode:
-            data = code128(receipt.barcode)
-            width = BARCODE_W if code128_modules(data) * BARCODE_W <= s.dots else 1
+        if receipt.barcode and barcode_fits(receipt.barcode, s):  # wider than the paper: left out (python-escpos
+            # draws modules 2-6 dots wide only); every receipt also prints its number as text
             p.barcode(
-                data.decode("latin-1"),
+                code128(receipt.barcode).decode("latin-1"),
                 "CODE128",
                 height=BARCODE_H,
-                width=width,
+                width=BARCODE_W,
                 pos="BELOW",
                 function_type="B",
                 check=False,
@@ -145,7 +174,7 @@ def escpos_job(receipt: Receipt, s: ReceiptSettings) -> bytes:
 def preview_image(receipt: Receipt, s: ReceiptSettings) -> Image.Image:
     """What the paper shows: the text, then the barcode and the QR at the printer's sizes."""
     parts = [text_image(layout(receipt, s.columns), s)]
-    if receipt.barcode:
+    if receipt.barcode and barcode_fits(receipt.barcode, s):
         parts.append(_barcode_image(receipt.barcode, s))
     if receipt.qr:
         qr = qrcode.QRCode(border=1, box_size=QR_MODULE)
