@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
+from collections import deque
 
 import serial
 
@@ -22,7 +24,14 @@ END_BYTE = {"cr": 0x0D, "lf": 0x0A, "crlf": 0x0A}
 
 
 class LineFramer:
-    """Bytes in, clean lines out, split on the configured terminator."""
+    """Bytes in, clean lines out, split on the configured terminator.
+
+    The other of CR / LF is allowed only as half of a CRLF pair; anywhere else it
+    means two scans ran together (or a scan was cut), and the whole line is
+    dropped rather than joined into a different code.
+    """
+
+    MAX_REJECTED = 50  # reasons kept for the self-test; the count goes on
 
     def __init__(self, max_length: int = 64, terminator: str = "cr") -> None:
         self.max_length = max_length
@@ -30,31 +39,43 @@ class LineFramer:
         self.skip = 0x0A if self.end == 0x0D else 0x0D
         self._buf = bytearray()
         self._overflow = False
-        self.rejected: list[str] = []  # reasons, for tests and the technician's self-test
+        self._broken = False  # a stray CR/LF inside this line
+        self._pending_cr = False  # LF-terminated: a CR is fine only if an LF follows at once
+        self.rejected: deque[str] = deque(maxlen=self.MAX_REJECTED)  # latest reasons, for the self-test
+        self.rejected_count = 0
 
     def feed(self, data: bytes) -> list[str]:
         lines: list[str] = []
         for b in data:
+            if self._pending_cr:
+                self._pending_cr = False
+                if b != self.end:  # a CR not followed by LF: inside a code
+                    self._broken = True
             if b == self.end:
                 self._end_line(lines)
-                continue
-            if b == self.skip:
-                continue
-            if self._overflow:
-                continue
-            if len(self._buf) >= self.max_length:
+            elif b == self.skip:  # harmless between codes (a CRLF scanner); inside one, two pieces ran together
+                if self._buf and self.skip == 0x0A:
+                    self._broken = True
+                elif self._buf:  # LF-terminated: fine only as the CR of a CRLF, i.e. if the LF comes next
+                    self._pending_cr = True
+            elif self._overflow:
+                pass
+            elif len(self._buf) >= self.max_length:
                 self._overflow = True
                 self._buf.clear()
-                continue
-            self._buf.append(b)
+            else:
+                self._buf.append(b)
         return lines
 
     def _end_line(self, lines: list[str]) -> None:
-        raw, overflow = bytes(self._buf), self._overflow
+        raw, overflow, broken = bytes(self._buf), self._overflow, self._broken
         self._buf.clear()
-        self._overflow = False
+        self._overflow = self._broken = False
         if overflow:
             self._reject(f"line longer than {self.max_length} bytes")
+            return
+        if broken:
+            self._reject("line break inside a code")
             return
         if not raw:
             return
@@ -67,13 +88,18 @@ class LineFramer:
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
             self._reject("control characters")
             return
-        text = text.strip()
+        text = text.strip(" \t")
+        # no-break, ideographic and zero-width spaces, and other invisible characters, are no part of a code either
+        if any(c.isspace() and c != " " or unicodedata.category(c) in ("Cf", "Zl", "Zp") for c in text):
+            self._reject("unusual spaces or invisible characters")
+            return
         if text:
             lines.append(text)
 
     def _reject(self, why: str) -> None:
         log.warning("scanner: dropped a line (%s)", why)
         self.rejected.append(why)
+        self.rejected_count += 1
 
 
 class _ThreadedDevice:

@@ -13,7 +13,7 @@ from hardware.camera import CameraService, OpenCVSource, qr_image
 from hardware.decoder import Decoder
 from hardware.gpio import Signals
 from hardware.printer import PrinterError, open_printer
-from hardware.scanner import SerialScanner
+from hardware.scanner import LineFramer, SerialScanner
 from kiosk.catalog import gtin14
 from kiosk.config import GpioSection, PrinterSection
 from tests.conftest import PHOTOS, REPO
@@ -36,7 +36,7 @@ def test_serial_scanner_passes_codes_and_drops_garbage():
         line.send("https://例子.com/qr\r".encode())  # a QR payload: passed on, the checkout refuses it
         assert wait_until(lambda: len(codes) == 3, 5), codes
         assert codes == ["6901234000016", "6901234000023", "https://例子.com/qr"]
-        assert scanner.framer.rejected == ["not UTF-8", "line longer than 64 bytes", "control characters"]
+        assert list(scanner.framer.rejected) == ["not UTF-8", "line longer than 64 bytes", "control characters"]
         assert status[0][:2] == ("scanner", True)
     finally:
         scanner.stop()
@@ -286,6 +286,34 @@ def test_the_configured_terminator_ends_a_code():
     assert lf.feed(b"\n6901234000023\n") == ["6901234000016", "6901234000023"]
     crlf = LineFramer(64, "crlf")
     assert crlf.feed(b"6901234000016\r\n") == ["6901234000016"]
+
+
+@pytest.mark.parametrize("terminator", ["cr", "lf", "crlf"])
+def test_a_line_break_inside_a_scan_drops_it_rather_than_joining_the_pieces(terminator):
+    end = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n"}[terminator]
+    stray = b"\n" if terminator == "cr" else b"\r"
+    f = LineFramer(64, terminator)
+    # 690123 + 4000016 joined would be 6901234000016, a real product: never
+    assert f.feed(b"690123" + stray + b"4000016" + end) == []
+    assert list(f.rejected) == ["line break inside a code"]
+    assert f.feed(b"6901234000023" + end) == ["6901234000023"]  # the next scan is fine
+    assert f.feed(stray + b"6901234000030" + end + stray) == ["6901234000030"]  # between codes: harmless
+
+
+@pytest.mark.parametrize("pad", ["\u00a0", "\u3000", "\u200b", "\ufeff", "\u2007"])
+def test_codes_padded_with_unusual_spaces_are_refused(pad):
+    f = LineFramer(64, "cr")
+    assert f.feed(f"{pad}6901234000016\r".encode()) == []
+    assert f.feed(f"6901234000016{pad}\r".encode()) == []
+    assert f.feed(b" 6901234000016 \r") == ["6901234000016"]  # ASCII spaces around a code: trimmed
+    assert f.rejected_count == 2
+
+
+def test_the_rejected_list_stays_small():
+    f = LineFramer(8, "cr")
+    for _ in range(10_000):
+        f.feed(b"\xff\xfe\r")
+    assert len(f.rejected) == LineFramer.MAX_REJECTED and f.rejected_count == 10_000
 
 
 @pytest.fixture

@@ -354,3 +354,17 @@ def test_a_code_the_camera_saw_more_than_a_second_ago_is_never_acted_on(tmp_path
         assert k.checkout.paying
     finally:
         k.stop()
+
+
+def test_a_wallet_code_read_by_the_product_scanner_pays(tmp_path):
+    """Decided: as at most Chinese self-checkouts, the shopper may hold the phone to the product scanner."""
+    from kiosk.app import CodeRead, Kiosk
+
+    k = Kiosk(quiet_kiosk_config(tmp_path))
+    try:
+        k.events.put(CodeRead("6901234000016", "scanner"))
+        k.events.put(CodeRead("281234567890123451", "scanner"))
+        k.pump()
+        assert k.checkout.paying and k.checkout.masked_code == "2812********3451"
+    finally:
+        k.stop()
