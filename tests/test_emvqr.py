@@ -49,3 +49,43 @@ def test_dynamic_payment_payload():
     assert dict(split(objects["62"])) == {"01": "K01-261124-0001", "07": "kiosk-01"}
     with pytest.raises(EmvQrError):
         build([("5", "x")])
+
+
+@pytest.mark.parametrize(
+    ("name", "tag59"),
+    [("演示便利店", "DEMO-STORE"), ("Demo Store 演示店", "Demo Store"), ("Demo Store", "Demo Store")],
+)
+def test_a_chinese_store_name_goes_in_the_language_template(name, tag59):
+    """Tag 59 takes only ASCII: the Chinese name goes into 64 (00 ZH, 01 name, 02 city), as in the spec's vector."""
+    payload = dynamic_payment(
+        scheme_id="D15600000000",
+        merchant_id="M123",
+        mcc="5411",
+        currency_numeric="156",
+        amount_minor=550,
+        country="CN",
+        merchant_name=name,
+        city="SHANGHAI",
+        local_city="上海",
+        fallback_name="DEMO-STORE",
+        bill_number="K01-261124-0001",
+        terminal="kiosk-01",
+    )
+    objects = dict(parse(payload))
+    assert objects["59"] == tag59 and objects["59"].isascii() and objects["60"] == "SHANGHAI"
+    assert all(v.isascii() for t, v in parse(payload) if t not in ("64",))  # nothing else outside ASCII
+    if name.isascii():
+        assert "64" not in objects
+    else:
+        assert dict(split(objects["64"])) == {"00": "ZH", "01": name, "02": "上海"}
+    # laid out as the spec's vector is: the same shapes parse the same way
+    vector = dict(parse(SPEC_VECTOR))
+    assert [t for t, _ in split(vector["64"])] == [t for t, _ in split(objects.get("64", vector["64"]))]
+
+
+def test_the_sandboxs_scan_to_pay_qr_for_a_chinese_store(tmp_path):
+    from kiosk.payments.sandbox import SandboxGateway
+
+    gw = SandboxGateway(tmp_path / "s.sqlite", latency_s=0, merchant=("演示便利店", "demo-store", "kiosk-01", "CNY"))
+    objects = dict(parse(gw.precreate("K0126112500000001", 550, "t").qr))
+    assert objects["59"] == "DEMO-STORE" and dict(split(objects["64"]))["01"] == "演示便利店"

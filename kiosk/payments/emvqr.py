@@ -73,22 +73,37 @@ def dynamic_payment(
     bill_number: str,
     terminal: str,
     template_tag: str = "26",
+    local_city: str = "",
+    fallback_name: str = "MERCHANT",
 ) -> str:
-    """A dynamic (01 = 12) merchant-presented QR for one amount and one bill."""
+    """A dynamic (01 = 12) merchant-presented QR for one amount and one bill.
+
+    Tags 59 and 60 take only ASCII: a name in another script goes, whole, into the merchant information
+    language template (64: 00 language ZH, 01 name, 02 city), and 59 keeps its ASCII letters, or
+    `fallback_name` when it has none (the spec's vector: 59 "BEST TRANSPORT", 64 01 "最佳运输").
+    """
     account = tlv("00", scheme_id) + tlv("01", merchant_id)
     extra = tlv("01", bill_number) + tlv("07", terminal)
     whole, cents = divmod(amount_minor, 100)
-    return build(
-        [
-            ("00", "01"),
-            ("01", "12"),
-            (template_tag, account),
-            ("52", mcc),
-            ("53", currency_numeric),
-            ("54", f"{whole}.{cents:02d}"),
-            ("58", country),
-            ("59", merchant_name),
-            ("60", city),
-            ("62", extra),
-        ]
-    )
+    objects = [
+        ("00", "01"),
+        ("01", "12"),
+        (template_tag, account),
+        ("52", mcc),
+        ("53", currency_numeric),
+        ("54", f"{whole}.{cents:02d}"),
+        ("58", country),
+        ("59", (ascii_only(merchant_name) or ascii_only(fallback_name) or "MERCHANT")[:25]),
+        ("60", (ascii_only(city) or "CITY")[:15]),
+    ]
+    if ascii_only(merchant_name) != merchant_name.strip():  # 64 needs its 01: only for a name in another script
+        local = tlv("00", "ZH") + tlv("01", merchant_name.strip()[:25])
+        if local_city:
+            local += tlv("02", local_city[:15])
+        objects.append(("64", local))
+    return build([*objects, ("62", extra)])
+
+
+def ascii_only(text: str) -> str:
+    """The printable ASCII of `text`, spaces folded: what tags 59 and 60 may hold."""
+    return " ".join("".join(c if 0x20 <= ord(c) < 0x7F else " " for c in text).split())

@@ -178,8 +178,10 @@ class SandboxGateway:
             currency_numeric=CURRENCY_NUMERIC.get(currency, "156"),
             amount_minor=amount,
             country="CN",
-            merchant_name=name[:25],
+            merchant_name=name,
             city="SHANGHAI",
+            local_city="上海",
+            fallback_name=store_id.upper(),
             bill_number=out_trade_no[:25],
             terminal=kiosk_id[:25],
         )
