@@ -367,6 +367,8 @@ class Kiosk:
             if event.source == "camera" and self.scanner is not None and classify(event.text).kind is CodeKind.PRODUCT:
                 return  # with a scanner fitted, the camera is for payment codes only
             self.run_effects(co.scan(event.text, now))
+            if co.notice is not None and co.notice.key == "added":
+                log.info("cart: %s added, %d items", co.notice.params.get("sku"), co.cart.totals().items)
         elif isinstance(event, DeviceStatus):
             was = self.devices.get(event.device, {}).get("ok")
             self.devices[event.device] = {"ok": event.ok, "message": event.message}

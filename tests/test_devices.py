@@ -162,9 +162,8 @@ def test_a_camera_faster_than_the_decoder_is_read_at_its_newest_frame():
         shown = time.monotonic()
         cam.show(qr_image("281234567890123451"))
         assert wait_until(lambda: codes, 5)
-        read_after = time.monotonic() - shown
-        assert read_after < 1.0, f"read {read_after:.1f} s after it was shown"
-        assert codes[0][1] >= shown  # the frame it was read from arrived after the code was shown
+        arrived = codes[0][1] - shown
+        assert 0 <= arrived < 1.0, f"read from a frame that arrived {arrived:.1f} s after it was shown"
         assert service.dropped > 50  # frames that came while the decoder was busy were skipped, not queued
     finally:
         service.stop()
@@ -364,9 +363,9 @@ def test_no_answer_is_unknown_not_paper_out(listener, mode):
     assert r.before.paper is Paper.UNKNOWN and r.before.online is None
     assert wait_until(lambda: listener.jobs == [b"job"], 5)
     if mode == "silent":  # a printer that never answers is not asked again on every job
-        t0 = time.monotonic()
+        asked = listener.queries
         p.send(b"job", "j")
-        assert time.monotonic() - t0 < 0.4
+        assert wait_until(lambda: len(listener.jobs) == 2, 5) and listener.queries == asked
 
 
 def test_a_printer_that_hangs_after_working_prints_nothing_more(listener):

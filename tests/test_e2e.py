@@ -74,8 +74,11 @@ class KioskProcess:
         self.sections["scanner"]["url"] = self.line.url
         write_config(self.config, self.sections)
 
+    def full_log(self) -> str:
+        return (self.tmp / "kiosk.log").read_text(errors="replace")
+
     def logs(self) -> str:
-        return (self.tmp / "kiosk.log").read_text(errors="replace")[-3000:]
+        return self.full_log()[-3000:]
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
@@ -105,10 +108,12 @@ class KioskProcess:
             return [dict(r) for r in db.execute(sql, args)]
 
     def scan_and_pay(self, code: str) -> None:
+        carts = self.full_log().count(", 3 items")
         self.line.send(WATER.encode() + b"\r")
         self.line.send(b"\xff\xfe garbage \x00\r")
         self.line.send(COLA.encode() + b"\r" + WATER.encode() + b"\r")
-        time.sleep(1.0)  # the UI loop takes the scans before the phone comes up
+        # the UI loop takes the scans before the phone comes up
+        assert wait_until(lambda: self.full_log().count(", 3 items") > carts, 20), self.logs()
         self.camera.show(qr_image(code))
 
 

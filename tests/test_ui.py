@@ -11,7 +11,7 @@ from kiosk.checkout import Phase
 from kiosk.config import DEMO_PIN_HASH, Config, replace
 from kiosk.i18n import tr
 from kiosk.receipts.render import code128
-from tests.loopback import free_port, wait_until
+from tests.loopback import SLACK, free_port, wait_until
 
 
 class FakeClock:
@@ -57,7 +57,7 @@ def ui_for(tmp_path):
 
 
 def run_until(ui, predicate, timeout=10.0):
-    end = time.monotonic() + timeout
+    end = time.monotonic() + timeout * SLACK
     while time.monotonic() < end:
         ui.frame()
         if predicate():
