@@ -2,7 +2,6 @@
 clients, one account per kiosk, ACLs that keep each kiosk to its own topics, head office alone commanding."""
 
 import json
-import os
 import subprocess
 import time
 
@@ -15,7 +14,7 @@ from kiosk.config import load
 from provisioning.broker_acl import acl
 from tests.conftest import REPO, write_config
 from tests.loopback import free_port, wait_until
-from tests.test_mqtt_tls import pki  # noqa: F401  (fixture)
+from tests.test_mqtt_tls import pki, tls_config  # noqa: F401  (fixture)
 
 SHIPPED = REPO / "provisioning" / "mosquitto" / "kiosk-broker.conf"
 K1 = "kiosk/v1/s001/kiosk-01/"
@@ -84,30 +83,21 @@ def test_the_shipped_broker_keeps_each_kiosk_to_its_own_topics(tmp_path, pki, fl
 
     private, public = signing.keygen(str(tmp_path / "hq"))
     key = signing.load_private_key(str(private))
-    pw = tmp_path / "kiosk-01-password"
-    pw.write_text("pw-s001-kiosk-01\n")
-    os.chmod(pw, 0o600)
     cfg = load(
         str(
-            write_config(
-                tmp_path / "k.toml",
-                {
+            tls_config(
+                tmp_path,
+                pki,
+                port,
+                password="pw-s001-kiosk-01",
+                username="s001-kiosk-01",
+                sections={
                     "kiosk": {"store_id": "s001", "kiosk_id": "kiosk-01", "data_dir": str(tmp_path / "data")},
                     "camera": {"type": "none"},
                     "gpio": {"pin_factory": "mock"},
                     "sandbox": {"latency_ms": 0},
-                    "mqtt": {
-                        "port": port,
-                        "tls": True,
-                        "ca_file": str(pki / "ca.pem"),
-                        "cert_file": str(pki / "client.pem"),
-                        "key_file": str(pki / "client.key"),
-                        "username": "s001-kiosk-01",
-                        "password_file": str(pw),
-                        "hq_public_key_file": str(public),
-                        "retry_s": 0.2,
-                    },
                 },
+                hq_public_key_file=str(public),
             )
         )
     )

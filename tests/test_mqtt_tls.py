@@ -106,7 +106,8 @@ def tls_broker(tmp_path, pki):
     proc.wait(5)
 
 
-def tls_config(tmp_path, pki, port, password="s3cret"):
+def tls_config(tmp_path, pki, port, password="s3cret", username="kiosk-01", sections=None, **mqtt):
+    """A kiosk config for a TLS broker: the test CA, the client certificate, a private password file."""
     pw = tmp_path / "mqtt-password"
     pw.write_text(password + "\n")
     os.chmod(pw, 0o600)
@@ -114,15 +115,17 @@ def tls_config(tmp_path, pki, port, password="s3cret"):
         tmp_path / "k.toml",
         {
             "kiosk": {"data_dir": str(tmp_path / "data")},
+            **(sections or {}),
             "mqtt": {
                 "port": port,
                 "tls": True,
                 "ca_file": str(pki / "ca.pem"),
                 "cert_file": str(pki / "client.pem"),
                 "key_file": str(pki / "client.key"),
-                "username": "kiosk-01",
+                "username": username,
                 "password_file": str(pw),
                 "retry_s": 0.2,
+                **mqtt,
             },
         },
     )
