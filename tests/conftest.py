@@ -13,9 +13,9 @@ from kiosk import use_headless_drivers
 use_headless_drivers()
 
 from tests.loopback import Mosquitto  # noqa: E402
+from tests.photos import PHOTOS  # noqa: E402, F401  (the shared photos, for the tests that read them)
 
 REPO = Path(__file__).resolve().parent.parent
-PHOTOS = REPO.parent / "shared" / "data" / "barcode-photos"
 
 
 def kiosk_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -14,10 +14,11 @@ from hardware.decoder import Decoder
 from hardware.gpio import Signals
 from hardware.printer import PrinterError, open_printer
 from hardware.scanner import LineFramer, SerialScanner
-from kiosk.catalog import gtin14
 from kiosk.config import GpioSection, PrinterSection
 from tests.conftest import PHOTOS, REPO
 from tests.loopback import MjpegCamera, NetworkPrinter, SerialLine, free_port, wait_until
+from tests.photos import norm
+from tests.photos import photos as all_photos
 
 
 def test_serial_scanner_passes_codes_and_drops_garbage():
@@ -54,25 +55,8 @@ def test_serial_scanner_that_is_not_there_is_reported_not_fatal():
         scanner.stop()
 
 
-def _photos():
-    """(image, expected text or None for a photo with no barcode, symbology the folder holds)."""
-    items = []
-    for img in sorted(PHOTOS.glob("*/*")):
-        if img.suffix not in (".png", ".jpg", ".gif") or cv2.imread(str(img)) is None:
-            continue
-        txt = img.with_suffix(".txt")
-        expected = txt.read_text(encoding="utf-8", errors="replace") if txt.exists() else None
-        items.append((img, expected, "UPCE" if img.parent.name.startswith("upce") else ""))
-    return items
-
-
-def _norm(text: str, symbology: str = "") -> str:
-    """Retail codes compare as GTIN-14 (UPC-A = EAN-13 with a leading 0, UPC-E expanded); other text as is."""
-    return gtin14(text, symbology) or text.replace("\r\n", "\n").strip()
-
-
 def test_decoder_reads_real_photos_at_least_as_well_as_pyzbar_and_never_reads_what_is_not_there():
-    photos = _photos()
+    photos = all_photos()
     with_code = [p for p in photos if p[1] is not None]
     assert len(with_code) > 200 and len(photos) > len(with_code), f"the shared barcode photos are missing: {PHOTOS}"
     decoder = Decoder()
@@ -84,9 +68,9 @@ def test_decoder_reads_real_photos_at_least_as_well_as_pyzbar_and_never_reads_wh
         if expected is None:
             false_reads += [(path.name, s.text) for s in read]
             continue
-        want = _norm(expected, symbology)
-        ours += want in [_norm(s.text, s.symbology) for s in read]
-        theirs += want in [_norm(r.data.decode("utf-8", "replace"), r.type) for r in pyzbar.decode(gray)]
+        want = norm(expected, symbology)
+        ours += want in [norm(s.text, s.symbology) for s in read]
+        theirs += want in [norm(r.data.decode("utf-8", "replace"), r.type) for r in pyzbar.decode(gray)]
     assert false_reads == []  # a false read would add a product or start a payment
     assert ours >= theirs
     # measured: 206 of 243 (pyzbar 202); the misses are mostly ean13-5's blurred book covers (0 of 18 for both)
