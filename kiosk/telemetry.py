@@ -75,6 +75,7 @@ class MqttLink:
         self.on_status = on_status
         self.connected = threading.Event()
         self._connack = threading.Event()  # the broker answered CONNECT, yes or no
+        self._suback = threading.Event()  # the broker confirmed the command subscription
         self._refused = ""
         self.wake = threading.Event()  # set when the outbox has new rows
         self._service: str | None = None  # why the kiosk is out of service, or None
@@ -156,6 +157,7 @@ class MqttLink:
             c.username_pw_set(self.m.username, password)
         c.max_inflight_messages_set(WINDOW)
         c.on_connect = self._on_connect
+        c.on_subscribe = self._on_subscribe
         c.on_disconnect = self._on_disconnect
         c.on_publish = lambda client, userdata, mid, rc, props: self._acks.put(("puback", mid))
         c.on_message = lambda client, userdata, msg: self._acks.put(("message", msg))
@@ -163,12 +165,14 @@ class MqttLink:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         self._refused = str(reason_code) if reason_code.is_failure else ""
+        if not reason_code.is_failure:
+            client.subscribe([(self.prefix + "cmd/#", 1), (self.prefix + "ack", 1)])
+            self.connected.set()
+            self.wake.set()
         self._connack.set()
-        if reason_code.is_failure:
-            return
-        client.subscribe([(self.prefix + "cmd/#", 1), (self.prefix + "ack", 1)])
-        self.connected.set()
-        self.wake.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        self._suback.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -178,6 +182,7 @@ class MqttLink:
         while not self._stop.is_set():
             client = self._new_client()
             self._connack.clear()
+            self._suback.clear()
             try:
                 client.connect(self.m.host, self.m.port, keepalive=self.m.keepalive_s)
                 client.loop_start()
@@ -185,6 +190,9 @@ class MqttLink:
                     raise OSError("no CONNACK from the broker")
                 if self._refused:
                     raise OSError(f"the broker refused the connection: {self._refused}")
+                # `online` only once commands can reach the kiosk: head office acts on it
+                if not self._suback.wait(timeout=10):
+                    raise OSError("the broker did not confirm the command subscription")
                 self.on_status(True, f"connected to {self.m.host}:{self.m.port}")
                 self._session(client)
             except Exception as exc:  # broker down or gone: the outbox keeps everything; retry
