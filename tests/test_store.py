@@ -228,3 +228,22 @@ def test_wallet_codes_tried_are_remembered_across_a_restart(tmp_path):
 def test_pin_lockout_is_kept(store):
     store.save_lockout(0, 1_900_000_000.0)
     assert store.lockout() == (0, 1_900_000_000.0)
+
+
+def test_a_corrupt_wal_is_not_taken_for_a_new_database(tmp_path):
+    """Killed before any checkpoint, everything is in the WAL; a WAL whose header is damaged is ignored by SQLite,
+    which would open an empty database. The installation file beside it says otherwise: refused."""
+    code = (
+        "import os, sys; from pathlib import Path; from kiosk.store import Store, Identity;"
+        "from kiosk.catalog import DEMO_PRODUCTS;"
+        "s = Store(Path(sys.argv[1]) / 'kiosk.sqlite', Identity('s', 'k', 'K01', 'CNY'));"
+        "s.seed_catalog(DEMO_PRODUCTS); os.kill(os.getpid(), 9)"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, check=False, timeout=60)
+    wal = tmp_path / "kiosk.sqlite-wal"
+    data = bytearray(wal.read_bytes())
+    assert len(data) > 4096  # the kiosk's writes are in the WAL
+    data[40:48] = b"\xff" * 8  # a damaged header checksum: SQLite ignores the whole WAL
+    wal.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="new, empty database, but this kiosk is installation"):
+        Store(tmp_path / "kiosk.sqlite", ID)
