@@ -29,6 +29,9 @@ def check_storage(cfg: Config) -> str:
     from kiosk.app import open_store
 
     store = open_store(cfg)
+    problem = store.storage_problem(cfg.kiosk.min_free_mb * 2**20)
+    if problem:
+        raise OSError(problem)
     mode = store.conn().execute("PRAGMA journal_mode").fetchone()[0]
     with tempfile.NamedTemporaryFile(dir=cfg.kiosk.data_dir):
         pass
