@@ -285,7 +285,7 @@ def bench_drain(n: int = 5000) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp))
         cfg = _config(Path(tmp), mqtt={"enabled": True, "port": broker.port, "retry_s": 0.1})
-        from kiosk.app import open_store
+        from kiosk.store import open_store
 
         store = open_store(cfg)
         store.seed_catalog(DEMO_PRODUCTS)

@@ -40,8 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    from kiosk.app import database_path, open_store
-    from kiosk.store import Store, StoreError
+    from kiosk.store import Store, StoreError, database_path, open_store
 
     if args.new_installation:
         moved = Store.new_installation(database_path(cfg))
@@ -49,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print("the next start makes a new installation, with new message ids")
         return 0
     if args.check:
-        from kiosk.config import check_runtime
-        from kiosk.payments import make_gateway
+        from kiosk.app import check_runtime
+        from kiosk.payments.gateways import make_gateway
 
         try:
             make_gateway(cfg)  # keys load

@@ -30,9 +30,10 @@ from kiosk.attendant import Attendant, Mode
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Beep, CallHelp, CancelPayment, Checkout, Outcome, PayStep, StartPayment, StartQrPayment
 from kiosk.codes import CodeKind, CodeMemory, classify
-from kiosk.config import Config, check_runtime
-from kiosk.payments import make_gateway
+from kiosk.config import Config, ConfigError
+from kiosk.fonts import find_cjk_font
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE, PaymentDriver, Result
+from kiosk.payments.gateways import make_gateway
 from kiosk.receipts import (
     Receipt,
     ReceiptSettings,
@@ -44,7 +45,8 @@ from kiosk.receipts import (
     sale_receipt,
     z_report,
 )
-from kiosk.store import Identity, RefundRefused, Store, StoreError, describe
+from kiosk.signing import load_public_key
+from kiosk.store import RefundRefused, StoreError, describe, open_store
 from kiosk.telemetry import MqttLink
 
 log = logging.getLogger(__name__)
@@ -120,14 +122,14 @@ Event = (
 )
 
 
-def database_path(cfg: Config) -> Path:
-    return Path(cfg.kiosk.data_dir) / "kiosk.sqlite"
-
-
-def open_store(cfg: Config) -> Store:
-    """The kiosk's database; StoreError (one line, what to do) when it cannot be used safely."""
-    k = cfg.kiosk
-    return Store(database_path(cfg), Identity(k.store_id, k.kiosk_id, k.order_prefix, k.currency))
+def check_runtime(cfg: Config) -> str:
+    """What `--check` and the start verify beyond the file itself: head office's key loads (ConfigError), the
+    font draws Chinese (FontMissing).  Returns the font's path."""
+    try:
+        load_public_key(cfg.mqtt.hq_public_key_file)
+    except ValueError as exc:
+        raise ConfigError(f"mqtt.hq_public_key_file: {exc}") from None
+    return find_cjk_font(cfg.display.font)
 
 
 class Kiosk:

@@ -389,19 +389,6 @@ def check_secret_files(cfg: Config) -> None:
             )
 
 
-def check_runtime(cfg: Config) -> str:
-    """What `--check` and the start verify beyond the file itself: head office's key loads (ConfigError), the
-    font draws Chinese (FontMissing).  Returns the font's path."""
-    from kiosk.fonts import find_cjk_font
-    from kiosk.signing import load_public_key
-
-    try:
-        load_public_key(cfg.mqtt.hq_public_key_file)
-    except ValueError as exc:
-        raise ConfigError(f"mqtt.hq_public_key_file: {exc}") from None
-    return find_cjk_font(cfg.display.font)
-
-
 def warnings(cfg: Config) -> list[str]:
     """What is allowed but unsafe for a kiosk in a store; said at `--check` and logged at every start."""
     found = []

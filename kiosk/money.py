@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "HKD": "HK$", "GBP": "£"}
 
@@ -22,3 +23,11 @@ def tax_breakdown(gross_by_class: Mapping[str, int], rates_bp: Mapping[str, int]
 def included_tax(gross: int, rate_bp: int) -> int:
     """The tax inside a tax-inclusive amount, rounded half up, for a rate in basis points."""
     return (gross * rate_bp * 2 + (10000 + rate_bp)) // (2 * (10000 + rate_bp))
+
+
+def minor_units(yuan: str) -> int:
+    """'12.50' or '-1.00' (a statement's yuan) -> 1250 / -100."""
+    try:
+        return int((Decimal(yuan.strip().replace(",", "")) * 100).to_integral_value())
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {yuan!r}") from None

@@ -10,16 +10,14 @@ anything differs.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
-import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import date as calendar_date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+from kiosk.payments import Entry
 
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only (\d would take full-width ones)
 
@@ -33,18 +31,6 @@ def parse_day(text: object) -> str | None:
     except ValueError:
         return None
     return text
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One money movement: a paid trade, or a refund of one."""
-
-    kind: str  # "trade" or "refund"
-    out_trade_no: str
-    amount: int  # minor units
-    out_request_no: str = ""  # refunds
-    trade_id: str = ""
-    status: str = ""  # local journal state, for the report
 
 
 @dataclass
@@ -66,14 +52,6 @@ class Report:
 
 
 MONEY_MOVED = ("PAID", "PARTIALLY_REFUNDED", "REFUNDED")  # local states in which the money really moved
-
-
-def minor_units(yuan: str) -> int:
-    """'12.50' or '-1.00' (a statement's yuan) -> 1250 / -100."""
-    try:
-        return int((Decimal(yuan.strip().replace(",", "")) * 100).to_integral_value())
-    except InvalidOperation:
-        raise ValueError(f"not an amount: {yuan!r}") from None
 
 
 def _key(e: Entry) -> tuple[str, str]:
@@ -120,90 +98,33 @@ def compare(date: str, gateway: str, local: list[Entry], remote: list[Entry]) ->
 
 
 # --- statements --------------------------------------------------------------------------------
-ALIPAY_COLUMNS = {
-    "支付宝交易号": "trade_id",
-    "商户订单号": "out_trade_no",
-    "业务类型": "kind",
-    "订单金额（元）": "amount",
-    "退款批次号/请求号": "out_request_no",
-}
-
-
-def parse_alipay_bill(data: bytes) -> list[Entry]:
-    """Alipay's trade bill: a zip whose detail CSV (GBK) has '#' comment lines around a header and rows."""
-    with zipfile.ZipFile(io.BytesIO(data)) as z:
-        names = [n for n in z.namelist() if n.endswith(".csv") and "汇总" not in n]
-        if not names:
-            raise ValueError("no detail CSV in the Alipay bill zip")
-        text = z.read(names[0]).decode("gbk")
-    rows = [r for r in csv.reader(line for line in text.splitlines() if line and not line.startswith("#"))]
-    header = next((i for i, r in enumerate(rows) if "商户订单号" in [c.strip() for c in r]), None)
-    if header is None:
-        raise ValueError("the Alipay bill has no header row with 商户订单号")
-    cols = {ALIPAY_COLUMNS[c.strip()]: i for i, c in enumerate(rows[header]) if c.strip() in ALIPAY_COLUMNS}
+def journal_for(store: Any, day: str) -> list[Entry]:
+    """The day's payments and refunds as reconciliation entries (payments by creation, refunds by completion)."""
+    payments, refunds = store.journal_rows(day)
     entries = []
-    for r in rows[header + 1 :]:
-        if len(r) <= max(cols.values()):
-            continue  # totals and trailing lines
-        kind = {"交易": "trade", "退款": "refund"}.get(r[cols["kind"]].strip())
-        if kind is None:
-            continue
-        entries.append(
-            Entry(
-                kind,
-                r[cols["out_trade_no"]].strip(),
-                abs(minor_units(r[cols["amount"]])),
-                r[cols.get("out_request_no", cols["out_trade_no"])].strip() if kind == "refund" else "",
-                r[cols["trade_id"]].strip(),
+    for p in payments:
+        reversed_ = p["state"] == "CANCELLED" and p["reason"] == "REFUNDED_BY_CANCEL"
+        status = "PAID" if reversed_ else p["state"]  # paid, then the cancel refunded it
+        entries.append(Entry("trade", p["out_trade_no"], p["amount"], "", p["trade_id"] or "", status))
+        if reversed_:
+            entries.append(
+                Entry(
+                    "refund",
+                    p["out_trade_no"],
+                    p["amount"],
+                    f"cancel:{p['out_trade_no']}",
+                    p["trade_id"] or "",
+                    "REFUNDED",
+                )
             )
-        )
+    for r in refunds:
+        entries.append(Entry("refund", r["out_trade_no"], r["amount"], r["out_request_no"], "", r["state"]))
     return entries
-
-
-WECHAT_COLUMNS = {
-    "微信订单号": "trade_id",
-    "商户订单号": "out_trade_no",
-    "交易状态": "state",
-    "应结订单金额": "amount",
-    "商户退款单号": "out_request_no",
-    "退款金额": "refund_amount",
-}
 
 
 def run(store: Any, gateway: Any, date: str) -> Report:
     """Fetch the gateway's statement for `date` and compare it with the journal."""
-    return compare(date, gateway.name, store.journal_for(date), gateway.statement(date))
-
-
-def parse_wechat_bill(text: str) -> list[Entry]:
-    """WeChat Pay's trade bill: CSV whose every field starts with a backtick; a totals block follows."""
-    lines = text.lstrip("\ufeff").splitlines()
-    rows = list(csv.reader(lines))
-    if not rows:
-        raise ValueError("an empty WeChat bill")
-    cols = {WECHAT_COLUMNS[c.strip()]: i for i, c in enumerate(rows[0]) if c.strip() in WECHAT_COLUMNS}
-    if "out_trade_no" not in cols:
-        raise ValueError("the WeChat bill has no 商户订单号 column")
-    entries = []
-    for r in rows[1:]:
-        if not r or not r[0].startswith("`"):
-            break  # the totals block starts: plain header, no backticks
-        f = [c.lstrip("`").strip() for c in r]
-        if f[cols["state"]] == "REFUND":
-            entries.append(
-                Entry(
-                    "refund",
-                    f[cols["out_trade_no"]],
-                    minor_units(f[cols["refund_amount"]]),
-                    f[cols["out_request_no"]],
-                    f[cols["trade_id"]],
-                )
-            )
-        elif f[cols["state"]] == "SUCCESS":
-            entries.append(
-                Entry("trade", f[cols["out_trade_no"]], minor_units(f[cols["amount"]]), "", f[cols["trade_id"]])
-            )
-    return entries
+    return compare(date, gateway.name, journal_for(store, date), gateway.statement(date))
 
 
 def finish(report: Report, store: Any, data_dir: Path) -> Path:
@@ -246,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         cfg = load(args.config)
-        from kiosk.app import open_store
-        from kiosk.payments import make_gateway
+        from kiosk.payments.gateways import make_gateway
+        from kiosk.store import open_store
 
         store, gateway = open_store(cfg), make_gateway(cfg)
     except ConfigError as exc:

@@ -34,7 +34,8 @@ import sqlite_utils
 from kiosk import messages
 from kiosk.catalog import Product
 from kiosk.checkout import Totals
-from kiosk.payments import FINAL_STATES, PaymentState
+from kiosk.config import Config
+from kiosk.payment_state import FINAL_STATES, PaymentState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -767,31 +768,24 @@ class Store:
     def refund(self, out_request_no: str) -> dict[str, Any]:
         return dict(self.conn().execute("SELECT * FROM refunds WHERE out_request_no=?", (out_request_no,)).fetchone())
 
-    def journal_for(self, day: str) -> list[Any]:
-        """The day's payments and refunds as reconciliation entries (payments by creation, refunds by completion)."""
-        from kiosk.reconcile import Entry
-
+    def journal_rows(self, day: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The local day's payments (by creation) and refunds (by their last change), for reconciliation."""
         db = self.conn()
-        entries = []
-        for p in db.execute("SELECT * FROM payments WHERE date(created_at, 'localtime') = ?", (day,)):
-            reversed_ = p["state"] == "CANCELLED" and p["reason"] == "REFUNDED_BY_CANCEL"
-            status = "PAID" if reversed_ else p["state"]  # paid, then the cancel refunded it
-            entries.append(Entry("trade", p["out_trade_no"], p["amount"], "", p["trade_id"] or "", status))
-            if reversed_:
-                entries.append(
-                    Entry(
-                        "refund",
-                        p["out_trade_no"],
-                        p["amount"],
-                        f"cancel:{p['out_trade_no']}",
-                        p["trade_id"] or "",
-                        "REFUNDED",
-                    )
-                )
-        for r in db.execute("SELECT * FROM refunds WHERE date(updated_at, 'localtime') = ?", (day,)):
-            status = "REFUNDED" if r["state"] == "REFUNDED" else r["state"]
-            entries.append(Entry("refund", r["out_trade_no"], r["amount"], r["out_request_no"], "", status))
-        return entries
+        payments = [
+            _public(p) for p in db.execute("SELECT * FROM payments WHERE date(created_at, 'localtime') = ?", (day,))
+        ]
+        refunds = [dict(r) for r in db.execute("SELECT * FROM refunds WHERE date(updated_at, 'localtime') = ?", (day,))]
+        return payments, refunds
+
+
+def database_path(cfg: Config) -> Path:
+    return Path(cfg.kiosk.data_dir) / "kiosk.sqlite"
+
+
+def open_store(cfg: Config) -> Store:
+    """The kiosk's database; StoreError (one line, what to do) when it cannot be used safely."""
+    k = cfg.kiosk
+    return Store(database_path(cfg), Identity(k.store_id, k.kiosk_id, k.order_prefix, k.currency))
 
 
 def _disk_refused(exc: sqlite3.OperationalError) -> bool:

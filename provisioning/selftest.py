@@ -26,7 +26,7 @@ class Skip(Exception):
 
 
 def check_storage(cfg: Config) -> str:
-    from kiosk.app import open_store
+    from kiosk.store import open_store
 
     store = open_store(cfg)
     problem = store.storage_problem(cfg.kiosk.min_free_mb * 2**20)

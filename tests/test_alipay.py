@@ -15,9 +15,10 @@ from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
 from kiosk.codes import Scheme
 from kiosk.config import ConfigError, load
-from kiosk.payments import Status, make_gateway
+from kiosk.payments import Status
 from kiosk.payments.alipay import AlipayGateway, response_object, signing_string, yuan
 from kiosk.payments.driver import PaymentDriver
+from kiosk.payments.gateways import make_gateway
 from kiosk.store import Identity, Store
 from tests.conftest import kiosk_cli, write_config
 from tests.fake_alipay import FakeAlipay

@@ -9,9 +9,12 @@ from datetime import date
 
 import pytest
 
+from kiosk.payments import Entry
+from kiosk.payments.alipay import parse_alipay_bill
 from kiosk.payments.driver import PaymentDriver
 from kiosk.payments.sandbox import SandboxGateway
-from kiosk.reconcile import Entry, compare, finish, parse_alipay_bill, parse_wechat_bill, run
+from kiosk.payments.wechatpay import parse_wechat_bill
+from kiosk.reconcile import compare, finish, run
 from tests.conftest import write_config
 from tests.test_alipay import fake, gateway, keys  # noqa: F401  (fixtures)
 from tests.test_alipay import pay as alipay_pay

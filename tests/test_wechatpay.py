@@ -156,7 +156,7 @@ def test_keys_and_settings_are_checked_at_start(tmp_path, wx_keys):
     import os
 
     from kiosk.config import ConfigError, load
-    from kiosk.payments import make_gateway
+    from kiosk.payments.gateways import make_gateway
     from tests.conftest import kiosk_cli, write_config
     from tests.test_alipay import pem
 

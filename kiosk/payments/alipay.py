@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import base64
 import codecs
+import csv
+import io
 import json
 import logging
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -28,7 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.payments import Answer, PayRequest, Status
+from kiosk.money import minor_units
+from kiosk.payments import Answer, Entry, PayRequest, Status
 
 log = logging.getLogger(__name__)
 BEIJING = timezone(timedelta(hours=8))
@@ -269,10 +273,8 @@ class AlipayGateway:
             return Answer(Status.REFUNDED, trade_id=r.get("trade_no", ""))
         return Answer(Status.NOT_FOUND, reason="REFUND_NOT_EXIST")  # success with no refund: it was never made
 
-    def statement(self, day: str) -> list[Any]:
+    def statement(self, day: str) -> list[Entry]:
         """The day's trade bill: the download URL (valid 30 s) from bill.downloadurl.query, then the GBK csv.zip."""
-        from kiosk.reconcile import parse_alipay_bill
-
         r = self.call("alipay.data.dataservice.bill.downloadurl.query", {"bill_type": "trade", "bill_date": day})
         if r is None or r.get("code") != "10000" or not r.get("bill_download_url"):
             reason = "no answer" if r is None else r.get("sub_code") or r.get("code")
@@ -295,3 +297,43 @@ class AlipayGateway:
         if r.get("code") == "40004" and r.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
             return Answer(Status.CLOSED, reason="ACQ.TRADE_NOT_EXIST")  # nothing was made, nothing to undo
         return Answer(Status.UNKNOWN, reason=r.get("sub_code") or str(r.get("code")), retry=True)
+
+
+ALIPAY_COLUMNS = {
+    "支付宝交易号": "trade_id",
+    "商户订单号": "out_trade_no",
+    "业务类型": "kind",
+    "订单金额（元）": "amount",
+    "退款批次号/请求号": "out_request_no",
+}
+
+
+def parse_alipay_bill(data: bytes) -> list[Entry]:
+    """Alipay's trade bill: a zip whose detail CSV (GBK) has '#' comment lines around a header and rows."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = [n for n in z.namelist() if n.endswith(".csv") and "汇总" not in n]
+        if not names:
+            raise ValueError("no detail CSV in the Alipay bill zip")
+        text = z.read(names[0]).decode("gbk")
+    rows = [r for r in csv.reader(line for line in text.splitlines() if line and not line.startswith("#"))]
+    header = next((i for i, r in enumerate(rows) if "商户订单号" in [c.strip() for c in r]), None)
+    if header is None:
+        raise ValueError("the Alipay bill has no header row with 商户订单号")
+    cols = {ALIPAY_COLUMNS[c.strip()]: i for i, c in enumerate(rows[header]) if c.strip() in ALIPAY_COLUMNS}
+    entries = []
+    for r in rows[header + 1 :]:
+        if len(r) <= max(cols.values()):
+            continue  # totals and trailing lines
+        kind = {"交易": "trade", "退款": "refund"}.get(r[cols["kind"]].strip())
+        if kind is None:
+            continue
+        entries.append(
+            Entry(
+                kind,
+                r[cols["out_trade_no"]].strip(),
+                abs(minor_units(r[cols["amount"]])),
+                r[cols.get("out_request_no", cols["out_trade_no"])].strip() if kind == "refund" else "",
+                r[cols["trade_id"]].strip(),
+            )
+        )
+    return entries

@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.payments import Answer, PayRequest, Status, emvqr
+from kiosk.payments import Answer, Entry, PayRequest, Status, emvqr
 
 CURRENCY_NUMERIC = {"CNY": "156", "HKD": "344", "USD": "840", "EUR": "978", "GBP": "826"}
 
@@ -237,8 +237,6 @@ class SandboxGateway:
 
     def statement(self, day: str) -> list[Any]:
         """The sandbox acquirer's statement for a local day: paid trades, refunds, reversals of paid trades."""
-        from kiosk.reconcile import Entry
-
         db = self._db()
         entries = []
         rows = db.execute(

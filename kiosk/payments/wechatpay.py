@@ -17,6 +17,7 @@ WeChat answers recall=Y.
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import logging
 import secrets
@@ -30,7 +31,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from kiosk.payments import Answer, PayRequest, Status
+from kiosk.money import minor_units
+from kiosk.payments import Answer, Entry, PayRequest, Status
 
 log = logging.getLogger(__name__)
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
@@ -278,9 +280,8 @@ class WechatPayGateway:
             return Answer(Status.FAILED, reason=data["code"])
         return Answer(Status.UNKNOWN, reason=str(state or data.get("code")))  # PROCESSING: query later
 
-    def statement(self, day: str) -> list[Any]:
-        from kiosk.reconcile import parse_wechat_bill
-
+    def statement(self, day: str) -> list[Entry]:
+        """The day's trade bill (all trades): the download URL, then the signed download of the CSV."""
         r = self.call("GET", f"/v3/bill/tradebill?bill_date={day}&bill_type=ALL")
         if r is None or r[0] != 200 or not r[1].get("download_url"):
             raise OSError(f"WeChat Pay has no trade bill for {day}")
@@ -292,3 +293,44 @@ class WechatPayGateway:
             timeout=self.timeout_s,
         ) as resp:
             return parse_wechat_bill(resp.read().decode("utf-8"))
+
+
+WECHAT_COLUMNS = {
+    "微信订单号": "trade_id",
+    "商户订单号": "out_trade_no",
+    "交易状态": "state",
+    "应结订单金额": "amount",
+    "商户退款单号": "out_request_no",
+    "退款金额": "refund_amount",
+}
+
+
+def parse_wechat_bill(text: str) -> list[Entry]:
+    """WeChat Pay's trade bill: CSV whose every field starts with a backtick; a totals block follows."""
+    lines = text.lstrip("\ufeff").splitlines()
+    rows = list(csv.reader(lines))
+    if not rows:
+        raise ValueError("an empty WeChat bill")
+    cols = {WECHAT_COLUMNS[c.strip()]: i for i, c in enumerate(rows[0]) if c.strip() in WECHAT_COLUMNS}
+    if "out_trade_no" not in cols:
+        raise ValueError("the WeChat bill has no 商户订单号 column")
+    entries = []
+    for r in rows[1:]:
+        if not r or not r[0].startswith("`"):
+            break  # the totals block starts: plain header, no backticks
+        f = [c.lstrip("`").strip() for c in r]
+        if f[cols["state"]] == "REFUND":
+            entries.append(
+                Entry(
+                    "refund",
+                    f[cols["out_trade_no"]],
+                    minor_units(f[cols["refund_amount"]]),
+                    f[cols["out_request_no"]],
+                    f[cols["trade_id"]],
+                )
+            )
+        elif f[cols["state"]] == "SUCCESS":
+            entries.append(
+                Entry("trade", f[cols["out_trade_no"]], minor_units(f[cols["amount"]]), "", f[cols["trade_id"]])
+            )
+    return entries

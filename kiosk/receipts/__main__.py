@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
 
-    from kiosk.app import open_store
     from kiosk.fonts import FontMissing, find_cjk_font
     from kiosk.receipts import ReceiptSettings, preview_image, printer_test_page, sale_receipt, z_report
+    from kiosk.store import open_store
 
     try:
         settings = ReceiptSettings.from_config(cfg, find_cjk_font(cfg.display.font))
