@@ -107,6 +107,7 @@ class HelpPressed:
 @dataclass(frozen=True)
 class ServiceState:
     problem: str | None  # why the kiosk cannot record a sale now; None: it can
+    observed_at: float  # time.monotonic() of the check: an older "fine" never undoes a newer failure
 
 
 Event = (
@@ -169,6 +170,7 @@ class Kiosk:
             min_free_bytes=self.min_free_bytes,
         )
         self.out_of_service: str | None = None  # why no sale can be recorded now (the disk), shown and reported
+        self._out_of_service_since = 0.0
         self.devices: dict[str, dict[str, Any]] = {}
         self.receipt_state: str | None = None  # printing / printed / failed, for the result screen
         self.last_order: dict[str, Any] | None = None
@@ -305,8 +307,9 @@ class Kiosk:
 
     def _recover_once(self) -> float:
         """One round of recovery; returns how long to wait before the next."""
+        observed_at = time.monotonic()
         problem = self.store.storage_problem(self.min_free_bytes)
-        self.events.put(ServiceState(problem))
+        self.events.put(ServiceState(problem, observed_at))
         if problem:  # nothing can be recorded: look again soon
             return min(5.0, self.cfg.payment.recovery_interval_s)
         reachable = self.driver.reachable()
@@ -410,15 +413,18 @@ class Kiosk:
         elif isinstance(event, HelpPressed):
             self.run_effects(co.open_help(now))
         elif isinstance(event, ServiceState):
-            self._set_service(event.problem)
+            if event.problem is not None or event.observed_at > self._out_of_service_since:
+                self._set_service(event.problem)
 
     def _set_service(self, problem: str | None) -> None:
         """In or out of service; head office hears of it at once, over MQTT directly (the disk may be full)."""
         self.checkout.out_of_service = problem is not None
-        if (problem is None) == (self.out_of_service is None):
-            self.out_of_service = problem
-            return
+        if problem:
+            self._out_of_service_since = time.monotonic()  # a "fine" observed before this never undoes it
+        changed = (problem is None) != (self.out_of_service is None)
         self.out_of_service = problem
+        if not changed:
+            return
         if problem:
             log.error("out of service: %s", problem)
         else:

@@ -263,9 +263,10 @@ def test_command_ids_that_are_not_strings_are_malformed(kiosk, broker, hq_key, c
 
 
 def test_forged_acks_are_ignored(kiosk, broker, hq_key, tmp_path):
-    paid_order(kiosk)
     hq = Subscriber(broker.port)
     try:
+        assert wait_until(lambda: b"online" in hq.raw("status"), 10)  # subscribed before the order is sent
+        paid_order(kiosk)
         assert wait_until(lambda: hq.payloads("orders"), 10)
         order_id = hq.payloads("orders")[0]["id"]
         forged = {"v": 1, "id": "f1", "ts": signing.rfc3339(time.time()), "type": "ack", "data": {"ids": [order_id]}}

@@ -536,7 +536,9 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language, tmp_path):
+    from kiosk.app import PaymentDone
     from kiosk.checkout import Outcome
+    from kiosk.payments.driver import Result
 
     k, ui = ui_for(display={"size": size})
     k.min_free_bytes = 2**62  # the disk is (and stays) too full: recovery's checks keep the kiosk out of service
@@ -545,8 +547,9 @@ def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language
     co.default_language = language
     k.simulate_scan("6901234000016")
     assert run_until(ui, lambda: co.cart.totals().items == 1)
-    co.payment_finished(Outcome.PAID, k.clock(), order_no=None, reason="NOT_RECORDED")  # the disk refused the order
-    ui.frame()
+    # the gateway took the money, the disk refused the order: the worker's result, through the UI thread's queue
+    k.events.put(PaymentDone(Result(Outcome.PAID, "K01X", reason="NOT_RECORDED", settled=False)))
+    assert run_until(ui, lambda: co.phase is Phase.RESULT)
     shown = [t for t, _ in ui.painter.texts]
     assert tr(language, "Please wait here: staff will bring your receipt.") in shown
     assert overlaps(ui) == [], "paid, not recorded"
