@@ -218,12 +218,16 @@ class Kiosk:
         else:
             self.scanner = None
         self.camera: CameraService | None = None
+        source: OpenCVSource | SimulatedSource | None = None
         if c.camera.type == "opencv":
             source = OpenCVSource(c.camera.source, c.camera.width, c.camera.height, c.camera.read_timeout_s)
-            self.camera = CameraService(source, self._on_code, self._on_status, fps=c.camera.fps)
         elif c.camera.type == "simulated":
-            self.sim_camera = SimulatedSource(c.camera.width, c.camera.height)
-            self.camera = CameraService(self.sim_camera, self._on_code, self._on_status, fps=c.camera.fps)
+            source = self.sim_camera = SimulatedSource(c.camera.width, c.camera.height)
+        if source is not None:
+            # no frame within camera.read_timeout_s: the camera is lost, whether or not its backend times out itself
+            self.camera = CameraService(
+                source, self._on_code, self._on_status, fps=c.camera.fps, read_timeout_s=c.camera.read_timeout_s
+            )
         self.printer = open_printer(c.printer, self.data_dir)
         self.signals = Signals(c.gpio, lambda: self.events.put(HelpPressed())) if c.gpio.enabled else None
         self.mqtt = (
