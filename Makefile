@@ -23,6 +23,7 @@ bench: deps
 
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py  # imports point down the layers, no cycles
 
 deps: system-deps $(VENV)/.installed
 

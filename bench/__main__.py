@@ -132,18 +132,18 @@ def bench_decode() -> list[Row]:
 # --- the UI loop --------------------------------------------------------------------------------
 def bench_frames(seconds: float = 10.0) -> list[Row]:
     from hardware.camera import qr_image
-    from kiosk.app import Kiosk
+    from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
     from tests.loopback import MjpegCamera
 
     cam = MjpegCamera(640, 480, fps=30)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = _config(Path(tmp), camera={"type": "opencv", "source": cam.url, "fps": 30}, display={"size": "800x480"})
-        k = Kiosk(cfg)
+        k = Runtime(cfg)
         ui = UI(k)
         k.start()
         for _ in range(6):
-            k.simulate_scan()
+            k.panel.scan()
         cam.show(qr_image("6901234000016"))  # something to decode in every frame (a product: ignored)
         end = time.monotonic() + seconds
         ui.frame_ms.clear()
@@ -200,13 +200,13 @@ def bench_start() -> list[Row]:
 
 def _memory_child(orders: int) -> None:
     """Runs in a fresh process: the kiosk alone, 100 orders through the simulator, RSS before and after."""
-    from kiosk.app import Kiosk
     from kiosk.checkout import Phase
+    from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = _config(Path(tmp), sandbox={"latency_ms": 0}, camera={"fps": 30})
-        k = Kiosk(cfg)
+        k = Runtime(cfg)
         ui = UI(k)
         k.start()
         for _ in range(30):
@@ -214,12 +214,12 @@ def _memory_child(orders: int) -> None:
         at_start = rss_mb()
         t0 = time.monotonic()
         for _ in range(orders):
-            k.simulate_scan()
-            k.simulate_scan()
+            k.panel.scan()
+            k.panel.scan()
             while not k.checkout.cart:
                 ui.frame()
-            k.simulate_payment_code("1")
-            while not (k.checkout.phase is Phase.RESULT and k.receipt_state == "printed"):
+            k.panel.show_payment_code("1")
+            while not (k.checkout.phase is Phase.RESULT and k.checkout.receipt == "printed"):
                 ui.frame()
                 time.sleep(0.005)
             k.checkout.tap_start_over(k.clock())
@@ -317,10 +317,11 @@ def bench_drain(n: int = 5000) -> list[Row]:
 
 def bench_print(n: int = 60) -> list[Row]:
     """PAID (the payment worker's result reaches the UI thread) -> the receipt's last byte at the printer."""
-    from kiosk.app import Kiosk, PaymentDone
     from kiosk.catalog import DEMO_PRODUCTS
     from kiosk.checkout import Outcome
     from kiosk.payments.driver import Result
+    from kiosk.runtime.wiring import Runtime
+    from kiosk.services.events import PaymentDone
     from tests.factories import begin_payment
     from tests.loopback import NetworkPrinter
 
@@ -333,12 +334,12 @@ def bench_print(n: int = 60) -> list[Row]:
             camera={"type": "none"},
             scanner={"type": "none"},
         )
-        k = Kiosk(cfg)
+        k = Runtime(cfg)
         stop = threading.Event()
 
         def ui_loop() -> None:  # the UI thread's cadence: one pump a frame at 30 frames a second
             while not stop.is_set():
-                k.pump()
+                k.controller.pump()
                 time.sleep(1 / 30)
 
         threading.Thread(target=ui_loop, daemon=True).start()
@@ -355,7 +356,7 @@ def bench_print(n: int = 60) -> list[Row]:
         stop.set()
         k.stop()
     printer.close()
-    lines = len(order["lines"])
+    lines = len(order.lines)
     p50, p99 = pct(times, 50), pct(times, 99)
     print(f"PAID -> last byte at the printer: p50 {p50:.0f} ms, p99 {p99:.0f} ms ({lines} lines, {n} receipts)")
     return [
@@ -372,8 +373,8 @@ def bench_print(n: int = 60) -> list[Row]:
 def bench_payment(n: int = 100) -> list[Row]:
     """A payment code held up to the camera -> PAID on screen, the sandbox answering in 200 ms."""
     from hardware.camera import qr_image
-    from kiosk.app import Kiosk
     from kiosk.checkout import Phase
+    from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
     from tests.loopback import MjpegCamera
 
@@ -386,14 +387,14 @@ def bench_payment(n: int = 100) -> list[Row]:
             sandbox={"latency_ms": 200},
             printer={"type": "none"},
         )
-        k = Kiosk(cfg)
+        k = Runtime(cfg)
         ui = UI(k)
         k.start()
         while k.camera.frames < 10:
             ui.frame()
             ui.clock.tick(30)
         for i in range(n):
-            k.simulate_scan("6901234000016")
+            k.panel.scan("6901234000016")
             while not k.checkout.cart:
                 ui.frame()
                 ui.clock.tick(30)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from hardware import MAX_CODE_AGE_S, CodeCallback, StatusCallback
 from hardware.decoder import Decoder
+from hardware.reader import ReconnectingReader
+from hardware.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -204,43 +207,33 @@ class CameraService:
         self.decoder = decoder or Decoder()
         self.repeat_after_s = repeat_after_s
         self._last_seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.reader = ReconnectingReader(self.name, self._session, on_status)
         self.read_timeout_s = read_timeout_s
         self.frames = 0  # decoded
         self.dropped = 0  # arrived while the decoder was busy with a newer one
         self.stale = 0  # the newest frame was already older than MAX_CODE_AGE_S
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run_forever, name="camera", daemon=True)
-        self._thread.start()
+        self.reader.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=3)
+        self.reader.stop(timeout=3)
 
-    def _run_forever(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self.source.open()
-                self.on_status(self.name, True, "camera ready")
-                backoff = 0.5
-                self._loop()
-            except Exception as exc:  # a lost camera is reported and reopened; the kiosk goes on
-                self.on_status(self.name, False, str(exc) or type(exc).__name__)
-            finally:
-                self.source.close()
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, 10.0)
+    def _session(self, stop: threading.Event, connected: Callable[[str], None]) -> None:
+        """Open the source, decode until stopped or lost; a lost camera is reported and reopened."""
+        try:
+            self.source.open()
+            connected("camera ready")
+            self._loop(stop)
+        finally:
+            self.source.close()
 
-    def _loop(self) -> None:
+    def _loop(self, stop: threading.Event) -> None:
         grabber = _Grabber(self.source)
         try:
             last = 0
             next_at = time.monotonic()
-            while not self._stop.is_set():
+            while not stop.is_set():
                 got = grabber.newest(last, timeout=self.read_timeout_s)
                 if got is None:
                     raise OSError("camera stopped sending frames")
@@ -255,7 +248,7 @@ class CameraService:
                 next_at += self.period
                 delay = next_at - time.monotonic()
                 if delay > 0:
-                    self._stop.wait(delay)
+                    stop.wait(delay)
                 else:
                     next_at = time.monotonic()
         finally:
@@ -274,3 +267,32 @@ class CameraService:
         if len(self._last_seen) > 64:
             self._last_seen = {t: s for t, s in self._last_seen.items() if now - s <= self.repeat_after_s}
         return new
+
+
+SOURCES: Registry[Any] = Registry("camera", "KIOSK_CAMERA")
+
+
+@SOURCES.register("opencv")
+def _opencv(cfg: Any) -> OpenCVSource:
+    return OpenCVSource(cfg.source, cfg.width, cfg.height, cfg.read_timeout_s)
+
+
+@SOURCES.register("simulated")
+def _simulated(cfg: Any) -> SimulatedSource:
+    return SimulatedSource(cfg.width, cfg.height)
+
+
+@SOURCES.register("none")
+def _none(cfg: Any) -> None:
+    return None
+
+
+def open_camera(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> CameraService | None:
+    """The camera the [camera] section names (or $KIOSK_CAMERA), decoding at camera.fps; None: no camera.
+
+    No frame within camera.read_timeout_s: the camera is lost, whether or not its backend times out itself.
+    """
+    source = SOURCES.create(cfg.type, cfg)
+    if source is None:
+        return None
+    return CameraService(source, on_code, on_status, fps=cfg.fps, read_timeout_s=cfg.read_timeout_s)

@@ -1,7 +1,8 @@
 """Lights, buzzer and help button on the Pi's GPIO, through gpiozero.
 
-The pin factory comes from gpio.pin_factory, else GPIOZERO_PIN_FACTORY, else
-gpiozero's mock pins (the simulator).  Mock pins keep a history of their states
+The pin factory (gpio.pin_factory, else GPIOZERO_PIN_FACTORY, else gpiozero's
+mock pins for the simulator) is built by `pin_factory()` and passed to each
+device, as gpiozero's own examples do for remote pins.  Mock pins keep a history of their states
 that tests read.  Lights: green = ready, amber = busy/attention, red = fault,
 as three LEDs or one RGB LED.
 """
@@ -10,39 +11,50 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from importlib.metadata import entry_points
 
-from gpiozero import LED, RGBLED, Button, Buzzer, Device
+from gpiozero import LED, RGBLED, Button, Buzzer, Factory
 
 COLOURS = {"ready": (0.0, 1.0, 0.0), "busy": (1.0, 0.5, 0.0), "fault": (1.0, 0.0, 0.0), "off": (0.0, 0.0, 0.0)}
 # (on seconds, off seconds, times)
 BEEPS = {"ok": (0.08, 0.05, 1), "error": (0.12, 0.08, 3), "paid": (0.25, 0.1, 2), "help": (0.5, 0.2, 1)}
 
 
-def choose_pin_factory(name: str) -> str:
-    """Set gpiozero's pin factory; returns the name in use."""
+def pin_factory(name: str) -> tuple[str, Factory]:
+    """A gpiozero pin factory by name (gpio.pin_factory, else GPIOZERO_PIN_FACTORY, else mock), and its name.
+
+    Built here and handed to each device, never set as gpiozero's global default: two kiosks in one process
+    (the tests) each get their own pins, and nothing else in the process is switched to mock pins.
+    """
     name = name or os.environ.get("GPIOZERO_PIN_FACTORY", "") or "mock"
     if name == "mock":
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-        Device.pin_factory = MockFactory(pin_class=MockPWMPin)
-    else:
-        os.environ["GPIOZERO_PIN_FACTORY"] = name
-        Device.pin_factory = None  # gpiozero builds it from the environment on first use
-    return name
+        return name, MockFactory(pin_class=MockPWMPin)
+    found = [e for e in entry_points(group="gpiozero_pin_factories") if e.name == name]
+    if not found:
+        raise ValueError(f"gpio.pin_factory: gpiozero has no pin factory {name!r}")
+    return name, found[0].load()()
 
 
 class Signals:
-    def __init__(self, cfg, on_help: Callable[[], None]) -> None:
-        self.factory = choose_pin_factory(cfg.pin_factory)
+    def __init__(self, cfg, on_help: Callable[[], None], pins: tuple[str, Factory] | None = None) -> None:
+        """`pins`: (name, factory) from `pin_factory()`; by default the one `cfg.pin_factory` names."""
+        self.factory, factory = pins or pin_factory(cfg.pin_factory)
         self.state = "off"
+        on = {"pin_factory": factory}
         if cfg.light == "rgb":
-            self.rgb: RGBLED | None = RGBLED(cfg.red_pin, cfg.green_pin, cfg.blue_pin)
+            self.rgb: RGBLED | None = RGBLED(cfg.red_pin, cfg.green_pin, cfg.blue_pin, **on)
             self.leds: dict[str, LED] = {}
         else:
             self.rgb = None
-            self.leds = {"ready": LED(cfg.green_pin), "busy": LED(cfg.amber_pin), "fault": LED(cfg.red_pin)}
-        self.buzzer = Buzzer(cfg.buzzer_pin)
-        self.help_button = Button(cfg.help_button_pin, bounce_time=0.05)
+            self.leds = {
+                "ready": LED(cfg.green_pin, **on),
+                "busy": LED(cfg.amber_pin, **on),
+                "fault": LED(cfg.red_pin, **on),
+            }
+        self.buzzer = Buzzer(cfg.buzzer_pin, **on)
+        self.help_button = Button(cfg.help_button_pin, bounce_time=0.05, **on)
         self.help_button.when_pressed = lambda: on_help()
 
     def light(self, state: str) -> None:

@@ -1,4 +1,5 @@
-"""Receipt printers through python-escpos: usb, serial, network (9100), file, simulated, none.
+"""Receipt printers through python-escpos: usb, serial, network (9100), file, simulated (the virtual
+printer in hardware.virtual_printer), none.
 
 A Printer moves bytes and reads the printer's real-time status; what is
 printed is built in kiosk.receipts.  Each job opens the device, asks its status
@@ -23,59 +24,20 @@ import struct
 import termios
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from escpos import printer as escpos_printer
 
+from hardware import UNKNOWN, JobResult, Paper, PrinterError, Status
+from hardware.registry import Registry
+from hardware.virtual_printer import VirtualPrinter
+
+__all__ = ["JobResult", "Paper", "Printer", "PrinterError", "Status", "open_printer", "query_status"]
+
 DLE_EOT = b"\x10\x04"
 QUERY_TIMEOUT_S = 0.5
 REPROBE_EVERY = 20  # jobs between status queries to a printer that did not answer them
-
-
-class Paper(Enum):
-    OK = "ok"
-    NEAR_END = "near_end"
-    OUT = "out"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Status:
-    online: bool | None = None  # None: the printer did not say
-    cover_open: bool | None = None
-    paper: Paper = Paper.UNKNOWN
-
-    @property
-    def blocked(self) -> str | None:
-        """Why nothing can be printed now, or None (unknown counts as 'try')."""
-        if self.paper is Paper.OUT:
-            return "paper_out"
-        if self.cover_open:
-            return "cover_open"
-        if self.online is False:
-            return "offline"
-        return None
-
-
-UNKNOWN = Status()
-
-
-class PrinterError(Exception):
-    """The job did not reach the printer; `reason` is an events kind."""
-
-    def __init__(self, message: str, reason: str = "printer_error", status: Status = UNKNOWN) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.status = status
-
-
-@dataclass(frozen=True)
-class JobResult:
-    before: Status
-    after: Status
 
 
 def _status_byte(data: bytes | None) -> int | None:
@@ -138,36 +100,35 @@ def query_status(device: Any) -> Status:
 
 
 class Printer:
+    """One receipt printer: each job opens the device `make_device` builds, checks, writes, checks, closes."""
+
     name = "printer"
 
     def __init__(
         self,
         kind: str,
         make_device: Callable[[], Any] | None = None,
-        spool_dir: Path | None = None,
         timeout_s: float = 5.0,
+        virtual: VirtualPrinter | None = None,
     ):
         self.kind = kind
         self._make_device = make_device
-        self.spool_dir = spool_dir
         self.timeout_s = timeout_s
+        self.virtual = virtual  # the simulator's printer, whose paper and cover its panel controls
+        self.keeps_previews = virtual is not None
         self.answers_status: bool | None = None  # learnt on the first job
         self._jobs = 0
 
     def send(self, data: bytes, job_name: str) -> JobResult:
         """Print one job; raises PrinterError when it was not (or not wholly) delivered."""
-        if self.kind == "none":
+        if self._make_device is None:
             raise PrinterError("no printer fitted", "printer_missing")
-        if self.kind == "simulated":
-            assert self.spool_dir is not None
-            self.spool_dir.mkdir(parents=True, exist_ok=True)
-            (self.spool_dir / f"{job_name}.escpos").write_bytes(data)
-            ok = Status(online=True, cover_open=False, paper=Paper.OK)
-            return JobResult(ok, ok)
         assert self._make_device is not None
         device = None
         try:
             device = self._make_device()
+            if hasattr(device, "job_name"):  # the virtual printer spools each job under its name
+                device.job_name = job_name
             device.open()
             _bound_writes(device, self.timeout_s)
             self._jobs += 1
@@ -245,37 +206,62 @@ def _drain(device: Any, timeout_s: float, kind: str) -> None:
         time.sleep(0.02)
 
 
-def open_printer(cfg: Any, data_dir: Path) -> Printer:
-    """The printer the [printer] section names (`cfg` is a PrinterSection)."""
-    kind = cfg.type
-    if kind == "network":
-        return Printer(
-            kind, lambda: escpos_printer.Network(cfg.host, cfg.port, timeout=cfg.timeout_s), timeout_s=cfg.timeout_s
-        )
-    if kind == "usb":
-        return Printer(
-            kind,
-            lambda: UsbPrinter(
-                cfg.vendor_id,
-                cfg.product_id,
-                timeout=int(cfg.timeout_s * 1000),
-                in_ep=cfg.in_ep,
-                out_ep=cfg.out_ep,
-                interface=cfg.interface,
-            ),
-            timeout_s=cfg.timeout_s,
-        )
-    if kind == "serial":
-        return Printer(
-            kind,
-            lambda: escpos_printer.Serial(cfg.device, baudrate=cfg.baudrate, timeout=cfg.timeout_s),
-            timeout_s=cfg.timeout_s,
-        )
-    if kind == "file":
-        return Printer(kind, lambda: escpos_printer.File(cfg.path))
-    if kind == "simulated":
-        return Printer(kind, spool_dir=data_dir / "receipts")
+PRINTERS: Registry[Printer] = Registry("printer", "KIOSK_PRINTER")
+
+
+@PRINTERS.register("network")
+def _network(cfg: Any, data_dir: Path) -> Printer:
+    return Printer(
+        "network",
+        lambda: escpos_printer.Network(cfg.host, cfg.port, timeout=cfg.timeout_s),
+        timeout_s=cfg.timeout_s,
+    )
+
+
+@PRINTERS.register("usb")
+def _usb(cfg: Any, data_dir: Path) -> Printer:
+    return Printer(
+        "usb",
+        lambda: UsbPrinter(
+            cfg.vendor_id,
+            cfg.product_id,
+            timeout=int(cfg.timeout_s * 1000),
+            in_ep=cfg.in_ep,
+            out_ep=cfg.out_ep,
+            interface=cfg.interface,
+        ),
+        timeout_s=cfg.timeout_s,
+    )
+
+
+@PRINTERS.register("serial")
+def _serial(cfg: Any, data_dir: Path) -> Printer:
+    return Printer(
+        "serial",
+        lambda: escpos_printer.Serial(cfg.device, baudrate=cfg.baudrate, timeout=cfg.timeout_s),
+        timeout_s=cfg.timeout_s,
+    )
+
+
+@PRINTERS.register("file")
+def _file(cfg: Any, data_dir: Path) -> Printer:
+    return Printer("file", lambda: escpos_printer.File(cfg.path))
+
+
+@PRINTERS.register("simulated")
+def _simulated(cfg: Any, data_dir: Path) -> Printer:
+    virtual = VirtualPrinter(data_dir / "receipts")
+    return Printer("simulated", virtual.connect, virtual=virtual)
+
+
+@PRINTERS.register("none")
+def _none(cfg: Any, data_dir: Path) -> Printer:
     return Printer("none")
+
+
+def open_printer(cfg: Any, data_dir: Path) -> Printer:
+    """The printer the [printer] section names (`cfg` is a PrinterSection), or $KIOSK_PRINTER."""
+    return PRINTERS.create(cfg.type, cfg, data_dir)
 
 
 def job_name(label: str) -> str:

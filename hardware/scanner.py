@@ -12,10 +12,14 @@ import threading
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import serial
 
 from hardware import CodeCallback, StatusCallback
+from hardware.reader import ReconnectingReader
+from hardware.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -102,40 +106,27 @@ class LineFramer:
         self.rejected_count += 1
 
 
-class _ThreadedDevice:
+class _ThreadedScanner:
+    """A scanner read on its own thread by the shared ReconnectingReader; `_session` opens and reads it."""
+
     name = "scanner"
 
     def __init__(self, on_code: CodeCallback, on_status: StatusCallback) -> None:
         self.on_code = on_code
         self.on_status = on_status
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.reader = ReconnectingReader(self.name, self._session, on_status)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run_forever, name=self.name, daemon=True)
-        self._thread.start()
+        self.reader.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=2)
+        self.reader.stop(timeout=2)
 
-    def _run_forever(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self._run()
-                backoff = 0.5
-            except Exception as exc:  # a device error never ends the kiosk: report, wait, reopen
-                self.on_status(self.name, False, str(exc) or type(exc).__name__)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 10.0)
-
-    def _run(self) -> None:  # overridden by each backend: open the device and read until stopped
-        self._stop.wait()
+    def _session(self, stop: threading.Event, connected: Callable[[str], None]) -> None:
+        raise NotImplementedError
 
 
-class SerialScanner(_ThreadedDevice):
+class SerialScanner(_ThreadedScanner):
     """A scanner on a serial line: /dev/ttyACM0, socket://host:port, loop://, rfc2217://..."""
 
     def __init__(
@@ -152,11 +143,11 @@ class SerialScanner(_ThreadedDevice):
         self.baudrate = baudrate
         self.framer = LineFramer(max_length, terminator)
 
-    def _run(self) -> None:
+    def _session(self, stop: threading.Event, connected: Callable[[str], None]) -> None:
         port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2)
-        self.on_status(self.name, True, f"connected to {self.url}")
+        connected(f"connected to {self.url}")
         try:
-            while not self._stop.is_set():
+            while not stop.is_set():
                 data = port.read(256)
                 if not data:
                     # socket:// reports a closed peer as an error on the next read; a tty just waits
@@ -227,7 +218,7 @@ class KeyboardWedge:
         return (_SHIFTED.get(c, c.upper()) if self.shift else c).encode()
 
 
-class HidScanner(_ThreadedDevice):
+class HidScanner(_ThreadedScanner):
     """A keyboard-wedge scanner read from its own input device, grabbed so its keys reach no one else."""
 
     def __init__(self, device: str, max_length: int, on_code: CodeCallback, on_status: StatusCallback):
@@ -235,16 +226,16 @@ class HidScanner(_ThreadedDevice):
         self.device = device
         self.framer = LineFramer(max_length)
 
-    def _run(self) -> None:
+    def _session(self, stop: threading.Event, connected: Callable[[str], None]) -> None:
         import evdev  # Linux only; imported here so other platforms can still run the simulator
 
         dev = evdev.InputDevice(self.device)
         dev.grab()
-        self.on_status(self.name, True, f"reading {dev.name}")
+        connected(f"reading {dev.name}")
         wedge = KeyboardWedge()
         try:
             for event in dev.read_loop():
-                if self._stop.is_set():
+                if stop.is_set():
                     break
                 for line in self.framer.feed(wedge.key(event)):
                     self.on_code(line, "scanner", time.monotonic())
@@ -271,3 +262,31 @@ class SimulatedScanner:
     def feed(self, data: bytes) -> None:
         for line in self.framer.feed(data):
             self.on_code(line, "scanner", time.monotonic())
+
+
+SCANNERS: Registry[Any] = Registry("scanner", "KIOSK_SCANNER")
+
+
+@SCANNERS.register("serial")
+def _serial(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> SerialScanner:
+    return SerialScanner(cfg.url, cfg.baudrate, cfg.max_length, on_code, on_status, terminator=cfg.terminator)
+
+
+@SCANNERS.register("hid")
+def _hid(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> HidScanner:
+    return HidScanner(cfg.device, cfg.max_length, on_code, on_status)
+
+
+@SCANNERS.register("simulated")
+def _simulated(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> SimulatedScanner:
+    return SimulatedScanner(cfg.max_length, on_code, on_status)
+
+
+@SCANNERS.register("none")
+def _none(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> None:
+    return None
+
+
+def open_scanner(cfg: Any, on_code: CodeCallback, on_status: StatusCallback) -> Any:
+    """The scanner the [scanner] section names (or $KIOSK_SCANNER); None when there is none."""
+    return SCANNERS.create(cfg.type, cfg, on_code, on_status)

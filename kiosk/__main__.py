@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         print("the next start makes a new installation, with new message ids")
         return 0
     if args.check:
-        from kiosk.app import check_runtime
         from kiosk.payments.gateways import make_gateway
+        from kiosk.runtime.wiring import check_runtime
 
         try:
             make_gateway(cfg)  # keys load
@@ -79,11 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"catalog ready in {cfg.kiosk.data_dir} ({added} products added)")
         return 0
 
-    from kiosk.app import Kiosk
+    from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
 
     try:
-        kiosk = Kiosk(cfg)
+        kiosk = Runtime(cfg)
     except (FontMissing, StoreError, OSError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

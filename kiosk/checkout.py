@@ -16,6 +16,7 @@ from typing import Any
 from kiosk.catalog import TAX_RATES_BP, Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
 from kiosk.money import tax_breakdown
+from kiosk.orders import Order
 
 MAX_QTY = 99
 COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
@@ -83,7 +84,14 @@ class CallHelp:
     phase: Phase
 
 
-Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp
+@dataclass(frozen=True)
+class PrintReceipt:
+    """The sale was paid and recorded: print its receipt for the shopper."""
+
+    order: Order
+
+
+Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt
 
 
 # --- the cart ----------------------------------------------------------------
@@ -198,6 +206,7 @@ class Checkout:
         self.outcome: Outcome | None = None
         self.order_no: str | None = None
         self.paid_total = 0
+        self.receipt: str | None = None  # the sale's receipt: printing / printed / failed (None: none)
         self.masked_code = ""
         self.qr_text = ""
         self.qr_deadline = 0.0
@@ -372,8 +381,9 @@ class Checkout:
             self.pay_step = step
 
     def payment_finished(
-        self, outcome: Outcome, now: float, *, order_no: str | None = None, reason: str = ""
+        self, outcome: Outcome, now: float, *, order: Order | None = None, reason: str = ""
     ) -> list[Effect]:
+        """The payment's last word; a paid and recorded sale also gets its receipt printed."""
         self.last_activity = now
         self.qr_text = ""
         if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
@@ -383,10 +393,14 @@ class Checkout:
             self.cart.clear()
             self.phase = Phase.RESULT
             self.outcome = outcome
-            self.order_no = order_no
+            self.order_no = order.order_no if order is not None else None
             # paid, but the order could not be written yet: the shopper is told to wait for staff, never to pay again
-            self.notice = Notice("paid_not_recorded") if order_no is None else None
-            return [Beep("paid")]
+            self.notice = Notice("paid_not_recorded") if order is None else None
+            if order is None:
+                self.receipt = None
+                return [Beep("paid")]
+            self.receipt = "printing"
+            return [Beep("paid"), PrintReceipt(order)]
         self.phase = Phase.PAYMENT
         self.pay_step = PayStep.WAITING_CODE
         if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
@@ -396,6 +410,11 @@ class Checkout:
         else:
             self.notice = Notice("payment_failed", error=True, params={"reason": reason})
         return [Beep("error")]
+
+    def receipt_done(self, order_no: str, printed: bool) -> None:
+        """The printer's word on the receipt of the sale on screen (a late word on an earlier sale is ignored)."""
+        if order_no == self.order_no and self.receipt is not None:
+            self.receipt = "printed" if printed else "failed"
 
     # -- time ---------------------------------------------------------------
     def tick(self, now: float) -> None:
@@ -412,6 +431,7 @@ class Checkout:
         self.notice = None
         self.outcome = None
         self.order_no = None
+        self.receipt = None
         self.help_open = False
         self.masked_code = ""
         self.qr_text = ""

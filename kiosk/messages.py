@@ -11,6 +11,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.orders import Order
+
 
 def utc_now() -> str:
     """RFC 3339 UTC, millisecond precision: '2026-11-24T08:15:02.123Z'."""
@@ -58,31 +60,38 @@ def refund_data(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def order_data(order: dict[str, Any], lines: list[dict[str, Any]], payment: dict[str, Any]) -> dict[str, Any]:
+def order_data(order: Order) -> dict[str, Any]:
+    pay = order.payment
     return {
-        "order_no": order["order_no"],
-        "created_at": order["created_at"],
-        "paid_at": order["paid_at"],
-        "currency": order["currency"],
+        "order_no": order.order_no,
+        "created_at": order.created_at,
+        "paid_at": order.paid_at,
+        "currency": order.currency,
         "lines": [
-            {k: ln[k] for k in ("sku", "barcode", "name", "qty", "unit_price", "amount", "tax_class")} for ln in lines
+            {
+                "sku": ln.sku,
+                "barcode": ln.barcode,
+                "name": ln.name,
+                "qty": ln.qty,
+                "unit_price": ln.unit_price,
+                "amount": ln.amount,
+                "tax_class": ln.tax_class,
+            }
+            for ln in order.lines
         ],
-        "subtotal": order["subtotal"],
-        "discount": order["discount"],
-        "tax": order["tax"],
-        "total": order["total"],
+        "subtotal": order.subtotal,
+        "discount": order.discount,
+        "tax": order.tax,
+        "total": order.total,
         "payment": {
-            "channel": payment["channel"],
-            "gateway": payment["gateway"],
-            "out_trade_no": payment["out_trade_no"],
-            "trade_id": payment["trade_id"] or None,
-            "state": payment["state"],
-            "masked_code": payment["code_masked"],
+            "channel": pay.channel,
+            "gateway": pay.gateway,
+            "out_trade_no": pay.out_trade_no,
+            "trade_id": pay.trade_id or None,
+            "state": pay.state,
+            "masked_code": pay.code_masked,
         },
-        "language": order["language"],
+        "language": order.language,
         # the order is reported before its receipt prints; a receipt that then fails is an `events` message
-        "receipt": {
-            "printed": bool(order["receipt_printed"]),
-            "status": order.get("receipt_status") or ("printed" if order["receipt_printed"] else "queued"),
-        },
+        "receipt": {"printed": order.receipt_printed, "status": order.receipt_status},
     }

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
 import shutil
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,10 @@ from kiosk import messages
 from kiosk.catalog import Product
 from kiosk.checkout import Totals
 from kiosk.config import Config
+from kiosk.orders import Order
 from kiosk.payment_state import FINAL_STATES, PaymentState
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS products (
@@ -172,6 +176,7 @@ class Store:
         self.id = identity
         self._local = threading.local()
         self.write_failed = False
+        self._outbox_listeners: list[Callable[[], None]] = []
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _check_file(path)
@@ -259,6 +264,7 @@ class Store:
         finds the disk writable again: the kiosk sells nothing meanwhile.
         """
         db = self.conn()
+        self._local.enqueued = False
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -273,6 +279,20 @@ class Store:
             if _disk_refused(exc):
                 self.write_failed = True
             raise
+        if self._local.enqueued:
+            self._local.enqueued = False
+            self._outbox_grew()
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (head office's link) after every commit that put a message in the outbox."""
+        self._outbox_listeners.append(listener)
+
+    def _outbox_grew(self) -> None:
+        for listener in self._outbox_listeners:
+            try:
+                listener()
+            except Exception:  # a listener's failure never undoes or hides a commit
+                log.exception("outbox listener failed")
 
     def storage_problem(self, min_free_bytes: int) -> str | None:
         """Why this kiosk cannot write safely now (too little space, or the last write was refused), or None."""
@@ -305,7 +325,8 @@ class Store:
         return int(row[0])
 
     def _enqueue(self, db: sqlite3.Connection, type_: str, msg_id: str, data: dict[str, Any], qos: int = 1) -> None:
-        """Write one outbox message inside the caller's transaction."""
+        """Write one outbox message inside the caller's transaction (listeners hear of it after the commit)."""
+        self._local.enqueued = True
         seq = self._next(db, "mqtt_seq")
         ts = messages.utc_now()
         payload = messages.envelope(
@@ -461,7 +482,7 @@ class Store:
             self._report_payment(db, out_trade_no)
             return True
 
-    def complete_payment(self, out_trade_no: str, *, trade_id: str, recovered: bool = False) -> dict[str, Any]:
+    def complete_payment(self, out_trade_no: str, *, trade_id: str, recovered: bool = False) -> Order:
         """PAID: payment, order, order lines and both outbox messages in one transaction.
 
         Idempotent: a payment that is PAID already returns its order unchanged.
@@ -516,27 +537,23 @@ class Store:
                 " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
                 (trade_id, order_no, int(recovered), now, out_trade_no),
             )
-            payment = self._report_payment(db, out_trade_no)
+            self._report_payment(db, out_trade_no)
             order = self._order(db, order_no)
             self._enqueue(
                 db,
                 "orders",
                 self.msg_id("orders", order_no),
-                messages.order_data(order, order["lines"], payment),
+                messages.order_data(order),
             )
             return order
 
-    def _order(self, db: sqlite3.Connection, order_no: str) -> dict[str, Any]:
-        order = dict(db.execute("SELECT * FROM orders WHERE order_no=?", (order_no,)).fetchone())
-        order["lines"] = [
-            dict(r) for r in db.execute("SELECT * FROM order_lines WHERE order_no=? ORDER BY line_no", (order_no,))
-        ]
-        order["payment"] = _public(
-            db.execute("SELECT * FROM payments WHERE out_trade_no=?", (order["out_trade_no"],)).fetchone()
-        )
-        return order
+    def _order(self, db: sqlite3.Connection, order_no: str) -> Order:
+        row = db.execute("SELECT * FROM orders WHERE order_no=?", (order_no,)).fetchone()
+        lines = list(db.execute("SELECT * FROM order_lines WHERE order_no=? ORDER BY line_no", (order_no,)))
+        payment = db.execute("SELECT * FROM payments WHERE out_trade_no=?", (row["out_trade_no"],)).fetchone()
+        return Order.from_rows(row, lines, payment)
 
-    def order(self, order_no: str) -> dict[str, Any]:
+    def order(self, order_no: str) -> Order:
         return self._order(self.conn(), order_no)
 
     def open_payments(self) -> list[dict[str, Any]]:
@@ -623,7 +640,7 @@ class Store:
             )
 
     # -- receipts and reports ----------------------------------------------------
-    def find_order(self, order_no: str) -> dict[str, Any] | None:
+    def find_order(self, order_no: str) -> Order | None:
         db = self.conn()
         if db.execute("SELECT 1 FROM orders WHERE order_no=?", (order_no,)).fetchone() is None:
             return None

@@ -19,6 +19,7 @@ refused.  Malformed or refused commands are answered with an error on
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -80,6 +81,7 @@ class MqttLink:
         self.wake = threading.Event()  # set when the outbox has new rows
         self._service: str | None = None  # why the kiosk is out of service, or None
         self._service_sent: str | None = None
+        self._alerts: collections.deque[dict[str, Any]] = collections.deque(maxlen=50)  # direct events to send
         self._stop = threading.Event()
         self._acks: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -110,6 +112,18 @@ class MqttLink:
         self._service = problem
         self.wake.set()
 
+    def alert(self, kind: str, **data: Any) -> None:
+        """An `events` message sent straight to the broker, for what the store cannot record (it is what failed).
+
+        Kept in memory only (the last 50) until the link is up: what the store can record goes through the outbox.
+        """
+        self._alerts.append({"kind": kind, **data})
+        self.wake.set()
+
+    def _publish_alerts(self, client: mqtt.Client) -> None:
+        while self._alerts:
+            self._publish_direct(client, self._alerts.popleft())
+
     def _publish_service(self, client: mqtt.Client, connecting: bool = False) -> None:
         problem = self._service
         if not connecting and problem == self._service_sent:
@@ -118,7 +132,12 @@ class MqttLink:
         client.publish(self.prefix + "status", "locked" if problem else "online", qos=1, retain=True)
         if connecting and not problem:
             return
-        data = {"kind": "out_of_service" if problem else "back_in_service", "message": problem or ""}
+        self._publish_direct(
+            client, {"kind": "out_of_service" if problem else "back_in_service", "message": problem or ""}
+        )
+
+    def _publish_direct(self, client: mqtt.Client, data: dict[str, Any]) -> None:
+        """One `events` message, not through the outbox: its id is unique, its seq 0 (outside the sequence)."""
         ids = self.cfg.kiosk
         msg_id = f"{ids.store_id}:{ids.kiosk_id}:{self.store.installation}:events:direct-{uuid.uuid4().hex}"
         payload = messages.envelope(
@@ -239,6 +258,7 @@ class MqttLink:
                     inflight[info.mid] = row["seq"]
                     last_seq = row["seq"]
             self._publish_service(client)
+            self._publish_alerts(client)
             if time.monotonic() >= next_heartbeat:
                 client.publish(self.prefix + "telemetry", json.dumps(self.heartbeat()), qos=0)
                 next_heartbeat = time.monotonic() + self.m.telemetry_interval_s

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from kiosk import use_headless_drivers
 
 use_headless_drivers()
 
+from kiosk.config import DEMO_PIN_HASH, Config, replace  # noqa: E402
+from kiosk.runtime.wiring import Runtime  # noqa: E402
 from tests.loopback import Mosquitto  # noqa: E402
 from tests.photos import PHOTOS  # noqa: E402, F401  (the shared photos, for the tests that read them)
 
@@ -48,3 +51,37 @@ def broker(tmp_path):
     b = Mosquitto(tmp_path).start()
     yield b
     b.stop()
+
+
+def make_kiosk(tmp_path, clock=time.monotonic, **sections):
+    base = {
+        "kiosk": {"data_dir": str(tmp_path / "data")},
+        "mqtt": {"enabled": False},
+        "sandbox": {"latency_ms": 0, "user_paying_s": 0.3},
+        "payment": {"poll_interval_s": 0.1},
+        "gpio": {"pin_factory": "mock"},
+        "attendant": {"pin_hash": DEMO_PIN_HASH},  # PIN 1234
+    }
+    for name, vals in sections.items():
+        base[name] = {**base.get(name, {}), **vals}
+    return Runtime(replace(Config(), **base), clock=clock)
+
+
+@pytest.fixture
+def ui_for(tmp_path):
+    from kiosk.ui.loop import UI
+
+    made = []
+
+    def build(**sections):
+        clock = sections.pop("clock", time.monotonic)
+        k = make_kiosk(tmp_path, clock, **sections)
+        ui = UI(k)
+        k.start()
+        made.append((k, ui))
+        return k, ui
+
+    yield build
+    for k, ui in made:
+        k.stop()
+        ui.close()

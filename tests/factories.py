@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from kiosk.catalog import Product
 from kiosk.checkout import Cart
+from kiosk.orders import Order, OrderLine, PaidWith
 from kiosk.store import Store
 
 
@@ -31,3 +32,11 @@ def begin_payment(
         language=language,
         code_digest=code_digest,
     )
+
+
+def an_order(order_no: str, total: int = 200) -> Order:
+    """A paid order as the store hands it out, without a store (for the domain's tests)."""
+    line = OrderLine(1, "P001", "6901234000016", "Mineral water 550ml", 1, total, total, "standard")
+    paid = PaidWith(f"T-{order_no}", "sandbox", "alipay", total, "PAID", "2026112422001", "2812********3451", False)
+    now = "2026-11-24T08:00:00.000Z"
+    return Order(order_no, f"T-{order_no}", now, now, "CNY", total, 0, 0, total, "en", "queued", (line,), paid)

@@ -89,7 +89,7 @@ def test_response_object_is_taken_exactly_as_received():
 
 def test_approved_at_once(gateway, fake, store):
     r, _ = pay(gateway, store, "281234567890123451")
-    assert r.outcome is Outcome.PAID and r.order["payment"]["trade_id"].startswith("2026112422001")
+    assert r.outcome is Outcome.PAID and r.order.payment.trade_id.startswith("2026112422001")
     method, biz = fake.calls[0]
     assert method == "alipay.trade.pay" and biz["scene"] == "bar_code" and biz["total_amount"] == "5.50"
     assert biz["auth_code"] == "281234567890123451"  # in the signed POST body (the fake refuses it in the URL)

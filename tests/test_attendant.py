@@ -102,29 +102,30 @@ def test_refund_amount_typed_by_staff():
 
 def test_a_pin_lockout_survives_a_restart(tmp_path):
     """Three wrong PINs, then pull the plug: the keypad is still locked when the kiosk comes back."""
-    from kiosk.app import Kiosk
     from kiosk.config import DEMO_PIN_HASH
+    from kiosk.runtime.view import Action
+    from kiosk.runtime.wiring import Runtime
     from tests.loopback import wait_until
     from tests.test_payments import quiet_kiosk_config
 
     cfg = quiet_kiosk_config(tmp_path, attendant={"pin_hash": DEMO_PIN_HASH, "lockout_s": 600.0})
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     for _ in range(3):
-        k.attendant.open_keypad(k.clock())
+        k.controller.attendant.open_keypad(k.clock())
         for d in "9999":
-            k.attendant.key(d, k.clock())
-        k.attendant_submit_pin()
-    assert k.attendant.message == "locked"
+            k.controller.attendant.key(d, k.clock())
+        k.controller.act(Action("submit_pin"))
+    assert k.controller.attendant.message == "locked"
     assert wait_until(lambda: k.store.lockout()[1] > 0, 5)
     k.stop()
     k.store.close()
 
-    again = Kiosk(cfg)
+    again = Runtime(cfg)
     try:
-        again.attendant.open_keypad(again.clock())
+        again.controller.attendant.open_keypad(again.clock())
         for d in "1234":  # the right PIN, but too soon
-            again.attendant.key(d, again.clock())
-        again.attendant_submit_pin()
-        assert again.attendant.message == "locked" and again.attendant.mode.value != "menu"
+            again.controller.attendant.key(d, again.clock())
+        again.controller.act(Action("submit_pin"))
+        assert again.controller.attendant.message == "locked" and again.controller.attendant.mode.value != "menu"
     finally:
         again.stop()

@@ -9,8 +9,8 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from kiosk import signing
-from kiosk.app import Kiosk
 from kiosk.config import load
+from kiosk.runtime.wiring import Runtime
 from provisioning.broker_acl import acl
 from tests.conftest import REPO, write_config
 from tests.loopback import free_port, wait_until
@@ -110,7 +110,7 @@ def test_the_shipped_broker_keeps_each_kiosk_to_its_own_topics(tmp_path, pki, fl
     hq.subscribe("kiosk/v1/#", qos=1)
     other = connect(pki, port, "s001-kiosk-02", on_message=keep("kiosk-02"))
     other.subscribe(K1 + "#", qos=1)  # kiosk-02 tries to read kiosk-01
-    kiosk = Kiosk(cfg)
+    kiosk = Runtime(cfg)
     kiosk.start()
     try:
         assert wait_until(lambda: kiosk.mqtt.connected.is_set(), 15)

@@ -12,8 +12,10 @@ from kiosk.checkout import (
     Outcome,
     PayStep,
     Phase,
+    PrintReceipt,
     StartPayment,
 )
+from tests.factories import an_order
 
 CATALOG = {p.barcode: p for p in DEMO_PRODUCTS}
 WATER, MILK, BAG = "6901234000016", "6901234000054", "6901234000320"
@@ -82,7 +84,13 @@ def test_payment_code_pays_the_cart(co):
     assert co.scan(ALIPAY, 3) == [] and co.scan(MILK, 3) == []
     co.payment_progress(PayStep.USER_PAYING)
     assert co.pay_step is PayStep.USER_PAYING
-    assert co.payment_finished(Outcome.PAID, 4, order_no="K01-261124-0001") == [Beep("paid")]
+    order = an_order("K01-261124-0001")
+    assert co.payment_finished(Outcome.PAID, 4, order=order) == [Beep("paid"), PrintReceipt(order)]
+    assert co.receipt == "printing"
+    co.receipt_done("K01-261124-0000", False)  # another sale's receipt: not this one's
+    assert co.receipt == "printing"
+    co.receipt_done("K01-261124-0001", True)
+    assert co.receipt == "printed"
     assert co.phase is Phase.RESULT and co.order_no == "K01-261124-0001" and co.paid_total == 200
     assert not co.cart
 
@@ -154,7 +162,7 @@ def test_no_idle_reset_while_paying(co):
 def test_result_screen_times_out(co):
     co.scan(WATER, 0)
     co.scan(ALIPAY, 1)
-    co.payment_finished(Outcome.PAID, 2, order_no="X")
+    co.payment_finished(Outcome.PAID, 2, order=an_order("X"))
     co.tick(11)
     assert co.phase is Phase.RESULT
     co.tick(12)
@@ -164,7 +172,7 @@ def test_result_screen_times_out(co):
 def test_next_shopper_scans_on_the_result_screen(co):
     co.scan(WATER, 0)
     co.scan(ALIPAY, 1)
-    co.payment_finished(Outcome.PAID, 2, order_no="X")
+    co.payment_finished(Outcome.PAID, 2, order=an_order("X"))
     co.scan(MILK, 3)
     assert co.phase is Phase.CART and [ln.product.sku for ln in co.cart.lines] == ["P005"]
 

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from kiosk import signing
-from kiosk.app import Kiosk
 from kiosk.config import Config, replace
+from kiosk.runtime.wiring import Runtime
 from tests.loopback import Subscriber, wait_until
 
 PREFIX = "kiosk/v1/demo-store/kiosk-01/"
@@ -33,7 +33,7 @@ def kiosk_config(tmp_path, broker, hq_public_key_file=""):
 
 @pytest.fixture
 def kiosk(tmp_path, broker, hq_key):
-    k = Kiosk(kiosk_config(tmp_path, broker, hq_key[1]))
+    k = Runtime(kiosk_config(tmp_path, broker, hq_key[1]))
     k.start()
     yield k
     k.stop()
@@ -72,17 +72,17 @@ def test_refund_command_partial_then_rest(kiosk, broker, hq_key):
     hq = Subscriber(broker.port)
     try:
         assert wait_until(lambda: b"online" in hq.raw("status"), 10)  # retained: seen whenever HQ joins
-        send(hq, key, "refund", {"order_no": order["order_no"], "amount": 150, "reason": "damaged"}, "r1")
+        send(hq, key, "refund", {"order_no": order.order_no, "amount": 150, "reason": "damaged"}, "r1")
         assert wait_until(lambda: "r1" in results(hq), 10)
         assert results(hq)["r1"]["ok"] is True and results(hq)["r1"]["amount"] == 150
         assert wait_until(
             lambda: [m["data"]["state"] for m in hq.payloads("refunds")] == ["SUBMITTING", "REFUNDED"], 10
         )
         refund = hq.payloads("refunds")[-1]["data"]
-        assert refund["order_no"] == order["order_no"] and refund["requested_by"] == "hq"
+        assert refund["order_no"] == order.order_no and refund["requested_by"] == "hq"
         assert refund["command_id"] == "r1" and refund["reason"] == "damaged"
-        send(hq, key, "refund", {"order_no": order["order_no"], "amount": 150, "reason": "damaged"}, "r1")  # again
-        send(hq, key, "refund", {"order_no": order["order_no"]}, "r2")  # the rest
+        send(hq, key, "refund", {"order_no": order.order_no, "amount": 150, "reason": "damaged"}, "r1")  # again
+        send(hq, key, "refund", {"order_no": order.order_no}, "r2")  # the rest
         assert wait_until(lambda: "r2" in results(hq), 10)
         assert results(hq)["r2"]["amount"] == 400
         assert wait_until(lambda: "REFUNDED" in [m["data"]["state"] for m in hq.payloads("payments")], 10)
@@ -107,7 +107,7 @@ def test_refund_command_partial_then_rest(kiosk, broker, hq_key):
 def test_bad_refund_commands_are_answered_and_change_nothing(kiosk, broker, hq_key, body, error):
     order = paid_order(kiosk)
     if body.get("order_no") == "ORDER":
-        body["order_no"] = order["order_no"]
+        body["order_no"] = order.order_no
     hq = Subscriber(broker.port)
     try:
         assert wait_until(lambda: b"online" in hq.raw("status"), 10)  # retained: seen whenever HQ joins
@@ -116,7 +116,7 @@ def test_bad_refund_commands_are_answered_and_change_nothing(kiosk, broker, hq_k
         r = results(hq)["x1"]
         assert r["ok"] is False and error in r["error"]
         assert kiosk.store.conn().execute("SELECT count(*) FROM refunds").fetchone()[0] == 0
-        assert kiosk.store.payment(order["out_trade_no"])["state"] == "PAID"
+        assert kiosk.store.payment(order.out_trade_no)["state"] == "PAID"
     finally:
         hq.close()
 
@@ -139,8 +139,8 @@ def test_reconcile_command_once_however_often_it_arrives(kiosk, broker, hq_key):
         again = lambda: [m for m in hq.payloads("cmd-result") if m["data"]["command_id"] == "z1"]  # noqa: E731
         assert wait_until(lambda: len(again()) >= 2, 10)
         assert all(m["data"] == again()[0]["data"] for m in again()) and len({m["id"] for m in again()}) >= 2
-        kiosk._office_pool.submit(lambda: None).result(30)  # everything queued has run
-        kiosk._print_pool.submit(lambda: None).result(30)
+        kiosk.workers["back-office"].submit("test", "", lambda: None).result(30)  # everything queued has run
+        kiosk.workers["printer"].submit("test", "", lambda: None).result(30)
         assert len(list(receipts.glob("reconcile-*.escpos"))) == 1
     finally:
         hq.close()
@@ -166,14 +166,14 @@ def wait_answer(hq, predicate, timeout=10):
 def test_commands_not_signed_by_head_office_move_no_money(kiosk, broker, hq_key, tmp_path):
     """Anyone who can publish to the broker: unsigned, wrong key, another kiosk's, expired, retained."""
     order = paid_order(kiosk)
-    data = {"order_no": order["order_no"]}
+    data = {"order_no": order.order_no}
     stranger, _ = signing.keygen(str(tmp_path / "stranger"))
     stranger = signing.load_private_key(str(stranger))
     key = hq_key[0]
     tries = {
         "unsigned": json.dumps({"v": 1, "id": "a1", "ts": signing.rfc3339(time.time()), "data": data}),
         "wrong-key": signed(stranger, "refund", data, "a2"),
-        "tampered": signed(key, "refund", {"order_no": order["order_no"], "amount": 1}, "a3").replace(  # 1 -> 550
+        "tampered": signed(key, "refund", {"order_no": order.order_no, "amount": 1}, "a3").replace(  # 1 -> 550
             '"amount": 1', '"amount": 550'
         ),
         "other-kiosk": json.dumps(
@@ -207,7 +207,7 @@ def test_commands_not_signed_by_head_office_move_no_money(kiosk, broker, hq_key,
         assert wait_until(lambda: kiosk.mqtt.connected.is_set(), 10)
         time.sleep(1.0)  # the retained message arrives right after SUBSCRIBE; nothing may come of it
         assert kiosk.store.conn().execute("SELECT count(*) FROM refunds").fetchone()[0] == 0
-        assert kiosk.store.payment(order["out_trade_no"])["state"] == "PAID"
+        assert kiosk.store.payment(order.out_trade_no)["state"] == "PAID"
         assert "a7" not in results(hq)
     finally:
         hq.client.publish(PREFIX + "cmd/refund", b"", qos=1, retain=True)
@@ -215,14 +215,14 @@ def test_commands_not_signed_by_head_office_move_no_money(kiosk, broker, hq_key,
 
 
 def test_without_head_offices_key_only_ping_is_obeyed(tmp_path, broker, hq_key):
-    k = Kiosk(kiosk_config(tmp_path, broker))
+    k = Runtime(kiosk_config(tmp_path, broker))
     k.start()
     hq = Subscriber(broker.port)
     try:
         order = paid_order(k)
         assert wait_until(lambda: b"online" in hq.raw("status"), 10)
         hq.client.publish(PREFIX + "cmd/ping", json.dumps({"id": "p1"}), qos=1)
-        send(hq, hq_key[0], "refund", {"order_no": order["order_no"]}, "r1")
+        send(hq, hq_key[0], "refund", {"order_no": order.order_no}, "r1")
         assert wait_until(lambda: {"p1", "r1"} <= set(results(hq)), 10)
         assert results(hq)["p1"]["ok"] is True
         assert results(hq)["r1"]["ok"] is False and "hq_public_key_file" in results(hq)["r1"]["error"]
@@ -238,10 +238,10 @@ def test_an_id_reused_for_another_command_is_refused_not_carried_out(kiosk, brok
     hq = Subscriber(broker.port)
     try:
         assert wait_until(lambda: b"online" in hq.raw("status"), 10)
-        send(hq, key, "refund", {"order_no": order["order_no"], "amount": "lots"}, "c1")  # answered with an error
+        send(hq, key, "refund", {"order_no": order.order_no, "amount": "lots"}, "c1")  # answered with an error
         first = wait_answer(hq, lambda d: d["command_id"] == "c1")
         assert first["ok"] is False
-        send(hq, key, "refund", {"order_no": order["order_no"], "amount": 100}, "c1")  # a valid command, same id
+        send(hq, key, "refund", {"order_no": order.order_no, "amount": 100}, "c1")  # a valid command, same id
         second = wait_answer(hq, lambda d: d["command_id"] == "c1" and "used before" in d.get("error", ""))
         assert second["ok"] is False
         assert kiosk.store.conn().execute("SELECT count(*) FROM refunds").fetchone()[0] == 0

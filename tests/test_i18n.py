@@ -3,22 +3,27 @@
 import ast
 from pathlib import Path
 
+from hardware.simulator import BUTTONS
 from kiosk.i18n import LOCALE_DIR, tr
-from kiosk.ui import screens
+from kiosk.ui import texts
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def ui_messages() -> set[str]:
-    """Literal strings passed to the screens' translation calls, plus the notice/reason/device tables."""
-    found = set(screens.NOTICES.values()) | set(screens.REASONS.values()) | set(screens.DEVICE_TEXT.values())
-    found |= set(screens.STEP_TEXT.values()) | set(screens.RECEIPT_TEXT.values())
-    found |= {label for label, *_ in screens.SIM_BUTTONS} | set(screens.ATTENDANT_TEXT.values())
-    tree = ast.parse((REPO / "kiosk" / "ui" / "screens.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_" and node.args:
-            if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                found.add(node.args[0].value)
+    """Literal strings passed to the screens' translation calls, plus every text table and the simulator's
+    button labels."""
+    found = {label for b in BUTTONS for label in [b.label]}
+    for name, value in vars(texts).items():
+        if name.isupper() and isinstance(value, dict):
+            found |= {v for v in value.values() if isinstance(v, str)}
+        elif name.isupper() and isinstance(value, str):
+            found.add(value)
+    for module in (REPO / "kiosk" / "ui").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_" and node.args:
+                if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    found.add(node.args[0].value)
     return found
 
 

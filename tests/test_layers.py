@@ -1,5 +1,11 @@
-"""Imports point one way: no cycles among the project's modules, and the domain and the store import nothing above
-them (issue 8's layers, as far as they stand today: UI -> runtime -> services -> store -> domain)."""
+"""Imports point one way (issue 8): no cycles among the project's modules, and every kiosk module sits in one layer
+and imports only from its own layer and those below:
+
+    UI (kiosk.ui) -> runtime (kiosk.runtime) -> services -> store -> domain
+
+Hardware backends (hardware.*) are picked and built only by the runtime's wiring (and the technicians' and
+command-line tools); everybody else may know only the seams in `hardware` itself.  Hardware knows nothing of
+the kiosk.  A new module fails here until it is given a layer."""
 
 from __future__ import annotations
 
@@ -10,16 +16,49 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("kiosk", "hardware", "provisioning", "headoffice")
 DOMAIN = {
     "kiosk",  # the package itself: the version and the headless-driver helper
+    "kiosk.attendant",
     "kiosk.checkout",
     "kiosk.codes",
     "kiosk.catalog",
     "kiosk.money",
+    "kiosk.orders",
     "kiosk.payment_state",
     "kiosk.messages",
     "kiosk.config",
     "kiosk.i18n",
 }
 STORE = {"kiosk.store"}
+SERVICES = (
+    "kiosk.services",
+    "kiosk.payments",
+    "kiosk.reconcile",
+    "kiosk.telemetry",
+    "kiosk.receipts",
+    "kiosk.fonts",
+    "kiosk.signing",
+)
+# lowest first: a module may import from its own layer and the layers before it
+LAYERS = ["domain", "store", "services", "runtime", "ui", "entry"]
+# command-line entry points: they start things, so they may import anything
+ENTRY = {"kiosk.__main__", "kiosk.reconcile.__main__", "kiosk.receipts.__main__", "kiosk.ui.screenshots"}
+# who may build hardware backends
+HARDWARE_BUILDERS = ("kiosk.runtime.wiring", "provisioning", *ENTRY)
+
+
+def layer(module: str) -> str | None:
+    if module in ENTRY:
+        return "entry"
+    if module in DOMAIN:
+        return "domain"
+    if module in STORE:
+        return "store"
+    if any(module == p or module.startswith(p + ".") for p in SERVICES):
+        return "services"
+    if module.startswith("kiosk.runtime"):
+        return "runtime"
+    if module.startswith("kiosk.ui"):
+        return "ui"
+    return None
 
 
 def modules() -> dict[str, Path]:
@@ -99,12 +138,42 @@ def test_no_import_cycles():
     assert cycles(imports()) == []
 
 
-def test_the_domain_and_the_store_import_nothing_above_them():
+def test_every_kiosk_module_has_a_layer():
+    assert [m for m in modules() if m.startswith("kiosk") and layer(m) is None] == []
+
+
+def test_layers_only_point_down():
     graph = imports()
-    for module in DOMAIN:
-        assert graph[module] <= DOMAIN, f"{module} imports {sorted(graph[module] - DOMAIN)}"
-    for module in STORE:
-        assert graph[module] <= DOMAIN, f"{module} imports {sorted(graph[module] - DOMAIN)}"
+    upward = []
+    for module, deps in graph.items():
+        here = layer(module)
+        if here is None:
+            continue
+        for dep in deps:
+            there = layer(dep)
+            if there is not None and LAYERS.index(there) > LAYERS.index(here):
+                upward.append(f"{module} ({here}) imports {dep} ({there})")
+    assert upward == []
+
+
+def test_only_the_wiring_builds_hardware():
+    graph = imports()
+    wrong = [
+        f"{module} imports {dep}"
+        for module, deps in graph.items()
+        for dep in deps
+        if dep.startswith("hardware.") and not module.startswith(("hardware", *HARDWARE_BUILDERS))
+    ]
+    assert wrong == []
+    assert [
+        f"{m} imports {d}" for m, ds in graph.items() if m.startswith("hardware") for d in ds if d.startswith("kiosk")
+    ] == []
+
+
+def test_the_layer_check_sees_an_upward_import():
+    assert LAYERS.index(layer("kiosk.ui.screens")) > LAYERS.index(layer("kiosk.runtime.controller"))
+    assert layer("kiosk.store") == "store" and layer("kiosk.payments.driver") == "services"
+    assert layer("kiosk.newthing") is None
 
 
 def test_the_check_sees_a_cycle():

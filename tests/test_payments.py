@@ -47,7 +47,7 @@ def outbox_states(store):
 
 def test_approved_at_once(gateway, store):
     r = driver(gateway, store).pay(start(store, "281234567890123451"), language="zh_CN", subject="t")
-    assert r.outcome is Outcome.PAID and r.order["total"] == 550
+    assert r.outcome is Outcome.PAID and r.order.total == 550
     assert store.payment(r.out_trade_no)["state"] == "PAID"
     assert store.payment(r.out_trade_no)["code_masked"] == "2812********3451"
     assert outbox_states(store) == ["SUBMITTING", "PAID"]
@@ -119,7 +119,7 @@ def test_recovery_completes_a_payment_paid_before_a_crash(gateway, store):
     )
     assert gateway.pay(PayRequest(otn, req.code, 550, "CNY", "t")).status is Status.PAID
     [r] = driver(gateway, store).recover_all()
-    assert r.outcome is Outcome.PAID and r.order["out_trade_no"] == otn
+    assert r.outcome is Outcome.PAID and r.order.out_trade_no == otn
     assert store.payment(otn)["recovered"] == 1
     assert store.open_payments() == []
 
@@ -243,7 +243,7 @@ def test_scan_to_pay_with_an_emvco_qr(gateway, store):
         threading.Timer(0.2, gateway.wallet_scans, args=(bill,)).start()
 
     r, shown = present(gateway, store, on_qr=wallet)
-    assert r.outcome is Outcome.PAID and r.order["total"] == 200
+    assert r.outcome is Outcome.PAID and r.order.total == 200
     objects = dict(emvqr.parse(shown[0]))  # a valid payload: CRC checked
     assert objects["54"] == "2.00" and objects["01"] == "12" and objects["53"] == "156"
     assert store.payment(r.out_trade_no)["channel"] == "qr"
@@ -290,19 +290,19 @@ def quiet_kiosk_config(tmp_path, **sections):
 
 
 def test_a_wallet_code_is_never_charged_again_after_a_restart(tmp_path):
-    from kiosk.app import Kiosk
     from kiosk.checkout import Phase
+    from kiosk.runtime.wiring import Runtime
 
     cfg = quiet_kiosk_config(tmp_path)
     code = "281234567890123451"
-    first = Kiosk(cfg)
+    first = Runtime(cfg)
     first.checkout.scan("6901234000016", 0.0)
     [start] = [e for e in first.checkout.scan(code, 0.0) if type(e).__name__ == "StartPayment"]
     assert first.driver.pay(start, language="en", subject="t").order is not None
     first.stop()
     first.store.close()
 
-    again = Kiosk(cfg)  # a restart: the same code held up again
+    again = Runtime(cfg)  # a restart: the same code held up again
     try:
         again.checkout.scan("6901234000016", 0.0)
         assert again.checkout.scan(code, 0.0)[0].kind == "error"
@@ -312,11 +312,11 @@ def test_a_wallet_code_is_never_charged_again_after_a_restart(tmp_path):
 
 
 def test_the_recovery_loop_survives_any_error_and_reports_it_once(tmp_path):
-    from kiosk.app import Kiosk
+    from kiosk.runtime.wiring import Runtime
     from tests.loopback import wait_until
 
     cfg = quiet_kiosk_config(tmp_path, payment={"recovery_interval_s": 1.0})
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     rounds = []
     real = k.driver.recover_refunds
 
@@ -340,17 +340,18 @@ def test_the_recovery_loop_survives_any_error_and_reports_it_once(tmp_path):
 def test_a_code_the_camera_saw_more_than_a_second_ago_is_never_acted_on(tmp_path):
     import time
 
-    from kiosk.app import CodeRead, Kiosk
     from kiosk.checkout import Phase
+    from kiosk.runtime.wiring import Runtime
+    from kiosk.services.events import CodeRead
 
-    k = Kiosk(quiet_kiosk_config(tmp_path))
+    k = Runtime(quiet_kiosk_config(tmp_path))
     try:
         k.checkout.scan("6901234000016", k.clock())
         k.events.put(CodeRead("281234567890123451", "camera", time.monotonic() - 1.5))  # the UI thread was behind
-        k.pump()
+        k.controller.pump()
         assert k.checkout.phase is Phase.CART and not k.checkout.paying
         k.events.put(CodeRead("281234567890123452", "camera", time.monotonic()))
-        k.pump()
+        k.controller.pump()
         assert k.checkout.paying
     finally:
         k.stop()
@@ -358,13 +359,14 @@ def test_a_code_the_camera_saw_more_than_a_second_ago_is_never_acted_on(tmp_path
 
 def test_a_wallet_code_read_by_the_product_scanner_pays(tmp_path):
     """Decided: as at most Chinese self-checkouts, the shopper may hold the phone to the product scanner."""
-    from kiosk.app import CodeRead, Kiosk
+    from kiosk.runtime.wiring import Runtime
+    from kiosk.services.events import CodeRead
 
-    k = Kiosk(quiet_kiosk_config(tmp_path))
+    k = Runtime(quiet_kiosk_config(tmp_path))
     try:
         k.events.put(CodeRead("6901234000016", "scanner"))
         k.events.put(CodeRead("281234567890123451", "scanner"))
-        k.pump()
+        k.controller.pump()
         assert k.checkout.paying and k.checkout.masked_code == "2812********3451"
     finally:
         k.stop()

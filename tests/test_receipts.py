@@ -54,7 +54,7 @@ def settings(mm=80, **kw):
 def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
     r = sale_receipt(order, settings())
     pairs = {b.left: b.right for b in r.blocks if isinstance(b, Pair)}
-    assert pairs["订单号"] == order["order_no"] and pairs["终端"] == "kiosk-01"
+    assert pairs["订单号"] == order.order_no and pairs["终端"] == "kiosk-01"
     assert pairs["支付方式"] == "微信支付" and pairs["付款码"] == "1345********6789"
     assert pairs["交易号"] == "4200…0001"  # the gateway's id, masked
     assert pairs["小计"] == "¥155.20"
@@ -62,7 +62,7 @@ def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
     assert [b for b in r.blocks if isinstance(b, Total)] == [Total("合计", "¥155.20")]
     assert [b.name for b in r.blocks if isinstance(b, Item)][-1] == LONG.name_zh
     assert isinstance(r.blocks[0], Title) and r.blocks[0].text == "Demo Store"
-    assert r.barcode == order["order_no"] and r.qr == f"https://r.example/r/{order['order_no']}"
+    assert r.barcode == order.order_no and r.qr == f"https://r.example/r/{order.order_no}"
     reprint = sale_receipt(order, settings(), reprint=True)
     assert Centre("*** 补打小票 ***") in reprint.blocks
 
@@ -70,7 +70,7 @@ def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
 @pytest.mark.parametrize(("mm", "columns"), [(58, 32), (80, 48)])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_layout_fits_the_columns_and_aligns_amounts(order, mm, columns, language):
-    rows = layout(sale_receipt({**order, "language": language}, settings(mm)), columns)
+    rows = layout(sale_receipt(dataclasses.replace(order, language=language), settings(mm)), columns)
     for row in rows:
         assert display_width(row.text) <= (columns // 2 if row.big else columns), row
     amounts = [r.text for r in rows if r.text.startswith("  ") and "x ¥" in r.text]
@@ -89,10 +89,10 @@ def test_wrap_counts_cjk_as_two_columns():
 
 def test_raster_job_bytes(order):
     data = escpos_job(sale_receipt(order, settings()), settings())
-    no = order["order_no"].encode()
+    no = order.order_no.encode()
     assert data.startswith(b"\x1b@")  # ESC @ init
     assert b"\x1dv0" in data  # GS v 0: the text as a raster picture
-    packed = code128(order["order_no"])
+    packed = code128(order.order_no)
     assert packed.startswith(b"{BK01-{C")  # the date and the sequence packed two digits to a symbol
     assert b"\x1dkI" + bytes([len(packed)]) + packed in data  # GS k CODE128
     assert b"\x1d(k" in data and b"https://r.example/r/" + no in data  # GS ( k native QR
@@ -107,14 +107,14 @@ def test_native_job_sends_gb18030_text(order):
     assert "矿泉水 550ml".encode("gb18030") in data and LONG.name_zh[:10].encode("gb18030") in data
     assert b"\x1d!\x11" in data  # double size for the title and the total
     assert b"\x1dv0" not in data  # no raster
-    assert code128(order["order_no"]) in data and data.endswith(b"\x1dV\x00")
+    assert code128(order.order_no) in data and data.endswith(b"\x1dV\x00")
 
 
 @pytest.mark.parametrize(("mm", "dots"), [(58, 384), (80, 576)])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_receipt_picture_fits_the_paper(order, mm, dots, language, tmp_path):
     s = settings(mm)
-    receipt = sale_receipt({**order, "language": language}, s)
+    receipt = sale_receipt(dataclasses.replace(order, language=language), s)
     text = text_image(layout(receipt, s.columns), s)
     assert text.width == dots
     ink = np.array(text.convert("L")) < 128
@@ -163,7 +163,7 @@ def test_barcodes_fit_58_mm_paper_and_everything_printed_decodes(order):
     s = settings(58)
     page = np.array(preview_image(sale_receipt(order, s), s).convert("L"))
     texts = {sym.text for sym in Decoder().decode(np.pad(page, 20, constant_values=255))}
-    assert order["order_no"] in texts and f"https://r.example/r/{order['order_no']}" in texts
+    assert order.order_no in texts and f"https://r.example/r/{order.order_no}" in texts
     data = escpos_job(sale_receipt(order, s), s)
     i = data.index(b"\x1dkI")
     assert b"\x1dw\x02" in data[i - 20 : i]  # GS w 2: two dots a module, no narrower
@@ -198,23 +198,23 @@ def test_receipts_interrupted_by_a_stop_are_reported_not_printed(tmp_path):
     """Paid, its receipt queued, then the power went: after the restart it is not printed, and head office knows."""
     import json
 
-    from kiosk.app import Kiosk
+    from kiosk.runtime.wiring import Runtime
     from tests.test_payments import quiet_kiosk_config
 
     cfg = quiet_kiosk_config(tmp_path)
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     order = k.store.complete_payment(begin_payment(k.store, DEMO_PRODUCTS[:1]), trade_id="T1")  # not printed yet
     k.stop()
     k.store.close()
-    again = Kiosk(cfg)
+    again = Runtime(cfg)
     try:
-        row = again.store.order(order["order_no"])
-        assert row["receipt_status"] == "not_printed" and row["receipt_printed"] == 0
+        row = again.store.order(order.order_no)
+        assert row.receipt_status == "not_printed" and not row.receipt_printed
         events = [json.loads(r["payload"])["data"] for r in again.store.pending_outbox() if r["topic"] == "events"]
-        assert {"kind": "receipt_not_printed", "order_no": order["order_no"], "reason": "interrupted"} in events
+        assert {"kind": "receipt_not_printed", "order_no": order.order_no, "reason": "interrupted"} in events
     finally:
         again.stop()
-    third = Kiosk(cfg)  # reported once
+    third = Runtime(cfg)  # reported once
     try:
         events = [json.loads(r["payload"])["data"] for r in third.store.pending_outbox() if r["topic"] == "events"]
         assert [e["kind"] for e in events].count("receipt_not_printed") == 1

@@ -84,7 +84,7 @@ def day_of_business(gw, st):
     """A paid and partly refunded payment, and a declined one."""
     d = PaymentDriver(gw, st, poll_interval_s=0.05)
     paid = d.pay(start(st, "281234567890123451"), language="en", subject="t")
-    d.refund(st.begin_refund(paid.order["order_no"], 100, requested_by="hq"))
+    d.refund(st.begin_refund(paid.order.order_no, 100, requested_by="hq"))
     d.pay(start(st, "281234567890123458"), language="en", subject="t")  # declined
     return paid
 
@@ -128,9 +128,9 @@ def test_sandbox_day_reconciles_clean_then_finds_tampering(tmp_path, store):  # 
 
 def test_alipay_bill_reconciles(gateway, fake, store):  # noqa: F811
     r, _ = alipay_pay(gateway, store, "281234567890123451")
-    PaymentDriver(gateway, store).refund(store.begin_refund(r.order["order_no"], 150, requested_by="hq"))
+    PaymentDriver(gateway, store).refund(store.begin_refund(r.order.order_no, 150, requested_by="hq"))
     entries = gateway.statement(TODAY)
-    assert Entry("refund", r.out_trade_no, 150, list(fake.refunds)[0], r.order["payment"]["trade_id"]) in entries
+    assert Entry("refund", r.out_trade_no, 150, list(fake.refunds)[0], r.order.payment.trade_id) in entries
     report = run(store, gateway, TODAY)
     assert report.clean, report.differences
     assert "alipay.data.dataservice.bill.downloadurl.query" in fake.methods()

@@ -45,15 +45,15 @@ def messages(store, topic):
 def test_partial_then_full_refund(sandbox, store):
     order = paid_order(sandbox, store)
     d = PaymentDriver(sandbox, store)
-    r1 = d.refund(store.begin_refund(order["order_no"], 200, requested_by="hq"))
-    assert r1["state"] == "REFUNDED" and store.payment(order["out_trade_no"])["state"] == "PARTIALLY_REFUNDED"
-    r2 = d.refund(store.begin_refund(order["order_no"], None, requested_by="attendant"))  # what is left
+    r1 = d.refund(store.begin_refund(order.order_no, 200, requested_by="hq"))
+    assert r1["state"] == "REFUNDED" and store.payment(order.out_trade_no)["state"] == "PARTIALLY_REFUNDED"
+    r2 = d.refund(store.begin_refund(order.order_no, None, requested_by="attendant"))  # what is left
     assert r2["amount"] == 350 and r2["state"] == "REFUNDED"
-    assert store.payment(order["out_trade_no"])["state"] == "REFUNDED"
+    assert store.payment(order.out_trade_no)["state"] == "REFUNDED"
     assert [m["state"] for m in messages(store, "refunds")] == ["SUBMITTING", "REFUNDED", "SUBMITTING", "REFUNDED"]
     assert [m["state"] for m in messages(store, "payments")][-2:] == ["PARTIALLY_REFUNDED", "REFUNDED"]
     with pytest.raises(RefundRefused, match="is refunded"):
-        store.begin_refund(order["order_no"], 1, requested_by="hq")
+        store.begin_refund(order.order_no, 1, requested_by="hq")
 
 
 def test_refusals(sandbox, store):
@@ -61,16 +61,16 @@ def test_refusals(sandbox, store):
     with pytest.raises(RefundRefused, match="no order"):
         store.begin_refund("K01-000000-0000", None, requested_by="hq")
     with pytest.raises(RefundRefused, match="outside 1..550"):
-        store.begin_refund(order["order_no"], 551, requested_by="hq")
+        store.begin_refund(order.order_no, 551, requested_by="hq")
     with pytest.raises(RefundRefused, match="outside"):
-        store.begin_refund(order["order_no"], 0, requested_by="hq")
+        store.begin_refund(order.order_no, 0, requested_by="hq")
     assert store.open_refunds() == []
 
 
 def test_a_redelivered_command_makes_no_second_refund(sandbox, store):
     order = paid_order(sandbox, store)
-    a = store.begin_refund(order["order_no"], 100, requested_by="hq", command_id="cmd-1")
-    b = store.begin_refund(order["order_no"], 100, requested_by="hq", command_id="cmd-1")
+    a = store.begin_refund(order.order_no, 100, requested_by="hq", command_id="cmd-1")
+    b = store.begin_refund(order.order_no, 100, requested_by="hq", command_id="cmd-1")
     assert a["out_request_no"] == b["out_request_no"] and len(store.open_refunds()) == 1
 
 
@@ -100,7 +100,7 @@ def test_a_lost_answer_is_queried_never_refunded_twice(sandbox, store, after, mo
     monkeypatch.setattr("kiosk.payments.driver.time.sleep", lambda s: None)
     order = paid_order(sandbox, store)
     gw = LosesAnswers(sandbox, lose_after_acting=after)
-    r = PaymentDriver(gw, store).refund(store.begin_refund(order["order_no"], None, requested_by="hq"))
+    r = PaymentDriver(gw, store).refund(store.begin_refund(order.order_no, None, requested_by="hq"))
     assert r["state"] == "REFUNDED"
     assert gw.sent == (1 if after else 2)  # found by the query / sent again with the same out_request_no
     rows = sandbox._db().execute("SELECT out_request_no, amount FROM refunds").fetchall()
@@ -116,7 +116,7 @@ def test_unclear_refund_is_recovered(sandbox, store, monkeypatch):
             return Answer(Status.UNKNOWN)
 
     gw = Silent(sandbox, lose_after_acting=True)
-    r = PaymentDriver(gw, store).refund(store.begin_refund(order["order_no"], None, requested_by="hq"))
+    r = PaymentDriver(gw, store).refund(store.begin_refund(order.order_no, None, requested_by="hq"))
     assert r["state"] == "UNKNOWN"
     [done] = PaymentDriver(sandbox, store).recover_refunds()
     assert done["state"] == "REFUNDED" and store.open_refunds() == []
@@ -125,7 +125,7 @@ def test_unclear_refund_is_recovered(sandbox, store, monkeypatch):
 def test_alipay_refund_with_a_slow_answer(gateway, fake, store):  # noqa: F811
     r, _ = alipay_pay(gateway, store, "281234567890123451")
     fake.fault("alipay.trade.refund", "slow")
-    refund = PaymentDriver(gateway, store).refund(store.begin_refund(r.order["order_no"], 150, requested_by="hq"))
+    refund = PaymentDriver(gateway, store).refund(store.begin_refund(r.order.order_no, 150, requested_by="hq"))
     assert refund["state"] == "REFUNDED"
     assert fake.methods()[-2:] == ["alipay.trade.refund", "alipay.trade.fastpay.refund.query"]
     assert list(fake.refunds.values()) == [(r.out_trade_no, "1.50")]
@@ -139,11 +139,11 @@ def test_many_partial_refunds_each_recorded_with_its_own_messages(sandbox, store
     done, refused = [], 0
     for _ in range(30):
         try:
-            done.append(d.refund(store.begin_refund(order["order_no"], 100, requested_by="hq")))
+            done.append(d.refund(store.begin_refund(order.order_no, 100, requested_by="hq")))
         except RefundRefused:
             refused += 1
     assert [r["state"] for r in done] == ["REFUNDED"] * 5 and refused == 25
-    assert store.payment(order["out_trade_no"])["state"] == "PARTIALLY_REFUNDED"
+    assert store.payment(order.out_trade_no)["state"] == "PARTIALLY_REFUNDED"
     assert store.open_refunds() == []
     ids = [json.loads(r["payload"])["id"] for r in store.pending_outbox()]
     assert len(ids) == len(set(ids))  # one id per change

@@ -12,9 +12,9 @@ import subprocess
 
 import pytest
 
-from kiosk.app import Kiosk
 from kiosk.checkout import Outcome, Phase, StartPayment
 from kiosk.config import Config, replace
+from kiosk.runtime.wiring import Runtime
 from tests.conftest import kiosk_cli, write_config
 from tests.loopback import Subscriber, wait_until
 
@@ -45,7 +45,7 @@ def fill(disk) -> None:
 
 def pump_until(k, predicate, timeout=20.0) -> bool:
     """Run the UI thread's side (pump) until `predicate` holds."""
-    return wait_until(lambda: (k.pump(), predicate())[1], timeout)
+    return wait_until(lambda: (k.controller.pump(), predicate())[1], timeout)
 
 
 def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, small_disk, broker):
@@ -61,24 +61,24 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
         scanner={"type": "none"},
         printer={"type": "none"},
     )
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     k.start()
     hq = Subscriber(broker.port)
     co = k.checkout
     try:
         assert wait_until(lambda: hq.raw("status")[-1:] == [b"online"], 10)
         k.store.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # what comes next needs new blocks
-        k.run_effects(co.scan("6901234000016", k.clock()))
+        k.controller.run_effects(co.scan("6901234000016", k.clock()))
         effects = co.scan(CODE, k.clock())
         assert any(isinstance(e, StartPayment) for e in effects)
-        k.run_effects(effects)
+        k.controller.run_effects(effects)
         db = k.store.conn()
         assert wait_until(lambda: db.execute("SELECT count(*) FROM payments").fetchone()[0] == 1, 5)
         fill(small_disk)  # while the acquirer takes the money
 
         assert pump_until(k, lambda: co.phase is Phase.RESULT)
         assert co.outcome is Outcome.PAID and co.order_no is None and co.notice.key == "paid_not_recorded"
-        assert co.out_of_service and k.light_state() == "fault"
+        assert co.out_of_service and k.controller.light_state() == "fault"
         [otn] = [r[0] for r in db.execute("SELECT out_trade_no FROM payments")]
         assert k.gateway.query(otn).status.value == "paid"  # charged...
         assert db.execute("SELECT count(*) FROM orders").fetchone()[0] == 0  # ...not recorded yet, not lost
@@ -93,9 +93,9 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
         assert pump_until(k, lambda: db.execute("SELECT count(*) FROM orders").fetchone()[0] == 1, 30)
         assert pump_until(k, lambda: not co.out_of_service, 10)
         order = k.store.find_order(k.store.last_order_no())
-        assert order["out_trade_no"] == otn and order["payment"]["recovered"] == 1
+        assert order.out_trade_no == otn and order.payment.recovered
         assert wait_until(lambda: hq.raw("status")[-1:] == [b"online"], 10)
-        assert wait_until(lambda: [m for m in hq.payloads("orders") if m["data"]["order_no"] == order["order_no"]], 10)
+        assert wait_until(lambda: [m for m in hq.payloads("orders") if m["data"]["order_no"] == order.order_no], 10)
         assert k.gateway.query(otn).status.value == "paid"  # one charge, one order
     finally:
         hq.close()
@@ -113,7 +113,7 @@ def test_a_full_disk_takes_no_payment_at_all(tmp_path, small_disk):
         scanner={"type": "none"},
         printer={"type": "none"},
     )
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     try:
         fill(small_disk)
         co = k.checkout

@@ -46,14 +46,14 @@ def test_paid_creates_order_and_messages_together(store):
     otn = begin(store)
     assert store.payment(otn)["state"] == "SUBMITTING"
     order = store.complete_payment(otn, trade_id="T1")
-    assert order["order_no"].startswith("K01-") and order["total"] == 200 + 350
-    assert [ln["name"] for ln in order["lines"]] == ["Mineral water 550ml", "Cola 330ml"]
+    assert order.order_no.startswith("K01-") and order.total == 200 + 350
+    assert [ln.name for ln in order.lines] == ["Mineral water 550ml", "Cola 330ml"]
     rows = store.pending_outbox()
     assert [r["topic"] for r in rows] == ["payments", "payments", "orders"]
     seqs = [json.loads(r["payload"])["seq"] for r in rows]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     msg = json.loads(rows[-1]["payload"])
-    assert msg["id"] == f"demo-store:kiosk-01:{store.installation}:orders:{order['order_no']}"
+    assert msg["id"] == f"demo-store:kiosk-01:{store.installation}:orders:{order.order_no}"
     assert msg["data"]["payment"]["masked_code"] == "2812********3451"
     assert msg["data"]["total"] == 550 and msg["data"]["currency"] == "CNY"
 
@@ -62,7 +62,7 @@ def test_completing_twice_changes_nothing(store):
     otn = begin(store)
     first = store.complete_payment(otn, trade_id="T1")
     again = store.complete_payment(otn, trade_id="T1")
-    assert first["order_no"] == again["order_no"]
+    assert first.order_no == again.order_no
     assert store.conn().execute("SELECT count(*) FROM orders").fetchone()[0] == 1
     assert len(store.pending_outbox()) == 3
 
@@ -97,7 +97,7 @@ def test_seq_and_order_numbers_survive_reopen(store, tmp_path):
     store.close()
     again = Store(tmp_path / "kiosk.sqlite", ID)
     order = again.complete_payment(begin(again), trade_id="T")
-    assert order["order_no"].endswith("-0002")
+    assert order.order_no.endswith("-0002")
     assert json.loads(again.pending_outbox()[-1]["payload"])["seq"] > last
 
 
@@ -170,7 +170,7 @@ def test_a_new_installation_is_chosen_by_a_person_and_gets_new_ids(tmp_path):
     again.seed_catalog(DEMO_PRODUCTS)
     second = again.complete_payment(begin(again), trade_id="T2")
     ids = {json.loads(r["payload"])["id"] for r in again.pending_outbox() if r["topic"] == "orders"}
-    assert second["order_no"] == first["order_no"] and ids == {again.msg_id("orders", second["order_no"])}
+    assert second.order_no == first.order_no and ids == {again.msg_id("orders", second.order_no)}
     assert before not in next(iter(ids))  # head office can tell the two orders apart
 
 
@@ -247,3 +247,29 @@ def test_a_corrupt_wal_is_not_taken_for_a_new_database(tmp_path):
     wal.write_bytes(bytes(data))
     with pytest.raises(StoreError, match="new, empty database, but this kiosk is installation"):
         Store(tmp_path / "kiosk.sqlite", ID)
+
+
+def test_every_commit_with_a_message_for_head_office_wakes_the_link_once_after_it(store):
+    woken = []
+
+    def listener():  # runs after COMMIT: the message is on disk and visible to the link's own connection
+        other = sqlite3.connect(store.path)
+        woken.append(other.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        other.close()
+
+    store.on_outbox(listener)
+    otn = begin(store)  # the payment and its `payments` message
+    assert woken == [1]
+    store.complete_payment(otn, trade_id="T1")  # order + payment messages, one transaction: one wake
+    assert woken == [1, 3]
+    store.mark_sent([r["seq"] for r in store.pending_outbox()])  # no message written: nobody woken
+    store.mark_receipt(store.last_order_no(), True)
+    assert woken == [1, 3]
+    with pytest.raises(sqlite3.IntegrityError):  # a transaction that rolls back wakes nobody
+        with store.tx() as db:
+            store._enqueue(db, "events", "dup", {"kind": "x"})
+            store._enqueue(db, "events", "dup", {"kind": "x"})
+    assert woken == [1, 3]
+    store.on_outbox(lambda: 1 / 0)  # a listener's failure neither undoes nor hides the commit
+    store.add_event("help_pressed")
+    assert woken == [1, 3, 4]

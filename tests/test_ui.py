@@ -6,9 +6,7 @@ import numpy as np
 import pygame
 import pytest
 
-from kiosk.app import Kiosk
 from kiosk.checkout import Phase
-from kiosk.config import DEMO_PIN_HASH, Config, replace
 from kiosk.i18n import tr
 from kiosk.receipts.render import code128
 from tests.loopback import SLACK, free_port, wait_until
@@ -20,40 +18,6 @@ class FakeClock:
 
     def __call__(self):
         return self.t
-
-
-def make_kiosk(tmp_path, clock=time.monotonic, **sections):
-    base = {
-        "kiosk": {"data_dir": str(tmp_path / "data")},
-        "mqtt": {"enabled": False},
-        "sandbox": {"latency_ms": 0, "user_paying_s": 0.3},
-        "payment": {"poll_interval_s": 0.1},
-        "gpio": {"pin_factory": "mock"},
-        "attendant": {"pin_hash": DEMO_PIN_HASH},  # PIN 1234
-    }
-    for name, vals in sections.items():
-        base[name] = {**base.get(name, {}), **vals}
-    return Kiosk(replace(Config(), **base), clock=clock)
-
-
-@pytest.fixture
-def ui_for(tmp_path):
-    from kiosk.ui.loop import UI
-
-    made = []
-
-    def build(**sections):
-        clock = sections.pop("clock", time.monotonic)
-        k = make_kiosk(tmp_path, clock, **sections)
-        ui = UI(k)
-        k.start()
-        made.append((k, ui))
-        return k, ui
-
-    yield build
-    for k, ui in made:
-        k.stop()
-        ui.close()
 
 
 def run_until(ui, predicate, timeout=10.0):
@@ -91,11 +55,11 @@ def test_buy_by_touch_in_the_simulator(ui_for, tmp_path):
     tap(ui, "pay")
     assert k.checkout.phase is Phase.PAYMENT
     tap(ui, "sim:pay_ok")
-    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.receipt_state == "printed", 15)
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.checkout.receipt == "printed", 15)
     order_no = k.checkout.order_no
     assert (tmp_path / "data" / "receipts" / f"{order_no}.png").exists()
     assert list((tmp_path / "data" / "receipts").glob(f"{order_no}-*.escpos"))
-    assert k.store.order(order_no)["receipt_printed"] == 1
+    assert k.store.order(order_no).receipt_printed
     ui.screenshot(tmp_path / "result.png")
     tap(ui, "done")
     assert k.checkout.phase is Phase.IDLE
@@ -141,7 +105,7 @@ def test_every_screen_renders_at_every_size(ui_for, size, tmp_path):
     k, ui = ui_for(display={"size": size}, sandbox={"user_paying_s": 60})
     assert ui.surface.get_size() == tuple(int(v) for v in size.split("x"))
     for _ in range(12):  # more lines than fit: the list shows the newest
-        k.simulate_scan()
+        k.panel.scan()
     assert run_until(ui, lambda: k.checkout.cart.totals().items == 12)
     tap(ui, "pay")
     tap(ui, "sim:pay_confirm")
@@ -156,8 +120,8 @@ def test_every_screen_renders_at_every_size(ui_for, size, tmp_path):
 
 def test_device_faults_show_on_screen_and_in_the_lights(ui_for):
     k, ui = ui_for(scanner={"type": "serial", "url": f"socket://127.0.0.1:{free_port()}"})
-    assert run_until(ui, lambda: k.devices.get("scanner", {}).get("ok") is False, 10)
-    assert k.light_state() == "fault"
+    assert run_until(ui, lambda: k.controller.devices.get("scanner", {}).get("ok") is False, 10)
+    assert k.controller.light_state() == "fault"
     leds = k.signals.leds
     assert leds["fault"].is_lit and not leds["ready"].is_lit
     for _ in range(30):  # the loop keeps running while the scanner is away
@@ -170,7 +134,7 @@ def test_help_button_on_gpio_raises_an_event(ui_for):
     ui.frame()
     k.signals.help_button.pin.drive_low()
     assert run_until(ui, lambda: k.checkout.help_open)
-    assert k.light_state() == "busy"
+    assert k.controller.light_state() == "busy"
     assert wait_until(
         lambda: any(r["topic"] == "events" and "help_pressed" in r["payload"] for r in k.store.pending_outbox()), 5
     )
@@ -208,10 +172,10 @@ def test_printer_out_shows_the_e_receipt_code(ui_for):
     tap(ui, "sim:scan")
     assert run_until(ui, lambda: k.checkout.cart)
     tap(ui, "sim:pay_ok")
-    assert run_until(ui, lambda: k.receipt_state == "failed", 15)
+    assert run_until(ui, lambda: k.checkout.receipt == "failed", 15)
     order_no = k.checkout.order_no
-    assert k.store.order(order_no)["receipt_printed"] == 0
-    assert k.light_state() == "busy"
+    assert not k.store.order(order_no).receipt_printed
+    assert k.controller.light_state() == "busy"
     assert any("printer_error" in r["payload"] for r in k.store.pending_outbox())
 
 
@@ -219,10 +183,10 @@ def test_camera_reads_products_only_when_no_scanner_is_fitted(ui_for):
     from hardware.camera import qr_image
 
     k, ui = ui_for(scanner={"type": "none"})
-    k.sim_camera.show(qr_image("6901234000016"), seconds=0.5)
+    k.panel.camera.show(qr_image("6901234000016"), seconds=0.5)
     assert run_until(ui, lambda: k.checkout.cart)
     k2, ui2 = ui_for()  # a scanner is fitted: the camera is for payment codes
-    k2.sim_camera.show(qr_image("6901234000016"), seconds=0.5)
+    k2.panel.camera.show(qr_image("6901234000016"), seconds=0.5)
     assert wait_until(lambda: k2.camera.frames > 20, 5)
     for _ in range(10):
         ui2.frame()
@@ -243,8 +207,8 @@ def test_missing_font_stops_the_start_with_a_clear_message(tmp_path):
 
 def test_cart_line_buttons(ui_for):
     k, ui = ui_for()
-    k.simulate_scan("6901234000016")
-    k.simulate_scan("6901234000023")
+    k.panel.scan("6901234000016")
+    k.panel.scan("6901234000023")
     assert run_until(ui, lambda: k.checkout.cart.totals().items == 2)
     tap(ui, "plus:P001")
     tap(ui, "plus:P001")
@@ -275,7 +239,7 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     ui.frame()
     assert overlaps(ui) == [], "welcome"
     for barcode in ("6901234000016", "6901234000092", "6901234000313"):
-        k.simulate_scan(barcode)
+        k.panel.scan(barcode)
     assert run_until(ui, lambda: k.checkout.cart.totals().items == 3)
     assert overlaps(ui) == [], "cart"
     tap(ui, "pay")
@@ -287,10 +251,10 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     assert run_until(ui, lambda: not k.checkout.paying, 10)
     sign_in(ui, "1")
     assert overlaps(ui) == [], "staff keypad"
-    k.attendant.message = "locked"
+    k.controller.attendant.message = "locked"
     ui.frame()
     assert overlaps(ui) == [], "staff keypad with a message"
-    k.attendant.leave()
+    k.controller.attendant.leave()
     sign_in(ui)
     assert overlaps(ui) == [], "staff menu"
     tap(ui, "reprint_scan")
@@ -311,10 +275,10 @@ def events(k, kind):
 
 
 def buy(ui, k, code_digit="1"):
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
-    k.simulate_payment_code(code_digit)
-    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.receipt_state in ("printed", "failed"), 15)
+    k.panel.show_payment_code(code_digit)
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT and k.checkout.receipt in ("printed", "failed"), 15)
     return k.checkout.order_no
 
 
@@ -332,26 +296,26 @@ def test_paper_out_falls_back_to_the_e_receipt_then_an_attendant_reprints(ui_for
     k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
     order_no = buy(ui, k)
     # the order is complete; the shopper is shown the e-receipt QR instead; amber light; head office is told
-    assert k.receipt_state == "failed" and k.store.order(order_no)["receipt_printed"] == 0
+    assert k.checkout.receipt == "failed" and not k.store.order(order_no).receipt_printed
     texts = [t for t, _ in ui.painter.texts]
     assert "打印机暂不可用，请拍下此二维码获取电子小票。" in texts
-    assert k.light_state() == "busy" and k.signals.leds["busy"].is_lit
+    assert k.controller.light_state() == "busy" and k.signals.leds["busy"].is_lit
     assert wait_until(lambda: events(k, "printer_paper_out"), 5)
     assert f'"order_no":"{order_no}"' in events(k, "printer_paper_out")[0]["payload"]
     # paper is back: staff reprint the receipt it missed
     lp.paper_out = False
     tap(ui, "done")
     sign_in(ui)
-    assert k.attendant.mode.value == "menu"
+    assert k.controller.attendant.mode.value == "menu"
     tap(ui, "reprint_last")
-    assert run_until(ui, lambda: k.store.order(order_no)["receipt_printed"] == 1, 10)
-    assert run_until(ui, lambda: k.attendant.message == "printed")
+    assert run_until(ui, lambda: k.store.order(order_no).receipt_printed, 10)
+    assert run_until(ui, lambda: k.controller.attendant.message == "printed")
     assert any(code128(order_no) in job for job in lp.jobs)
     assert wait_until(lambda: events(k, "receipt_reprinted"), 5)
-    assert k.light_state() == "busy"  # still in staff mode
+    assert k.controller.light_state() == "busy"  # still in staff mode
     tap(ui, "attendant_exit")
     ui.frame()
-    assert k.light_state() == "ready"
+    assert k.controller.light_state() == "ready"
 
 
 def test_paper_near_end_prints_and_raises_one_alert(ui_for, printer_listener):
@@ -359,12 +323,12 @@ def test_paper_near_end_prints_and_raises_one_alert(ui_for, printer_listener):
     lp.paper_near_end = True
     k, ui = ui_for(printer={"type": "network", "port": lp.port, "timeout_s": 2})
     buy(ui, k)
-    assert k.receipt_state == "printed"
+    assert k.checkout.receipt == "printed"
     tap(ui, "done")
     buy(ui, k)
     assert wait_until(lambda: len(events(k, "printer_paper_near_end")) == 1, 5)
     ui.frame()
-    assert k.light_state() == "busy"  # amber: attention
+    assert k.controller.light_state() == "busy"  # amber: attention
 
 
 def test_staff_reprint_by_scanning_z_report_and_test_page(ui_for, printer_listener):
@@ -374,13 +338,13 @@ def test_staff_reprint_by_scanning_z_report_and_test_page(ui_for, printer_listen
     tap(ui, "done")
     sign_in(ui)
     tap(ui, "reprint_scan")
-    assert k.attendant.mode.value == "scan_reprint"
-    k.simulate_scan(order_no)  # the CODE128 on the receipt
-    assert run_until(ui, lambda: len(lp.jobs) == 2 and k.attendant.message == "printed", 10)
+    assert k.controller.attendant.mode.value == "scan_reprint"
+    k.panel.scan(order_no)  # the CODE128 on the receipt
+    assert run_until(ui, lambda: len(lp.jobs) == 2 and k.controller.attendant.message == "printed", 10)
     assert code128(order_no) in lp.jobs[1]
     tap(ui, "reprint_scan")
-    k.simulate_scan("K01-000000-9999")
-    assert run_until(ui, lambda: k.attendant.message == "unknown_order")
+    k.panel.scan("K01-000000-9999")
+    assert run_until(ui, lambda: k.controller.attendant.message == "unknown_order")
     tap(ui, "z_report")
     assert run_until(ui, lambda: len(lp.jobs) == 3, 10)
     assert b"{BZ{C" + bytes([20, 26]) in lp.jobs[2]  # Z and the date, digits packed in code set C
@@ -398,7 +362,7 @@ def test_wrong_pins_lock_out_and_are_reported(ui_for):
         tap(ui, "attendant_exit")
     assert wait_until(lambda: len(events(k, "attendant_wrong_pin")) == 2 and events(k, "attendant_locked_out"), 5)
     sign_in(ui, "1234")
-    assert k.attendant.mode.value == "pin" and k.attendant.message == "locked"
+    assert k.controller.attendant.mode.value == "pin" and k.controller.attendant.message == "locked"
 
 
 def test_no_staff_button_without_a_pin(ui_for):
@@ -412,7 +376,7 @@ def test_scan_to_pay_on_screen(ui_for, size, tmp_path):
     from hardware.decoder import Decoder
 
     k, ui = ui_for(display={"size": size})
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
     tap(ui, "pay")
     tap(ui, "scan_to_pay")
@@ -425,12 +389,12 @@ def test_scan_to_pay_on_screen(ui_for, size, tmp_path):
     assert any(t.startswith("4:") or t.startswith("1:") or "后失效" in t for t, _ in ui.painter.texts)
     tap(ui, "sim:wallet_scan")
     assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
-    assert k.store.order(k.checkout.order_no)["payment"]["channel"] == "qr"
+    assert k.store.order(k.checkout.order_no).payment.channel == "qr"
 
 
 def test_scan_to_pay_cancelled_on_screen(ui_for):
     k, ui = ui_for()
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
     tap(ui, "pay")
     tap(ui, "scan_to_pay")
@@ -447,36 +411,35 @@ def test_staff_refund_a_receipt_by_scanning_it(ui_for, printer_listener):
     tap(ui, "done")
     sign_in(ui)
     tap(ui, "refund_scan")
-    k.simulate_scan(order_no)
-    assert run_until(ui, lambda: k.attendant.mode.value == "confirm_refund")
-    assert k.attendant.refund_amount == 200
+    k.panel.scan(order_no)
+    assert run_until(ui, lambda: k.controller.attendant.mode.value == "confirm_refund")
+    assert k.controller.attendant.refund_amount == 200
     assert overlaps(ui) == []
     for key in ("5", "key_dot", "0"):  # staff type more than is left: refused, nothing sent
         tap(ui, "key:." if key == "key_dot" else f"key:{key}")
     tap(ui, "confirm_refund")
-    assert k.attendant.message == "amount_invalid" and k.attendant.mode.value == "confirm_refund"
+    assert k.controller.attendant.message == "amount_invalid" and k.controller.attendant.mode.value == "confirm_refund"
     tap(ui, "key:C")
     for key in ("1", ".", "5"):  # a partial refund of ¥1.50
         tap(ui, f"key:{key}")
     tap(ui, "confirm_refund")
-    assert run_until(ui, lambda: k.attendant.message == "refunded", 10)
-    assert k.store.order(order_no)["payment"]["state"] == "PARTIALLY_REFUNDED"
+    assert run_until(ui, lambda: k.controller.attendant.message == "refunded", 10)
+    assert k.store.order(order_no).payment.state == "PARTIALLY_REFUNDED"
     assert run_until(ui, lambda: len(lp.jobs) == 2, 10)
     tap(ui, "refund_scan")
-    k.simulate_scan(order_no)
-    assert run_until(ui, lambda: k.attendant.mode.value == "confirm_refund")
-    assert k.attendant.refund_amount == 50  # what is left
+    k.panel.scan(order_no)
+    assert run_until(ui, lambda: k.controller.attendant.mode.value == "confirm_refund")
+    assert k.controller.attendant.refund_amount == 50  # what is left
     lp.jobs.clear()
     tap(ui, "confirm_refund")
-    assert run_until(ui, lambda: k.attendant.message == "refunded", 10)
-    payment = k.store.order(order_no)["payment"]
-    assert payment["state"] == "REFUNDED"
+    assert run_until(ui, lambda: k.controller.attendant.message == "refunded", 10)
+    assert k.store.order(order_no).payment.state == "REFUNDED"
     assert run_until(ui, lambda: len(lp.jobs) == 1, 10)  # the second refund's slip
     assert code128(order_no) in lp.jobs[0]
     assert wait_until(lambda: events(k, "attendant_refund"), 5)
     tap(ui, "refund_scan")
-    k.simulate_scan(order_no)
-    assert run_until(ui, lambda: k.attendant.message == "nothing_to_refund")
+    k.panel.scan(order_no)
+    assert run_until(ui, lambda: k.controller.attendant.message == "nothing_to_refund")
 
 
 def test_gateway_down_no_wallet_payments_until_it_is_back(ui_for, tmp_path):
@@ -494,16 +457,16 @@ def test_gateway_down_no_wallet_payments_until_it_is_back(ui_for, tmp_path):
     k, ui = ui_for(
         payment={"gateway": "alipay", "request_timeout_s": 1, "recovery_interval_s": 30}, alipay=alipay["alipay"]
     )
-    assert run_until(ui, lambda: k.devices.get("gateway", {}).get("ok") is False, 10)
+    assert run_until(ui, lambda: k.controller.devices.get("gateway", {}).get("ok") is False, 10)
     assert "支付暂不可用" in [t for t, _ in ui.painter.texts]  # the top bar says so
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
-    k.sim_camera.show(qr_image("281234567890123451"), 1)
+    k.panel.camera.show(qr_image("281234567890123451"), 1)
     assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payments_unavailable", 10)
     assert k.store.open_payments() == [] and not k.store.conn().execute("SELECT 1 FROM payments").fetchone()
     fake = FakeAlipay(keys[0].public_key(), keys[1], port=port)  # the gateway is back
     try:
-        assert run_until(ui, lambda: k.devices["gateway"]["ok"] is True, 15)
+        assert run_until(ui, lambda: k.controller.devices["gateway"]["ok"] is True, 15)
         assert k.checkout.payments_available
     finally:
         fake.close()
@@ -522,11 +485,11 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
         return []
 
     monkeypatch.setattr(k.gateway, "statement", slow_statement)
-    assert k.on_command("reconcile", {"date": "2026-11-24"}, "z9") is None
+    assert k.commands.handle("reconcile", {"date": "2026-11-24"}, "z9") is None
     assert started.wait(5)
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
-    k.simulate_payment_code("1")
+    k.panel.show_payment_code("1")
     try:
         assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 5)
     finally:
@@ -536,16 +499,16 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language, tmp_path):
-    from kiosk.app import PaymentDone
     from kiosk.checkout import Outcome
     from kiosk.payments.driver import Result
+    from kiosk.services.events import PaymentDone
 
     k, ui = ui_for(display={"size": size})
-    k.min_free_bytes = 2**62  # the disk is (and stays) too full: recovery's checks keep the kiosk out of service
+    k.recovery.min_free_bytes = 2**62  # the disk stays too full: recovery keeps it out of service
     co = k.checkout
     co.set_language(language, k.clock())
     co.default_language = language
-    k.simulate_scan("6901234000016")
+    k.panel.scan("6901234000016")
     assert run_until(ui, lambda: co.cart.totals().items == 1)
     # the gateway took the money, the disk refused the order: the worker's result, through the UI thread's queue
     k.events.put(PaymentDone(Result(Outcome.PAID, "K01X", reason="NOT_RECORDED", settled=False)))
@@ -558,6 +521,6 @@ def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language
     ui.frame()
     assert tr(language, "Out of service") in [t for t, _ in ui.painter.texts]
     assert not any(b.name == "pay" for b in ui.painter.buttons) and overlaps(ui) == []
-    k.simulate_scan("6901234000016")  # nothing can be bought meanwhile
+    k.panel.scan("6901234000016")  # nothing can be bought meanwhile
     assert run_until(ui, lambda: co.notice is not None and co.notice.key == "out_of_service")
     assert not co.cart

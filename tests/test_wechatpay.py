@@ -84,7 +84,7 @@ def pay(gw, store, code, clock, limit=5.0):
 
 def test_paid_at_once(gw, wx, store, clock):
     r, _ = pay(gw, store, WX_CODE, clock)
-    assert r.outcome is Outcome.PAID and r.order["payment"]["trade_id"].startswith("42000")
+    assert r.outcome is Outcome.PAID and r.order.payment.trade_id.startswith("42000")
     assert wx.calls == ["codepay"]
 
 
@@ -127,7 +127,7 @@ def test_unclear_codepay_is_queried(gw, wx, store, clock, fault):
 def test_refund_and_bill(gw, wx, store, clock):
     r, _ = pay(gw, store, WX_CODE, clock)
     wx.fault("refund", "5xx")
-    refund = PaymentDriver(gw, store).refund(store.begin_refund(r.order["order_no"], 50, requested_by="hq"))
+    refund = PaymentDriver(gw, store).refund(store.begin_refund(r.order.order_no, 50, requested_by="hq"))
     assert refund["state"] == "REFUNDED"
     assert wx.calls[-2:] == ["refund", "refund_query"] and len(wx.refunds) == 1  # found by the query: once
     report = run(store, gw, date.today().isoformat())
@@ -192,8 +192,8 @@ def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
     import dataclasses
     import os
 
-    from kiosk.app import Kiosk
     from kiosk.config import load
+    from kiosk.runtime.wiring import Runtime
     from tests.conftest import write_config
     from tests.test_alipay import pem
 
@@ -222,12 +222,12 @@ def test_each_gateway_keeps_its_own_pace_unless_configured(tmp_path, wx_keys):
             )
         )
     )
-    k = Kiosk(cfg)
+    k = Runtime(cfg)
     assert (k.driver.poll_interval_s, k.driver.paying_limit_s) == (10.0, 45.0)  # WeChat's pace, from payments.md
     assert k.checkout.accepted == frozenset({"wechat"})
-    k2 = Kiosk(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, poll_interval_s=5.0)))
+    k2 = Runtime(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, poll_interval_s=5.0)))
     assert k2.driver.poll_interval_s == 5.0
-    k3 = Kiosk(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, gateway="sandbox")))
+    k3 = Runtime(dataclasses.replace(cfg, payment=dataclasses.replace(cfg.payment, gateway="sandbox")))
     assert (k3.driver.poll_interval_s, k3.driver.paying_limit_s) == (3.0, 60.0)
 
 

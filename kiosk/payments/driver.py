@@ -29,6 +29,7 @@ from typing import Any
 
 from kiosk.checkout import Outcome, PayStep, StartPayment
 from kiosk.codes import code_digest, mask
+from kiosk.orders import Order
 from kiosk.payments import Answer, Gateway, PaymentState, PayRequest, Status
 from kiosk.store import Store
 
@@ -48,7 +49,7 @@ class Unrecorded(Exception):
 class Result:
     outcome: Outcome
     out_trade_no: str
-    order: dict[str, Any] | None = None
+    order: Order | None = None
     reason: str = ""
     settled: bool = True  # False: not final yet; the recovery task carries on
 
@@ -134,7 +135,7 @@ class PaymentDriver:
             log.error("payment %s: the journal cannot be written (%s); recovery will finish it", out_trade_no, exc)
             return Result(Outcome.FAILED, out_trade_no, reason=NOT_RECORDED, settled=False)
 
-    def _complete(self, out_trade_no: str, trade_id: str, recovered: bool = False) -> dict[str, Any]:
+    def _complete(self, out_trade_no: str, trade_id: str, recovered: bool = False) -> Order:
         try:
             return self.store.complete_payment(out_trade_no, trade_id=trade_id, recovered=recovered)
         except STORE_ERRORS as exc:

@@ -11,6 +11,7 @@ from kiosk.catalog import TAX_RATES_BP
 from kiosk.config import Config
 from kiosk.i18n import tr
 from kiosk.money import format_money, tax_breakdown
+from kiosk.orders import Order
 
 COLUMNS = {58: 32, 80: 48}  # Font A (12x24 dots) columns per line
 DOTS = {58: 384, 80: 576}
@@ -120,8 +121,8 @@ def _header(s: ReceiptSettings) -> list[Block]:
     return blocks
 
 
-def sale_receipt(order: Mapping[str, Any], s: ReceiptSettings, *, reprint: bool = False) -> Receipt:
-    lang, cur = order["language"], order["currency"]
+def sale_receipt(order: Order, s: ReceiptSettings, *, reprint: bool = False) -> Receipt:
+    lang, cur = order.language, order.currency
 
     def _(msg: str, **kw: object) -> str:
         return tr(lang, msg, **kw)
@@ -131,36 +132,36 @@ def sale_receipt(order: Mapping[str, Any], s: ReceiptSettings, *, reprint: bool 
         blocks.append(Centre(_("*** REPRINT ***")))
     blocks += [
         Rule(),
-        Pair(_("Order"), order["order_no"]),
-        Pair(_("Time"), _local_time(order["paid_at"])),
+        Pair(_("Order"), order.order_no),
+        Pair(_("Time"), _local_time(order.paid_at)),
         Pair(_("Kiosk"), s.kiosk_id),
         Rule(),
     ]
     by_class: dict[str, int] = {}
-    for ln in order["lines"]:
-        blocks.append(Item(ln["name"], ln["qty"], format_money(ln["unit_price"], cur), format_money(ln["amount"], cur)))
-        by_class[ln["tax_class"]] = by_class.get(ln["tax_class"], 0) + ln["amount"]
-    blocks += [Rule(), Pair(_("Subtotal"), format_money(order["subtotal"], cur))]
-    if order["discount"]:
-        blocks.append(Pair(_("Discount"), format_money(-order["discount"], cur)))
+    for ln in order.lines:
+        blocks.append(Item(ln.name, ln.qty, format_money(ln.unit_price, cur), format_money(ln.amount, cur)))
+        by_class[ln.tax_class] = by_class.get(ln.tax_class, 0) + ln.amount
+    blocks += [Rule(), Pair(_("Subtotal"), format_money(order.subtotal, cur))]
+    if order.discount:
+        blocks.append(Pair(_("Discount"), format_money(-order.discount, cur)))
     for tax_class, tax in tax_breakdown(by_class, TAX_RATES_BP).items():
         rate = TAX_RATES_BP[tax_class] / 100
         blocks.append(Pair(_("incl. VAT {rate}%", rate=f"{rate:g}"), format_money(tax, cur)))
-    blocks += [Total(_("TOTAL"), format_money(order["total"], cur)), Rule()]
-    pay = order["payment"]
+    blocks += [Total(_("TOTAL"), format_money(order.total, cur)), Rule()]
+    pay = order.payment
     blocks += [
-        Pair(_("Paid by"), _(CHANNELS.get(pay["channel"], pay["channel"]))),
-        Pair(_("Payment code"), pay["code_masked"]),
-        Pair(_("Transaction"), mask_id(pay["trade_id"])),
+        Pair(_("Paid by"), _(CHANNELS.get(pay.channel, pay.channel))),
+        Pair(_("Payment code"), pay.code_masked),
+        Pair(_("Transaction"), mask_id(pay.trade_id)),
         Rule(),
     ]
     if s.footer:
         blocks.append(Centre(s.footer))
-    return Receipt(tuple(blocks), barcode=order["order_no"], qr=s.url.format(order_no=order["order_no"]))
+    return Receipt(tuple(blocks), barcode=order.order_no, qr=s.url.format(order_no=order.order_no))
 
 
-def refund_slip(order: Mapping[str, Any], refund: Mapping[str, Any], s: ReceiptSettings) -> Receipt:
-    lang, cur = order["language"], order["currency"]
+def refund_slip(order: Order, refund: Mapping[str, Any], s: ReceiptSettings) -> Receipt:
+    lang, cur = order.language, order.currency
 
     def _(msg: str, **kw: object) -> str:
         return tr(lang, msg, **kw)
@@ -169,17 +170,17 @@ def refund_slip(order: Mapping[str, Any], refund: Mapping[str, Any], s: ReceiptS
         *_header(s),
         Centre(_("REFUND")),
         Rule(),
-        Pair(_("Order"), order["order_no"]),
+        Pair(_("Order"), order.order_no),
         Pair(_("Refund no."), refund["out_request_no"]),
         Pair(_("Time"), _local_time(refund["updated_at"])),
         Pair(_("Kiosk"), s.kiosk_id),
         Rule(),
-        Pair(_("Paid"), format_money(order["total"], cur)),
+        Pair(_("Paid"), format_money(order.total, cur)),
         Total(_("REFUND"), format_money(refund["amount"], cur)),
-        Pair(_("Back to"), _(CHANNELS.get(order["payment"]["channel"], order["payment"]["channel"]))),
+        Pair(_("Back to"), _(CHANNELS.get(order.payment.channel, order.payment.channel))),
         Rule(),
     ]
-    return Receipt(tuple(blocks), barcode=order["order_no"])
+    return Receipt(tuple(blocks), barcode=order.order_no)
 
 
 def reconciliation_summary(report: Mapping[str, Any], s: ReceiptSettings, language: str, currency: str) -> Receipt:

@@ -1,8 +1,8 @@
-"""The pygame frame loop: events in, `Kiosk.pump()`, draw, flip.  Nothing here waits on a device.
+"""The pygame frame loop: touches in, `Controller.pump()`, draw the snapshot, flip.  Nothing here waits.
 
 Touches arrive as mouse events (SDL turns touchscreen taps into them).  Keys
-typed into the window act as a keyboard-wedge scanner in the simulator, so a
-USB scanner plugged into a desktop works too.
+typed into the window act as a keyboard-wedge scanner in the simulator (through
+the simulator panel), so a USB scanner plugged into a desktop works too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections import deque
 
 import pygame
 
-from kiosk.app import Kiosk
+from kiosk.runtime.view import Action
+from kiosk.runtime.wiring import Runtime
 from kiosk.ui.screens import Screens
 from kiosk.ui.widgets import Painter
 
@@ -23,8 +24,9 @@ CONSOLE_DRIVERS = ("kmsdrm", "fbcon", "directfb")
 
 
 class UI:
-    def __init__(self, kiosk: Kiosk) -> None:
+    def __init__(self, kiosk: Runtime) -> None:
         self.kiosk = kiosk
+        self.controller = kiosk.controller
         cfg = kiosk.cfg
         pygame.display.init()
         pygame.font.init()
@@ -35,7 +37,7 @@ class UI:
         if fullscreen:
             pygame.mouse.set_visible(False)
         self.painter = Painter(self.surface, kiosk.font_path)
-        self.screens = Screens(self.painter, kiosk)
+        self.screens = Screens(self.painter)
         self.clock = pygame.time.Clock()
         self.frame_ms: deque[float] = deque(maxlen=10000)  # work per frame, for the benchmark
         self.running = True
@@ -43,12 +45,12 @@ class UI:
 
     def click(self, pos: tuple[int, int]) -> str | None:
         """A touch at pos: run the button there, if any; returns its name."""
-        self.kiosk.checkout.touch(self.kiosk.clock())
+        self.controller.touch()
         button = self.painter.hit(pos)
         if button is None:
             return None
         try:
-            button.action()
+            self.controller.act(button.action)
         except Exception:  # a bug behind one button must not end the kiosk
             log.exception("button %s failed", button.name)
         return button.name
@@ -65,8 +67,8 @@ class UI:
             if event.key == pygame.K_q and event.mod & pygame.KMOD_CTRL:
                 self.running = False
             elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER):
-                if self.kiosk.sim_scanner is not None:
-                    self.kiosk.sim_scanner.feed(bytes(self.typed) + b"\r")
+                if self.typed:
+                    self.controller.act(Action("sim_type", self.typed.decode(errors="replace")))
                 self.typed.clear()
             elif event.unicode and event.unicode.isprintable() and len(self.typed) < 256:
                 self.typed += event.unicode.encode()
@@ -75,8 +77,8 @@ class UI:
         start = time.perf_counter()
         for event in pygame.event.get():
             self.handle(event)
-        self.kiosk.pump()
-        self.screens.draw()
+        self.controller.pump()
+        self.screens.draw(self.controller.snapshot())
         pygame.display.flip()
         self.frame_ms.append((time.perf_counter() - start) * 1000)
 

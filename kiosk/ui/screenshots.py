@@ -15,9 +15,9 @@ use_headless_drivers()
 
 
 def main(argv: list[str]) -> int:
-    from kiosk.app import Kiosk
     from kiosk.checkout import Outcome, PayStep
     from kiosk.config import Config, replace
+    from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
 
     if not argv:
@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
             display={"size": size},
             gpio={"pin_factory": "mock"},
         )
-        k = Kiosk(cfg)
+        k = Runtime(cfg)
         ui = UI(k)
         co = k.checkout
         for lang in ("zh_CN", "en"):
@@ -58,8 +58,8 @@ def main(argv: list[str]) -> int:
             co.payment_progress(PayStep.USER_PAYING)
             ui.frame()
             ui.screenshot(out / f"confirm-on-phone-{lang}.png")
-            co.payment_finished(Outcome.PAID, float("inf"), order_no="K01-261124-0042")
-            k.receipt_state = "printed"
+            co.payment_finished(Outcome.PAID, float("inf"), order=demo_order(k))
+            co.receipt_done(co.order_no or "", True)
             ui.frame()
             ui.screenshot(out / f"paid-{lang}.png")
             co.tap_start_over(0)
@@ -70,6 +70,24 @@ def main(argv: list[str]) -> int:
         ui.close()
     print(f"screens written to {out}")
     return 0
+
+
+def demo_order(k):
+    """A paid order in the screenshot kiosk's own (temporary) store, for the result screen."""
+    from kiosk.catalog import DEMO_PRODUCTS
+    from kiosk.checkout import Cart
+
+    cart = Cart()
+    cart.add(DEMO_PRODUCTS[0])
+    otn = k.store.begin_payment(
+        gateway="sandbox",
+        channel="alipay",
+        code_masked="2812********3451",
+        lines=cart.snapshot(),
+        totals=cart.totals(),
+        language="en",
+    )
+    return k.store.complete_payment(otn, trade_id="2026112422001400001234567890")
 
 
 if __name__ == "__main__":

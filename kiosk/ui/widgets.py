@@ -1,20 +1,20 @@
-"""Drawing helpers: cached text, buttons that remember what a touch on them does."""
+"""Drawing helpers: cached text, buttons that remember the Action a touch on them sends."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pygame
 
+from kiosk.runtime.view import Action
 from kiosk.ui import theme
 
 
 @dataclass
 class Button:
     rect: pygame.Rect
-    action: Callable[[], None]
+    action: Action  # what a touch on it asks the controller to do
     name: str  # a stable name tests and tools can find the button by
 
 
@@ -87,7 +87,7 @@ class Painter:
         self,
         rect: pygame.Rect,
         label: str,
-        action: Callable[[], None],
+        action: Action,
         name: str,
         *,
         size: int = 24,

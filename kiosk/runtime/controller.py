@@ -1,0 +1,397 @@
+"""The UI thread's controller: events in, domain calls, effects out; one action path; one snapshot.
+
+Devices, workers and links `post()` events from their threads; `pump()` (once
+a frame, on the UI thread) hands each to the Checkout or the Attendant and
+carries out the effects they return by giving work to the services.  A touch
+arrives as an `Action` through `act()`, which does the same.  `snapshot()` is
+all the screens read.  Nothing here waits on a device, the network or a disk:
+work goes to a worker; a failure comes back as an event.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hardware import MAX_CODE_AGE_S, Paper
+from kiosk.attendant import Attendant, Mode
+from kiosk.checkout import (
+    Beep,
+    CallHelp,
+    CancelPayment,
+    Checkout,
+    Effect,
+    PrintReceipt,
+    StartPayment,
+    StartQrPayment,
+)
+from kiosk.codes import CodeKind, classify
+from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
+from kiosk.runtime.view import Action, AttendantView, LineView, View
+from kiosk.services.events import (
+    AttendantNotice,
+    CodeRead,
+    DeviceStatus,
+    Event,
+    HelpPressed,
+    JobFailed,
+    PaymentDone,
+    PaymentStep,
+    PrintDone,
+    QrShown,
+    RefundOffered,
+    ServiceState,
+)
+from kiosk.services.paying import PaymentService
+from kiosk.services.printing import PrintService
+from kiosk.services.refunds import RefundService
+
+log = logging.getLogger(__name__)
+SHOPPER_DEVICES = ("scanner", "camera", "printer", "gateway")  # what the top bar tells the shopper is offline
+STAFF_PRINTS = ("reprint", "z_report", "test_page")
+UNSETTLED = ("NO_ANSWER", "TIMEOUT", "HTTP_502")  # answers that suggest the gateway is down
+
+
+class Signals(Protocol):
+    """The lights and the buzzer (hardware.gpio.Signals)."""
+
+    def light(self, state: str) -> None: ...
+    def beep(self, pattern: str) -> None: ...
+
+
+class Link(Protocol):
+    """What the controller tells head office directly (the outbox may be on the full disk)."""
+
+    def set_out_of_service(self, problem: str | None) -> None: ...
+    def alert(self, kind: str, **data: Any) -> None: ...
+
+
+@dataclass
+class Wiring:
+    """What the controller drives, built by kiosk.runtime.wiring."""
+
+    payments: PaymentService
+    printing: PrintService
+    refunds: RefundService
+    record: Callable[..., None]  # record(kind, **data): an `events` message, written on the store worker
+    save_lockout: Callable[[int, float], None]  # the PIN lockout (failures, until: wall clock), on the store worker
+    probe_gateway: Callable[[], None]  # wake the recovery loop: is the gateway there?
+    signals: Signals | None = None
+    link: Link | None = None
+    press_sim: Callable[[str], None] | None = None  # the simulator panel's buttons
+    type_sim: Callable[[str], None] | None = None  # keys typed into the simulator's window: its scanner
+    sim_buttons: Callable[[], tuple[tuple[str, str], ...]] = lambda: ()
+    has_scanner: bool = True  # with a scanner fitted, the camera is for payment codes only
+    receipt_url: str = ""
+    currency: str = "CNY"
+
+
+class Controller:
+    def __init__(
+        self,
+        checkout: Checkout,
+        attendant: Attendant,
+        wiring: Wiring,
+        *,
+        events: queue.Queue[Event] | None = None,
+        clock=time.monotonic,
+    ) -> None:
+        self.checkout = checkout
+        self.attendant = attendant
+        self.w = wiring
+        self.clock = clock
+        self.events: queue.Queue[Event] = events if events is not None else queue.Queue()
+        self.devices: dict[str, dict[str, Any]] = {}  # name -> {"ok": bool, "message": str}
+        self.out_of_service: str | None = None  # why no sale can be recorded now (the disk), shown and reported
+        self._out_of_service_since = 0.0
+        self.paper = Paper.UNKNOWN
+        self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
+        self.failed: JobFailed | None = None  # the latest background job that failed, until staff have seen it
+        self._actions: dict[str, Callable[[str, float], list[Effect] | None]] = self._action_table()
+
+    # -- from any thread ------------------------------------------------------------
+    def post(self, event: Event) -> None:
+        self.events.put(event)
+
+    def device_health(self) -> dict[str, bool]:
+        return {name: d["ok"] for name, d in dict(self.devices).items()}
+
+    # -- the UI thread ------------------------------------------------------------------
+    def pump(self) -> None:
+        """Handle what happened since the last frame; never blocks."""
+        now = self.clock()
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                self._handle(event, now)
+            except Exception:  # one bad event never ends the loop
+                log.exception("while handling %r", event)
+        self.checkout.tick(now)
+        self.attendant.tick(now)
+        if self.w.signals:
+            self.w.signals.light(self.light_state())
+
+    def light_state(self) -> str:
+        if any(not d["ok"] for name, d in self.devices.items() if name in ("scanner", "camera")):
+            return "fault"
+        if self.out_of_service:
+            return "fault"
+        co = self.checkout
+        if co.paying or co.help_open or self.attendant.active or self.printer_attention or self.failed:
+            return "busy"
+        return "ready"
+
+    def act(self, action: Action) -> None:
+        """A touch on a button: the domain call it stands for, then the effects that call returned."""
+        now = self.clock()
+        handler = self._actions.get(action.name)
+        if handler is None:
+            log.warning("no action %r", action.name)
+            return
+        self.run_effects(handler(action.arg, now) or [])
+
+    def touch(self) -> None:
+        """Any touch on the screen: the shopper is still there."""
+        self.checkout.touch(self.clock())
+
+    def run_effects(self, effects: list[Effect]) -> None:
+        co = self.checkout
+        for e in effects:
+            if isinstance(e, Beep):
+                if self.w.signals:
+                    self.w.signals.beep(e.kind)
+            elif isinstance(e, StartPayment):
+                self.w.payments.pay(e, co.language)
+            elif isinstance(e, StartQrPayment):
+                self.w.payments.present(e, co.language)
+            elif isinstance(e, CancelPayment):
+                self.w.payments.cancel()
+            elif isinstance(e, CallHelp):
+                if self.w.signals:
+                    self.w.signals.beep("help")
+                self.w.record("help_pressed", screen=e.phase.value)
+            elif isinstance(e, PrintReceipt):
+                self.w.printing.sale(e.order)
+
+    # -- events ----------------------------------------------------------------------------
+    def _handle(self, event: Event, now: float) -> None:
+        co = self.checkout
+        if isinstance(event, CodeRead):
+            self._code(event, now)
+        elif isinstance(event, DeviceStatus):
+            self._device(event)
+        elif isinstance(event, PaymentStep):
+            co.payment_progress(event.step)
+        elif isinstance(event, QrShown):
+            co.qr_ready(event.qr, event.deadline)
+        elif isinstance(event, PaymentDone):
+            r = event.result
+            self.run_effects(co.payment_finished(r.outcome, now, order=r.order, reason=r.reason))
+            if r.reason in (OUT_OF_SERVICE, NOT_RECORDED):
+                self._set_service(r.reason if self.out_of_service is None else self.out_of_service)
+            if not r.settled or r.reason in UNSETTLED:
+                self.w.probe_gateway()  # the gateway may be down: find out now, and stop taking codes if it is
+        elif isinstance(event, PrintDone):
+            self._print_done(event)
+        elif isinstance(event, AttendantNotice):
+            self.attendant.message = event.key
+        elif isinstance(event, RefundOffered):
+            self.attendant.confirm_refund(event.offer.order_no, event.offer.left, now)
+        elif isinstance(event, HelpPressed):
+            self.run_effects(co.open_help(now))
+        elif isinstance(event, ServiceState):
+            if event.problem is not None or event.observed_at > self._out_of_service_since:
+                self._set_service(event.problem)
+        elif isinstance(event, JobFailed):
+            self._job_failed(event)
+
+    def _code(self, event: CodeRead, now: float) -> None:
+        a, co = self.attendant, self.checkout
+        if a.active:
+            if a.mode is Mode.SCAN_REPRINT:  # the code on a receipt is its order number
+                a.back_to_menu(now)
+                self.w.printing.reprint(event.text.strip())
+            elif a.mode is Mode.SCAN_REFUND:
+                self.w.refunds.look_up(event.text.strip())
+            return
+        age = time.monotonic() - event.seen_at if event.seen_at else 0.0
+        if event.source == "camera" and age > MAX_CODE_AGE_S:  # whoever showed it may have gone
+            log.warning("camera: dropped a code seen %.1f s ago", age)
+            return
+        if event.source == "camera" and self.w.has_scanner and classify(event.text).kind is CodeKind.PRODUCT:
+            return  # with a scanner fitted, the camera is for payment codes only
+        self.run_effects(co.scan(event.text, now))
+        if co.notice is not None and co.notice.key == "added":
+            log.info("cart: %s added, %d items", co.notice.params.get("sku"), co.cart.totals().items)
+
+    def _device(self, event: DeviceStatus) -> None:
+        was = self.devices.get(event.device, {}).get("ok")
+        self.devices[event.device] = {"ok": event.ok, "message": event.message}
+        if was != event.ok:
+            log.log(logging.INFO if event.ok else logging.WARNING, "%s: %s", event.device, event.message)
+        if event.device == "gateway":
+            self.checkout.payments_available = event.ok
+        # head office hears of every loss (a device missing at boot too) and of each recovery after one
+        if event.device != "mqtt" and was != event.ok and (was is not None or not event.ok):
+            self.w.record(f"{event.device}_{'back' if event.ok else 'lost'}", message=event.message)
+
+    def _print_done(self, e: PrintDone) -> None:
+        if e.for_shopper:
+            self.checkout.receipt_done(e.label, e.ok)
+        if e.paper is Paper.NEAR_END and self.paper is not Paper.NEAR_END:
+            self.w.record("printer_paper_near_end")
+        if e.paper is not Paper.UNKNOWN or not e.ok:
+            self.paper = e.paper
+        self.printer_attention = not e.ok or self.paper is Paper.NEAR_END
+        self.devices["printer"] = {"ok": e.ok, "message": e.reason or "printed"}
+        if e.for_staff and self.attendant.active:
+            self.attendant.message = "printed" if e.ok else "print_failed"
+
+    def _job_failed(self, e: JobFailed) -> None:
+        """A background job raised: whoever waits on it is told, the light turns amber, head office hears."""
+        log.error("%s job %s %s failed: %s", e.pool, e.job, e.key, e.error)
+        self.failed = e
+        if e.job == "receipt":
+            self.checkout.receipt_done(e.key, False)  # the shopper gets the e-receipt code instead
+        elif e.job in STAFF_PRINTS and self.attendant.active:
+            self.attendant.message = "print_failed"
+        elif e.job in ("refund", "refund_lookup") and self.attendant.active:
+            self.attendant.message = "refund_failed"
+        report = {"pool": e.pool, "job": e.job, "key": e.key, "error": e.error}
+        if e.pool != "store-io":
+            self.w.record("job_failed", **report)
+        elif self.w.link:  # the store is what failed: it cannot record that it failed; tell head office directly
+            self.w.link.alert("job_failed", **report)
+
+    def _set_service(self, problem: str | None) -> None:
+        """In or out of service; head office hears of it at once, over MQTT directly (the disk may be full)."""
+        self.checkout.out_of_service = problem is not None
+        if problem:
+            self._out_of_service_since = time.monotonic()  # a "fine" observed before this never undoes it
+        changed = (problem is None) != (self.out_of_service is None)
+        self.out_of_service = problem
+        if not changed:
+            return
+        if problem:
+            log.error("out of service: %s", problem)
+        else:
+            log.info("back in service")
+        if self.w.link:
+            self.w.link.set_out_of_service(problem)
+
+    # -- actions -------------------------------------------------------------------------------
+    def _action_table(self) -> dict[str, Callable[[str, float], list[Effect] | None]]:
+        co, a = self.checkout, self.attendant
+        return {
+            # the shopper
+            "help": lambda _, now: co.open_help(now),
+            "close_help": lambda _, now: co.close_help(now),
+            "language": lambda lang, now: co.set_language(lang, now),
+            "plus": lambda sku, now: co.tap_plus(sku, now),
+            "minus": lambda sku, now: co.tap_minus(sku, now),
+            "remove": lambda sku, now: co.tap_remove(sku, now),
+            "pay": lambda _, now: co.tap_pay(now),
+            "back": lambda _, now: co.tap_back(now),
+            "scan_to_pay": lambda _, now: co.tap_scan_to_pay(now),
+            "cancel_payment": lambda _, now: co.tap_cancel_payment(now),
+            "start_over": lambda _, now: co.tap_start_over(now),
+            "still_here": lambda _, now: co.touch(now),
+            # staff
+            "staff": self._staff,
+            "key": lambda digit, now: a.key(digit, now),
+            "clear": lambda _, now: a.clear(now),
+            "submit_pin": self._submit_pin,
+            "attendant_back": lambda _, now: a.back_to_menu(now),
+            "attendant_exit": self._leave_attendant,
+            "reprint_last": lambda _, now: self.w.printing.reprint(None),
+            "reprint_scan": lambda _, now: a.scan_to_reprint(now),
+            "refund_scan": lambda _, now: a.scan_to_refund(now),
+            "confirm_refund": self._confirm_refund,
+            "z_report": lambda _, now: self.w.printing.z_report(co.language),
+            "test_page": lambda _, now: self.w.printing.test_page(),
+            # the simulator's panel
+            "sim": lambda name, now: self.w.press_sim(name) if self.w.press_sim else None,
+            "sim_type": lambda text, now: self.w.type_sim(text) if self.w.type_sim else None,
+        }
+
+    def _staff(self, _: str, now: float) -> None:
+        self.checkout.close_help(now)
+        self.attendant.open_keypad(now)
+
+    def _submit_pin(self, _: str, now: float) -> None:
+        a = self.attendant
+        if a.submit(now):
+            kind = "attendant_signed_in"
+        else:
+            kind = "attendant_locked_out" if a.message == "locked" else "attendant_wrong_pin"
+        self.w.save_lockout(a.failures, time.time() + max(0.0, a.locked_until - now))
+        self.w.record(kind)
+
+    def _leave_attendant(self, _: str, now: float) -> None:
+        if self.attendant.mode is not Mode.PIN:
+            self.failed = None  # staff were signed in: they have seen what failed
+        self.attendant.leave()
+
+    def _confirm_refund(self, _: str, now: float) -> None:
+        """Staff confirmed: refund what they typed (or all that is left) of the scanned order."""
+        a = self.attendant
+        order_no, amount = a.refund_order, a.refund_amount
+        if amount is None:
+            a.message = "amount_invalid"
+            return
+        a.back_to_menu(now)
+        a.message = "refunding"
+        self.w.refunds.by_attendant(order_no, amount)
+
+    # -- the screens' view ------------------------------------------------------------------------
+    def snapshot(self) -> View:
+        co, a, now = self.checkout, self.attendant, self.clock()
+        down = [n for n in sorted(SHOPPER_DEVICES) if not self.devices.get(n, {}).get("ok", True)]
+        if co.receipt == "failed" and "printer" not in down:
+            down.append("printer")
+        order_no = co.order_no
+        return View(
+            now=now,
+            language=co.language,
+            currency=self.w.currency,
+            phase=co.phase,
+            pay_step=co.pay_step,
+            paying=co.paying,
+            notice=co.notice,
+            help_open=co.help_open,
+            idle_seconds_left=co.idle_seconds_left(now),
+            lines=tuple(
+                LineView(ln.product.sku, ln.product.name(co.language), ln.qty, ln.amount) for ln in co.cart.lines
+            ),
+            totals=co.totals(),
+            paid_total=co.paid_total,
+            order_no=order_no,
+            receipt=co.receipt,
+            receipt_url=self.w.receipt_url.format(order_no=order_no) if order_no and self.w.receipt_url else "",
+            masked_code=co.masked_code,
+            qr_text=co.qr_text,
+            qr_deadline=co.qr_deadline,
+            out_of_service=co.out_of_service,
+            devices_down=tuple(down),
+            needs_staff=self.failed is not None,
+            failure=f"{self.failed.job} {self.failed.key}".strip() if self.failed else "",
+            attendant=AttendantView(
+                enabled=a.enabled,
+                active=a.active,
+                mode=a.mode,
+                message=a.message,
+                pin_digits=len(a.entered),
+                refund_order=a.refund_order,
+                refund_left=a.refund_left,
+                refund_amount=a.refund_amount if a.mode is Mode.CONFIRM_REFUND else None,
+                refund_entry=a.refund_entry,
+            ),
+            sim_buttons=self.w.sim_buttons(),
+        )

@@ -1,0 +1,71 @@
+"""What the screens may know and do: a read-only snapshot of the kiosk, and the one kind of action a touch sends.
+
+The controller builds a `View` every frame; the screens draw it and give each
+button an `Action`, which the controller carries out (domain call, then the
+effects it returns).  Screens never hold the checkout, the attendant or a
+service, so nothing they do can skip an effect or change state on the side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kiosk.attendant import Mode
+from kiosk.checkout import Notice, PayStep, Phase, Totals
+
+
+@dataclass(frozen=True)
+class Action:
+    """A touch on a button: `name` says what (see Controller.act), `arg` which (a SKU, a digit, a language)."""
+
+    name: str
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class LineView:
+    sku: str
+    name: str  # in the shopper's language
+    qty: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class AttendantView:
+    enabled: bool  # a PIN is configured: the help box offers "Staff"
+    active: bool
+    mode: Mode
+    message: str
+    pin_digits: int  # how many digits were typed (never the digits)
+    refund_order: str
+    refund_left: int
+    refund_amount: int | None  # what would be refunded, or None when what was typed is not valid
+    refund_entry: str
+
+
+@dataclass(frozen=True)
+class View:
+    now: float  # the kiosk's clock when the snapshot was taken
+    language: str
+    currency: str
+    phase: Phase
+    pay_step: PayStep
+    paying: bool
+    notice: Notice | None
+    help_open: bool
+    idle_seconds_left: int | None
+    lines: tuple[LineView, ...]
+    totals: Totals
+    paid_total: int
+    order_no: str | None
+    receipt: str | None  # printing / printed / failed
+    receipt_url: str  # the e-receipt of the order on screen ("" when none)
+    masked_code: str
+    qr_text: str
+    qr_deadline: float
+    out_of_service: bool
+    devices_down: tuple[str, ...]  # scanner, camera, printer, gateway: what the top bar says is offline
+    needs_staff: bool  # a background job failed: staff should look (the attendant menu says what)
+    failure: str  # the latest failed job, for staff ("" when none)
+    attendant: AttendantView
+    sim_buttons: tuple[tuple[str, str], ...]  # the simulator's panel: (label, name); empty when hidden

@@ -1,0 +1,272 @@
+"""The kiosk's wiring: build the store, the gateway, the devices, the workers, the services, the head-office link
+and the UI-thread controller from the config; start them; stop them.  Nothing else.
+
+This is the one module that picks hardware backends (each device module's
+registry, by the config's name or an environment variable) and the one place
+that knows which service talks to which.  Who owns which thread is written
+down in kiosk/runtime/__init__.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from hardware.camera import SimulatedSource, open_camera
+from hardware.gpio import Signals, pin_factory
+from hardware.printer import open_printer
+from hardware.scanner import SimulatedScanner, open_scanner
+from hardware.simulator import SimulatorPanel
+from kiosk.attendant import Attendant
+from kiosk.catalog import DEMO_PRODUCTS
+from kiosk.checkout import Checkout
+from kiosk.codes import CodeMemory
+from kiosk.config import Config, ConfigError, warnings
+from kiosk.fonts import find_cjk_font
+from kiosk.payments import emvqr
+from kiosk.payments.driver import PaymentDriver
+from kiosk.payments.gateways import make_gateway
+from kiosk.receipts import ReceiptSettings
+from kiosk.runtime.controller import Controller, Wiring
+from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
+from kiosk.services.jobs import Worker
+from kiosk.services.office import HeadOfficeCommands
+from kiosk.services.paying import PaymentService
+from kiosk.services.printing import PrintService
+from kiosk.services.recovery import RecoveryLoop
+from kiosk.services.refunds import RefundService
+from kiosk.signing import load_public_key
+from kiosk.store import StoreError, describe, open_store
+from kiosk.telemetry import MqttLink
+
+log = logging.getLogger(__name__)
+
+
+def check_runtime(cfg: Config) -> str:
+    """What `--check` and the start verify beyond the file itself: head office's key loads (ConfigError), the
+    font draws Chinese (FontMissing).  Returns the font's path."""
+    try:
+        load_public_key(cfg.mqtt.hq_public_key_file)
+    except ValueError as exc:
+        raise ConfigError(f"mqtt.hq_public_key_file: {exc}") from None
+    return find_cjk_font(cfg.display.font)
+
+
+class Runtime:
+    """Everything one kiosk runs, built and connected; `controller` is what the UI talks to."""
+
+    def __init__(self, cfg: Config, *, clock=time.monotonic) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.data_dir = Path(cfg.kiosk.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = self._open_store()
+        self.font_path = check_runtime(cfg)
+        self.gateway = make_gateway(cfg)
+        min_free = cfg.kiosk.min_free_mb * 2**20
+        self.driver = PaymentDriver(
+            self.gateway,
+            self.store,
+            poll_interval_s=cfg.payment.poll_interval_s or self.gateway.poll_interval_s,
+            paying_limit_s=cfg.payment.paying_limit_s or self.gateway.paying_limit_s,
+            min_free_bytes=min_free,
+        )
+        checkout = Checkout(
+            self.store.catalog(),
+            idle_timeout_s=cfg.kiosk.idle_timeout_s,
+            result_timeout_s=cfg.kiosk.result_timeout_s,
+            language=cfg.kiosk.default_language,
+            now=clock(),
+            accepted=self.gateway.schemes,
+            used_codes=CodeMemory(self.store.code_key, self.store.recent_code_digests()),
+        )
+        attendant = self._attendant()
+
+        # the UI thread's queue: every device, worker, loop and link reports there (workers their failures too)
+        self.events: queue.Queue[Event] = queue.Queue()
+        post = self.events.put
+        self.checkout = checkout
+        self.workers = {
+            name: Worker(name, post) for name in ("payment", "back-office", "printer", "store-io")
+        }  # payment: the shopper's, only; back-office: refunds, reconciliation, look-ups
+        self.printer = open_printer(cfg.printer, self.data_dir)
+        self.printing = PrintService(
+            self.printer,
+            self.store,
+            ReceiptSettings.from_config(cfg, self.font_path),
+            self.workers["printer"],
+            post,
+            currency=cfg.kiosk.currency,
+            previews_dir=self.data_dir / "receipts",
+        )
+        self.refunds = RefundService(self.store, self.driver, self.printing, self.workers["back-office"], post)
+        self.commands = HeadOfficeCommands(
+            self.store,
+            self.gateway,
+            self.refunds,
+            self.printing,
+            self.workers["back-office"],
+            data_dir=self.data_dir,
+            language=cfg.kiosk.default_language,
+        )
+        self.payments = PaymentService(
+            self.driver,
+            self.workers["payment"],
+            post,
+            subject=f"{cfg.receipt.store_name} {cfg.kiosk.kiosk_id}",
+            qr_expiry_s=cfg.payment.qr_expiry_s,
+        )
+        self.recovery = RecoveryLoop(
+            self.store,
+            self.driver,
+            self.gateway.name,
+            post,
+            interval_s=cfg.payment.recovery_interval_s,
+            min_free_bytes=min_free,
+        )
+        self._build_devices()
+        self.mqtt = (
+            MqttLink(
+                cfg,
+                self.store,
+                devices=self.device_summary,
+                on_status=lambda ok, message: post(DeviceStatus("mqtt", ok, message)),
+                on_command=self.commands.handle,
+            )
+            if cfg.mqtt.enabled
+            else None
+        )
+        if self.mqtt:
+            self.store.on_outbox(self.mqtt.notify)  # every commit with a message for head office wakes the link
+        wiring = Wiring(
+            payments=self.payments,
+            printing=self.printing,
+            refunds=self.refunds,
+            record=self._record,
+            save_lockout=self._save_lockout,
+            probe_gateway=self.recovery.probe,
+            signals=self.signals,
+            link=self.mqtt,
+            press_sim=self.panel.press if self.panel else None,
+            type_sim=self.panel.scan if self.panel else None,
+            sim_buttons=self._sim_buttons,
+            has_scanner=self.scanner is not None,
+            receipt_url=cfg.receipt.url,
+            currency=cfg.kiosk.currency,
+        )
+        self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)
+
+    def _open_store(self):
+        store = open_store(self.cfg)
+        problem = store.storage_problem(self.cfg.kiosk.min_free_mb * 2**20)
+        if problem:
+            raise StoreError(problem)
+        try:
+            store.seed_catalog(DEMO_PRODUCTS)
+            for order_no in store.interrupted_receipts():
+                log.warning("%s: its receipt was not printed before the kiosk stopped", order_no)
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{store.path}: {describe(exc, store.path)}") from None
+        return store
+
+    def _attendant(self) -> Attendant:
+        a = self.cfg.attendant
+        attendant = Attendant(a.pin_hash, a.max_attempts, a.lockout_s, a.session_s)
+        failures, locked_until = self.store.lockout()  # a restart does not lift a PIN lockout
+        attendant.failures = failures
+        attendant.locked_until = self.clock() + max(0.0, locked_until - time.time())
+        return attendant
+
+    def _build_devices(self) -> None:
+        c, post = self.cfg, self.events.put
+
+        def on_code(text: str, source: str, seen_at: float = 0.0) -> None:
+            post(CodeRead(text, source, seen_at or time.monotonic()))
+
+        def on_status(device: str, ok: bool, message: str) -> None:
+            post(DeviceStatus(device, ok, message))
+
+        try:
+            self.scanner = open_scanner(c.scanner, on_code, on_status)
+            self.camera = open_camera(c.camera, on_code, on_status)
+            pins = pin_factory(c.gpio.pin_factory) if c.gpio.enabled else None
+        except ValueError as exc:  # a backend named in the environment that does not exist
+            raise ConfigError(str(exc)) from None
+        self.signals = Signals(c.gpio, lambda: post(HelpPressed()), pins) if pins else None
+        sim_scanner = self.scanner if isinstance(self.scanner, SimulatedScanner) else None
+        sim_camera = self.camera.source if self.camera and isinstance(self.camera.source, SimulatedSource) else None
+        panel = SimulatorPanel(
+            scanner=sim_scanner,
+            camera=sim_camera,
+            printer=self.printer.virtual,
+            product_codes=lambda: list(self.checkout.catalog),
+            wallet_scan=self._wallet_scan if hasattr(self.gateway, "wallet_scans") else None,
+        )
+        self.panel = panel if panel.useful else None
+
+    def _sim_buttons(self) -> tuple[tuple[str, str], ...]:
+        if not (self.cfg.simulator.panel and self.panel):
+            return ()
+        return tuple((b.label, b.name) for b in self.panel.buttons())
+
+    def _wallet_scan(self) -> None:
+        """The shopper's wallet scans the QR on screen and pays (the sandbox gateway only)."""
+        qr = self.checkout.qr_text
+        if qr:
+            bill = dict(emvqr.split(dict(emvqr.parse(qr))["62"]))["01"]
+            self.workers["store-io"].submit("wallet_scan", bill, self.gateway.wallet_scans, bill)
+
+    def _record(self, kind: str, **data: Any) -> None:
+        self.workers["store-io"].submit("event", kind, self.store.add_event, kind, **data)
+
+    def _save_lockout(self, failures: int, locked_until: float) -> None:
+        self.workers["store-io"].submit("lockout", "", self.store.save_lockout, failures, locked_until)
+
+    def device_summary(self) -> dict[str, Any]:
+        c = self.cfg
+        return {
+            "scanner": c.scanner.type,
+            "camera": c.camera.type,
+            "printer": c.printer.type,
+            "gpio": self.signals.factory if self.signals else "off",
+            "health": self.controller.device_health() if hasattr(self, "controller") else {},
+        }
+
+    # -- life ------------------------------------------------------------------------------
+    def start(self) -> None:
+        for line in warnings(self.cfg):
+            log.warning("%s", line)
+        for dev in (self.scanner, self.camera, self.mqtt):
+            if dev is not None:
+                dev.start()
+        self.recovery.start()
+        if self.signals:
+            self.signals.light("ready")
+        c = self.cfg
+        log.info(
+            "kiosk %s/%s ready: scanner %s, camera %s, printer %s, gateway %s, data in %s",
+            c.kiosk.store_id,
+            c.kiosk.kiosk_id,
+            c.scanner.type,
+            c.camera.type,
+            c.printer.type,
+            self.gateway.name,
+            self.data_dir,
+        )
+
+    def stop(self) -> None:
+        self.recovery.stop()
+        self.payments.cancel()
+        for dev in (self.scanner, self.camera):
+            if dev is not None:
+                dev.stop()
+        for worker in self.workers.values():
+            worker.shutdown()
+        if self.mqtt:
+            self.mqtt.stop()
+        if self.signals:
+            self.signals.close()

@@ -1,0 +1,61 @@
+"""Every text the screens show, in English (the msgid); kiosk/locale holds the translations."""
+
+from __future__ import annotations
+
+from kiosk.checkout import PayStep
+
+NOTICES = {
+    "added": "Added",
+    "unknown_barcode": "Unknown barcode {code}",
+    "not_a_product": "This is not a product barcode",
+    "not_a_payment_code": "This is not a payment code",
+    "scan_products_first": "Scan your items first",
+    "code_used": "This payment code was already used. Refresh it in your wallet app.",
+    "payment_cancelled": "Payment cancelled",
+    "payment_failed": "Payment failed: {reason}",
+    "max_qty": "At most {max} of one item",
+    "payments_unavailable": "Payments are unavailable right now. Please ask staff for help.",
+    "wallet_not_accepted": "This wallet is not accepted here. Please use another one.",
+    "out_of_service": "This checkout is out of service. Nothing was charged.",
+    "paid_not_recorded": "Please wait here: staff will bring your receipt.",
+}
+REASONS = {
+    "NOTENOUGH": "Insufficient balance",
+    "ACQ.BUYER_BALANCE_NOT_ENOUGH": "Insufficient balance",
+    "AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
+    "ACQ.PAYMENT_AUTH_CODE_INVALID": "This payment code has expired. Refresh it and try again.",
+    "ACQ.BUYER_PAYMENT_AMOUNT_DAY_LIMIT_ERROR": "Your wallet's payment limit has been reached",
+    "ACQ.BUYER_PAYMENT_AMOUNT_MONTH_LIMIT_ERROR": "Your wallet's payment limit has been reached",
+    "ACQ.PAYMENT_FAIL": "The payment was declined",
+    "PAYERROR": "The payment was declined",
+    "BANKERROR": "The payment was declined",
+    "PAYER_ACCOUNT_ABNORMAL": "The payment was declined",
+    "CANCEL_PENDING": "The payment is being reversed. You will not be charged.",
+}
+STEP_TEXT = {
+    PayStep.SUBMITTING: "Processing payment…",
+    PayStep.USER_PAYING: "Confirm the payment on your phone",
+    PayStep.CANCELLING: "Cancelling…",
+}
+RECEIPT_TEXT = {"printing": "Printing your receipt…", "printed": "Please take your receipt"}
+ATTENDANT_TEXT = {
+    "wrong_pin": "Wrong PIN",
+    "locked": "Too many wrong PINs. Try again later.",
+    "printed": "Printed",
+    "print_failed": "The printer is unavailable",
+    "unknown_order": "No order with this number",
+    "refunding": "Refunding…",
+    "refunded": "Refunded",
+    "refund_failed": "The refund did not go through",
+    "nothing_to_refund": "Nothing left to refund on this order",
+    "amount_invalid": "Type an amount up to what is left",
+}
+# what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
+DEVICE_TEXT = {
+    "scanner": "Scanner offline",
+    "camera": "Camera offline",
+    "printer": "Printer offline",
+    "gateway": "Payments unavailable",
+}
+NEEDS_STAFF = "Kiosk needs staff attention"  # a background job failed; the attendant menu says which
+JOB_FAILED = "A task failed: {what}"
