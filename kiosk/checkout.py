@@ -1,4 +1,4 @@
-"""The cart and the checkout state machine: plain Python, no I/O, no clocks.
+"""The checkout state machine (the cart is kiosk.cart): plain Python, no I/O, no clocks.
 
 The runtime feeds it what happened (a scan, a touch, a payment update, the time)
 and carries out the Effects it returns (beep, start or cancel a payment, call
@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kiosk.catalog import TAX_RATES_BP, Product
+from kiosk.cart import MAX_QTY, Cart, Totals
+from kiosk.catalog import Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
-from kiosk.money import tax_breakdown
 from kiosk.orders import Order
 
-MAX_QTY = 99
 COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
 
 
@@ -92,87 +91,6 @@ class PrintReceipt:
 
 
 Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt
-
-
-# --- the cart ----------------------------------------------------------------
-
-
-@dataclass
-class CartLine:
-    product: Product
-    qty: int = 1
-
-    @property
-    def amount(self) -> int:
-        return self.product.price * self.qty
-
-
-@dataclass(frozen=True)
-class Totals:
-    subtotal: int
-    discount: int
-    tax: int
-    total: int
-    tax_by_class: Mapping[str, int]
-    items: int
-
-
-class Cart:
-    def __init__(self) -> None:
-        self.lines: list[CartLine] = []
-
-    def _find(self, sku: str) -> CartLine | None:
-        return next((ln for ln in self.lines if ln.product.sku == sku), None)
-
-    def add(self, product: Product) -> bool:
-        """Add one; False (and no change) when the line is already at MAX_QTY."""
-        line = self._find(product.sku)
-        if line is None:
-            self.lines.append(CartLine(product))
-            return True
-        if line.qty >= MAX_QTY:
-            return False
-        line.qty += 1
-        return True
-
-    def increment(self, sku: str) -> bool:
-        line = self._find(sku)
-        return line is not None and self.add(line.product)
-
-    def decrement(self, sku: str) -> None:
-        line = self._find(sku)
-        if line is not None:
-            line.qty -= 1
-            if line.qty <= 0:
-                self.lines.remove(line)
-
-    def remove(self, sku: str) -> None:
-        self.lines = [ln for ln in self.lines if ln.product.sku != sku]
-
-    def clear(self) -> None:
-        self.lines = []
-
-    def __bool__(self) -> bool:
-        return bool(self.lines)
-
-    def totals(self) -> Totals:
-        by_class: dict[str, int] = {}
-        for ln in self.lines:
-            by_class[ln.product.tax_class] = by_class.get(ln.product.tax_class, 0) + ln.amount
-        tax_by_class = tax_breakdown(by_class, TAX_RATES_BP)
-        subtotal = sum(by_class.values())
-        discount = 0
-        return Totals(
-            subtotal=subtotal,
-            discount=discount,
-            tax=sum(tax_by_class.values()),
-            total=subtotal - discount,
-            tax_by_class=tax_by_class,
-            items=sum(ln.qty for ln in self.lines),
-        )
-
-    def snapshot(self) -> tuple[tuple[Product, int], ...]:
-        return tuple((ln.product, ln.qty) for ln in self.lines)
 
 
 # --- the state machine --------------------------------------------------------

@@ -5,6 +5,11 @@ documented meaning in `kiosk.example.toml`.  Loading is strict, in the Klipper
 way: an unknown section or key, a value of the wrong type or outside what is
 allowed stops the start with a ConfigError whose one-line message names the key
 and what it accepts.  No file at all means the simulator defaults.
+
+Why one module of ~430 lines: it is the schema of the whole file, read top to
+bottom beside kiosk.example.toml; each section's keys, defaults and checks sit
+together so "what may this key be?" has one answer.  It grows with sections,
+not with logic: the checking code is the small part at the end.
 """
 
 from __future__ import annotations

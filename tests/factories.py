@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from kiosk.cart import Cart
 from kiosk.catalog import Product
-from kiosk.checkout import Cart
 from kiosk.orders import Order, OrderLine, PaidWith
 from kiosk.store import Store
 

@@ -11,8 +11,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from kiosk.cart import Cart
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
+from kiosk.checkout import Outcome, PayStep, StartPayment
 from kiosk.codes import Scheme
 from kiosk.config import ConfigError, load
 from kiosk.payments import Status

@@ -50,7 +50,8 @@ def send(hq, key, name, data, id_):
 
 
 def paid_order(k):
-    from kiosk.checkout import Cart, StartPayment
+    from kiosk.cart import Cart
+    from kiosk.checkout import StartPayment
     from kiosk.codes import Scheme
 
     cart = Cart()

@@ -17,6 +17,7 @@ PACKAGES = ("kiosk", "hardware", "provisioning", "headoffice")
 DOMAIN = {
     "kiosk",  # the package itself: the version and the headless-driver helper
     "kiosk.attendant",
+    "kiosk.cart",
     "kiosk.checkout",
     "kiosk.codes",
     "kiosk.catalog",
@@ -27,7 +28,7 @@ DOMAIN = {
     "kiosk.config",
     "kiosk.i18n",
 }
-STORE = {"kiosk.store"}
+STORE = "kiosk.store"  # the package and its modules
 SERVICES = (
     "kiosk.services",
     "kiosk.payments",
@@ -50,7 +51,7 @@ def layer(module: str) -> str | None:
         return "entry"
     if module in DOMAIN:
         return "domain"
-    if module in STORE:
+    if module == STORE or module.startswith(STORE + "."):
         return "store"
     if any(module == p or module.startswith(p + ".") for p in SERVICES):
         return "services"

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
+from kiosk.cart import Cart
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Cart, Outcome, PayStep, StartPayment
+from kiosk.checkout import Outcome, PayStep, StartPayment
 from kiosk.codes import Scheme
 from kiosk.payments import Answer, PaymentState, PayRequest, Status
 from kiosk.payments.driver import PaymentDriver

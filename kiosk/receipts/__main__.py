@@ -71,8 +71,8 @@ def examples(folder: str, settings) -> int:
     import tempfile
     from pathlib import Path
 
+    from kiosk.cart import Cart
     from kiosk.catalog import DEMO_PRODUCTS
-    from kiosk.checkout import Cart
     from kiosk.receipts import preview_image, sale_receipt
     from kiosk.store import Identity, Store
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kiosk.attendant import Mode
-from kiosk.checkout import Notice, PayStep, Phase, Totals
+from kiosk.cart import Totals
+from kiosk.checkout import Notice, PayStep, Phase
 
 
 @dataclass(frozen=True)

@@ -9,36 +9,19 @@ from __future__ import annotations
 
 import pygame
 
-from kiosk.checkout import Notice, PayStep, Phase
-from kiosk.i18n import LANGUAGES, tr
+from kiosk.checkout import Phase
+from kiosk.i18n import LANGUAGES
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, View
 from kiosk.ui import theme
+from kiosk.ui.payment import PaymentScreens
 from kiosk.ui.staff import StaffScreens
-from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF, NOTICES, REASONS, RECEIPT_TEXT, STEP_TEXT
-from kiosk.ui.widgets import Button, Painter, qr_surface
+from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF
+from kiosk.ui.widgets import Button
 
 
-class Screens(StaffScreens):
+class Screens(PaymentScreens, StaffScreens):
     """Draws one frame from a View; every button carries the Action a touch on it sends."""
-
-    def __init__(self, painter: Painter) -> None:
-        self.p = painter
-        self.v: View | None = None
-        self.w, self.h = painter.surface.get_size()
-        self.portrait = self.h > self.w
-        self._qr_cache: dict[str, pygame.Surface] = {}
-
-    def _(self, msg: str, **params: object) -> str:
-        return tr(self.view.language, msg, **params)
-
-    @property
-    def view(self) -> View:
-        assert self.v is not None, "draw() first"
-        return self.v
-
-    def now(self) -> float:
-        return self.view.now
 
     # -- the frame ---------------------------------------------------------------
     def draw(self, view: View) -> None:
@@ -104,15 +87,6 @@ class Screens(StaffScreens):
                 max_width=self.w // 3,
             )
         return h
-
-    def _notice(self, n: Notice | None, pos: tuple[int, int], anchor: str = "midbottom") -> None:
-        if n is None:
-            return
-        params = dict(n.params)
-        if "reason" in params:
-            params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
-        text = self._(NOTICES[n.key], **params)
-        self.p.text(text, pos, 24, theme.DANGER if n.error else theme.PRIMARY, anchor=anchor, max_width=self.w - 40)
 
     # -- screens ------------------------------------------------------------------
     def _welcome(self, body: pygame.Rect) -> None:
@@ -218,145 +192,6 @@ class Screens(StaffScreens):
             self._("Start over"),
             Action("start_over"),
             "start_over",
-        )
-
-    def _payment(self, body: pygame.Rect) -> None:
-        p, co = self.p, self.view
-        total = format_money(co.totals.total, co.currency)
-        cx = body.centerx
-        p.text(self._("Pay {amount}", amount=total), (cx, body.top + 50), 48, anchor="center")
-        step = co.pay_step
-        if step is PayStep.WAITING_CODE:
-            p.text(
-                self._("Hold your payment code to the camera"),
-                (cx, body.top + 130),
-                32,
-                anchor="center",
-                max_width=self.w - 40,
-            )
-            p.text(self._("Alipay · WeChat Pay · UnionPay"), (cx, body.top + 180), 22, theme.MUTED, anchor="center")
-            self._notice(co.notice, (cx, body.top + 235), anchor="center")
-            p.button(
-                pygame.Rect(cx - 230, body.bottom - 80, 220, 64),
-                self._("Back"),
-                Action("back"),
-                "back",
-            )
-            p.button(
-                pygame.Rect(cx + 10, body.bottom - 80, 220, 64),
-                self._("Scan to pay"),
-                Action("scan_to_pay"),
-                "scan_to_pay",
-                fill=theme.PRIMARY,
-                ink=theme.PRIMARY_INK,
-            )
-            return
-        if step is PayStep.SHOWING_QR:
-            self._qr_to_scan(body)
-            return
-        p.text(
-            self._(STEP_TEXT[step]),
-            (cx, body.top + 140),
-            34,
-            theme.WARN if step is PayStep.USER_PAYING else theme.INK,
-            anchor="center",
-            max_width=self.w - 40,
-        )
-        dots = "•" * (1 + int(self.now() * 2) % 3)
-        p.text(dots, (cx, body.top + 190), 34, theme.MUTED, anchor="center")
-        p.text(co.masked_code, (cx, body.top + 240), 20, theme.MUTED, anchor="center")
-        if step in (PayStep.SUBMITTING, PayStep.USER_PAYING):
-            self._cancel_button(pygame.Rect(cx - 130, body.bottom - 80, 260, 64))
-
-    def _cancel_button(self, rect: pygame.Rect) -> None:
-        self.p.button(
-            rect,
-            self._("Cancel payment"),
-            Action("cancel_payment"),
-            "cancel_payment",
-            fill=theme.DANGER,
-            ink=theme.PRIMARY_INK,
-        )
-
-    def _qr_to_scan(self, body: pygame.Rect) -> None:
-        """The kiosk's QR for the shopper's wallet, with the time left; the amount stays above it."""
-        p, co = self.p, self.view
-        # as large as the screen allows: below the amount, beside (or above, in portrait) the words and the button
-        size = max(120, min(body.height - 200, self.w - 80, 420)) if self.portrait else max(120, body.height - 95)
-        if co.qr_text not in self._qr_cache:
-            self._qr_cache.clear()
-            self._qr_cache[co.qr_text] = qr_surface(co.qr_text, size)
-        qr = self._qr_cache[co.qr_text]
-        left = max(0, int(co.qr_deadline - self.now() + 0.999))
-        expires = self._("Expires in {time}", time=f"{left // 60}:{left % 60:02d}")
-        if self.portrait:
-            at = qr.get_rect(midtop=(body.centerx, body.top + 90))
-            p.surface.blit(qr, at)
-            p.text(
-                self._("Scan this code with your wallet app"),
-                (body.centerx, at.bottom + 30),
-                28,
-                anchor="center",
-                max_width=self.w - 40,
-            )
-            p.text(expires, (body.centerx, at.bottom + 75), 24, theme.MUTED, anchor="center")
-            self._cancel_button(pygame.Rect(body.centerx - 130, body.bottom - 80, 260, 64))
-            return
-        at = qr.get_rect(topleft=(body.left + 40, body.top + 86))
-        p.surface.blit(qr, at)
-        x = at.right + 30
-        p.paragraph(
-            self._("Scan this code with your wallet app"), (x, at.top + 10), 28, theme.INK, width=self.w - x - 20
-        )
-        p.text(expires, (x, at.top + 120), 24, theme.MUTED)
-        self._cancel_button(pygame.Rect(self.w - 300, body.bottom - 80, 260, 64))
-
-    def _result(self, body: pygame.Rect) -> None:
-        p, co = self.p, self.view
-        cx = body.centerx
-        p.text(self._("Payment successful"), (cx, body.top + 50), 48, theme.PRIMARY, anchor="center")
-        p.text(format_money(co.paid_total, co.currency), (cx, body.top + 110), 40, anchor="center")
-        if co.order_no:
-            p.text(
-                self._("Order {order_no}", order_no=co.order_no), (cx, body.top + 160), 26, theme.MUTED, anchor="center"
-            )
-        if co.order_no is None and co.notice is not None:  # paid, but not recorded yet: staff will help
-            p.text(
-                self._(NOTICES[co.notice.key]),
-                (cx, body.top + 200),
-                26,
-                theme.DANGER,
-                anchor="center",
-                max_width=self.w - 40,
-            )
-        elif co.receipt == "failed" and co.order_no:
-            url = co.receipt_url
-            size = min(180, body.height - 280)
-            if size >= 80:
-                qr = self._qr_cache.get(url) or self._qr_cache.setdefault(url, qr_surface(url, size))
-                p.surface.blit(qr, qr.get_rect(midtop=(cx, body.top + 190)))
-            p.text(
-                self._("The printer is unavailable. Photograph this code for your e-receipt."),
-                (cx, body.bottom - 90),
-                20,
-                theme.DANGER,
-                anchor="center",
-                max_width=self.w - 40,
-            )
-        else:
-            p.text(
-                self._(RECEIPT_TEXT["printing" if co.receipt == "printing" else "printed"]),
-                (cx, body.top + 220),
-                30,
-                anchor="center",
-            )
-        p.button(
-            pygame.Rect(cx - 110, body.bottom - 70, 220, 60),
-            self._("Done"),
-            Action("start_over"),
-            "done",
-            fill=theme.PRIMARY,
-            ink=theme.PRIMARY_INK,
         )
 
     def _out_of_service(self, body: pygame.Rect) -> None:

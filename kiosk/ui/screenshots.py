@@ -74,8 +74,8 @@ def main(argv: list[str]) -> int:
 
 def demo_order(k):
     """A paid order in the screenshot kiosk's own (temporary) store, for the result screen."""
+    from kiosk.cart import Cart
     from kiosk.catalog import DEMO_PRODUCTS
-    from kiosk.checkout import Cart
 
     cart = Cart()
     cart.add(DEMO_PRODUCTS[0])

@@ -10,24 +10,13 @@ import pygame
 
 from kiosk.attendant import Mode
 from kiosk.money import format_money
-from kiosk.runtime.view import Action, View
+from kiosk.runtime.view import Action
 from kiosk.ui import theme
+from kiosk.ui.base import ScreenBase
 from kiosk.ui.texts import ATTENDANT_TEXT, JOB_FAILED
-from kiosk.ui.widgets import Painter
 
 
-class StaffScreens:
-    p: Painter
-    w: int
-    h: int
-
-    @property
-    def view(self) -> View:  # provided by Screens
-        raise NotImplementedError
-
-    def _(self, msg: str, **params: object) -> str:  # provided by Screens
-        raise NotImplementedError
-
+class StaffScreens(ScreenBase):
     def _attendant(self, body: pygame.Rect) -> None:
         p, a = self.p, self.view.attendant
         cx = body.centerx

@@ -1,0 +1,278 @@
+"""The sales side of the store: the catalog, the payment journal, orders and their receipts, the day's totals.
+
+Each change is one transaction with the outbox message that reports it
+(`payments`, `orders`, `events`); a payment becomes PAID together with its
+order, its lines and both messages.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from kiosk import messages
+from kiosk.cart import Totals
+from kiosk.catalog import Product
+from kiosk.orders import Order
+from kiosk.payment_state import FINAL_STATES, PaymentState
+from kiosk.store.database import Database
+
+CODE_MEMORY_S = 24 * 3600  # a wallet code once tried is refused for this long (they expire within minutes)
+
+
+class Journal(Database):
+    # -- catalog ------------------------------------------------------------
+    def seed_catalog(self, products: Iterable[Product]) -> int:
+        """Insert products that are not there yet; returns how many were added."""
+        with self.tx() as db:
+            before = db.execute("SELECT count(*) FROM products").fetchone()[0]
+            sqlite_utils.Database(db)["products"].insert_all((p.__dict__ for p in products), pk="sku", ignore=True)
+            return db.execute("SELECT count(*) FROM products").fetchone()[0] - before
+
+    def catalog(self) -> dict[str, Product]:
+        rows = (
+            self.conn()
+            .execute("SELECT sku, barcode, name_zh, name_en, price, tax_class FROM products WHERE active=1")
+            .fetchall()
+        )
+        return {r["barcode"]: Product(*r) for r in rows}
+
+    # -- the payment journal ----------------------------------------------------
+    def begin_payment(
+        self,
+        *,
+        gateway: str,
+        channel: str,
+        code_masked: str,
+        lines: tuple[tuple[Product, int], ...],
+        totals: Totals,
+        language: str,
+        code_digest: bytes | None = None,
+    ) -> str:
+        """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no.
+
+        `code_digest` (kiosk.codes.code_digest under `self.code_key`) marks the wallet code used, for good.
+        """
+        now = messages.utc_now()
+        cart = {
+            "lines": [[p.__dict__, qty] for p, qty in lines],
+            "totals": {k: getattr(totals, k) for k in ("subtotal", "discount", "tax", "total")},
+        }
+        with self.tx() as db:
+            n = self._next(db, "payment")
+            out_trade_no = f"{self.id.order_prefix}{datetime.now():%y%m%d%H%M%S}{n:06d}"
+            db.execute(
+                "INSERT INTO payments(out_trade_no, gateway, channel, amount, currency, state, code_masked,"
+                " cart_json, language, created_at, updated_at, code_digest) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    out_trade_no,
+                    gateway,
+                    channel,
+                    totals.total,
+                    self.id.currency,
+                    PaymentState.SUBMITTING.value,
+                    code_masked,
+                    json.dumps(cart, ensure_ascii=False),
+                    language,
+                    now,
+                    now,
+                    code_digest,
+                ),
+            )
+            self._report_payment(db, out_trade_no)
+        return out_trade_no
+
+    def recent_code_digests(self, within_s: float = CODE_MEMORY_S) -> set[bytes]:
+        """The wallet codes tried lately (as digests), so a restarted kiosk never charges one twice."""
+        since = (datetime.now(UTC) - timedelta(seconds=within_s)).strftime("%Y-%m-%dT%H:%M:%S")
+        rows = self.conn().execute(
+            "SELECT code_digest FROM payments WHERE code_digest IS NOT NULL AND created_at >= ?", (since,)
+        )
+        return {bytes(r[0]) for r in rows}
+
+    def payment(self, out_trade_no: str) -> dict[str, Any]:
+        row = self.conn().execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+        if row is None:
+            raise KeyError(out_trade_no)
+        return _public(row)
+
+    def _report_payment(self, db: sqlite3.Connection, out_trade_no: str) -> dict[str, Any]:
+        """Enqueue the payment's current state; each change gets its own message id (n-th change, state)."""
+        db.execute("UPDATE payments SET changes = changes + 1 WHERE out_trade_no=?", (out_trade_no,))
+        p = dict(db.execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone())
+        msg_id = self.msg_id("payments", f"{out_trade_no}:{p['changes']}-{p['state']}")
+        self._enqueue(db, "payments", msg_id, messages.payment_data(p))
+        return p
+
+    def set_payment_state(
+        self, out_trade_no: str, state: PaymentState, *, trade_id: str = "", reason: str = "", recovered: bool = False
+    ) -> bool:
+        """Move a non-final payment to `state`; False (no change) when it is final already or unchanged."""
+        if state is PaymentState.PAID:
+            raise ValueError("use complete_payment() for PAID: it creates the order in the same transaction")
+        with self.tx() as db:
+            row = db.execute("SELECT state FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
+            if row is None or PaymentState(row["state"]) in FINAL_STATES or row["state"] == state.value:
+                return False
+            db.execute(
+                "UPDATE payments SET state=?, trade_id=COALESCE(NULLIF(?, ''), trade_id), reason=NULLIF(?, ''),"
+                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
+                (state.value, trade_id, reason, int(recovered), messages.utc_now(), out_trade_no),
+            )
+            self._report_payment(db, out_trade_no)
+            return True
+
+    def complete_payment(self, out_trade_no: str, *, trade_id: str, recovered: bool = False) -> Order:
+        """PAID: payment, order, order lines and both outbox messages in one transaction.
+
+        Idempotent: a payment that is PAID already returns its order unchanged.
+        """
+        with self.tx() as db:
+            p = dict(db.execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone())
+            if p["state"] == PaymentState.PAID.value:
+                return self._order(db, p["order_no"])
+            if PaymentState(p["state"]) in FINAL_STATES:
+                raise ValueError(f"payment {out_trade_no} is {p['state']}, it cannot become PAID")
+            now = messages.utc_now()
+            day = datetime.now().strftime("%y%m%d")
+            order_no = f"{self.id.order_prefix}-{day}-{self._next(db, 'order:' + day):04d}"
+            cart = json.loads(p["cart_json"])
+            t = cart["totals"]
+            db.execute(
+                "INSERT INTO orders(order_no, out_trade_no, created_at, paid_at, currency, subtotal, discount, tax,"
+                " total, language, receipt_status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    order_no,
+                    out_trade_no,
+                    p["created_at"],
+                    now,
+                    p["currency"],
+                    t["subtotal"],
+                    t["discount"],
+                    t["tax"],
+                    t["total"],
+                    p["language"],
+                    # a recovered order's shopper has gone: its receipt waits for staff to reprint it
+                    "not_printed" if recovered else "queued",
+                ),
+            )
+            for i, (prod, qty) in enumerate(cart["lines"], start=1):
+                name = prod["name_zh"] if p["language"].startswith("zh") else prod["name_en"]
+                db.execute(
+                    "INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?,?)",
+                    (
+                        order_no,
+                        i,
+                        prod["sku"],
+                        prod["barcode"],
+                        name,
+                        qty,
+                        prod["price"],
+                        prod["price"] * qty,
+                        prod["tax_class"],
+                    ),
+                )
+            db.execute(
+                "UPDATE payments SET state='PAID', trade_id=COALESCE(NULLIF(?, ''), trade_id), order_no=?,"
+                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
+                (trade_id, order_no, int(recovered), now, out_trade_no),
+            )
+            self._report_payment(db, out_trade_no)
+            order = self._order(db, order_no)
+            self._enqueue(
+                db,
+                "orders",
+                self.msg_id("orders", order_no),
+                messages.order_data(order),
+            )
+            return order
+
+    def _order(self, db: sqlite3.Connection, order_no: str) -> Order:
+        row = db.execute("SELECT * FROM orders WHERE order_no=?", (order_no,)).fetchone()
+        lines = list(db.execute("SELECT * FROM order_lines WHERE order_no=? ORDER BY line_no", (order_no,)))
+        payment = db.execute("SELECT * FROM payments WHERE out_trade_no=?", (row["out_trade_no"],)).fetchone()
+        return Order.from_rows(row, lines, payment)
+
+    def order(self, order_no: str) -> Order:
+        return self._order(self.conn(), order_no)
+
+    def open_payments(self) -> list[dict[str, Any]]:
+        finals = tuple(s.value for s in FINAL_STATES)
+        q = f"SELECT * FROM payments WHERE state NOT IN ({','.join('?' * len(finals))}) ORDER BY created_at"
+        return [_public(r) for r in self.conn().execute(q, finals)]
+
+    def mark_receipt(self, order_no: str, printed: bool) -> None:
+        with self.tx() as db:
+            db.execute(
+                "UPDATE orders SET receipt_printed=?, receipt_status=? WHERE order_no=?",
+                (int(printed), "printed" if printed else "not_printed", order_no),
+            )
+
+    def interrupted_receipts(self) -> list[str]:
+        """At start: receipts that were to print when the kiosk stopped are not printed; each is reported."""
+        with self.tx() as db:
+            orders = [r[0] for r in db.execute("SELECT order_no FROM orders WHERE receipt_status='queued'")]
+            for order_no in orders:
+                db.execute("UPDATE orders SET receipt_status='not_printed' WHERE order_no=?", (order_no,))
+                self._enqueue(
+                    db,
+                    "events",
+                    self.msg_id("events", f"receipt_not_printed:{order_no}"),
+                    {"kind": "receipt_not_printed", "order_no": order_no, "reason": "interrupted"},
+                )
+        return orders
+
+    # -- receipts and reports ----------------------------------------------------
+    def find_order(self, order_no: str) -> Order | None:
+        db = self.conn()
+        if db.execute("SELECT 1 FROM orders WHERE order_no=?", (order_no,)).fetchone() is None:
+            return None
+        return self._order(db, order_no)
+
+    def last_order_no(self) -> str | None:
+        row = self.conn().execute("SELECT order_no FROM orders ORDER BY paid_at DESC, rowid DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def day_summary(self, day: str) -> dict[str, Any]:
+        """Totals for one local calendar day (YYYY-MM-DD) for the end-of-day report."""
+        db = self.conn()
+        by_channel = {
+            r["channel"]: {"count": r["n"], "total": r["total"]}
+            for r in db.execute(
+                "SELECT p.channel, count(*) AS n, sum(o.total) AS total FROM orders o"
+                " JOIN payments p ON p.out_trade_no = o.out_trade_no"
+                " WHERE date(o.paid_at, 'localtime') = ? GROUP BY p.channel",
+                (day,),
+            )
+        }
+
+        def count(sql: str) -> int:
+            return int(db.execute(sql, (day,)).fetchone()[0] or 0)
+
+        return {
+            "date": day,
+            "by_channel": by_channel,
+            "orders": sum(c["count"] for c in by_channel.values()),
+            "total": sum(c["total"] for c in by_channel.values()),
+            "failed": count("SELECT count(*) FROM payments WHERE state='FAILED' AND date(created_at,'localtime')=?"),
+            "cancelled": count(
+                "SELECT count(*) FROM payments WHERE state='CANCELLED' AND date(created_at,'localtime')=?"
+            ),
+            "refunds": count("SELECT count(*) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"),
+            "refunded": count(
+                "SELECT sum(amount) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"
+            ),
+            "unprinted": count("SELECT count(*) FROM orders WHERE receipt_printed=0 AND date(paid_at,'localtime')=?"),
+        }
+
+
+def _public(row: sqlite3.Row) -> dict[str, Any]:
+    """A payment row for the rest of the kiosk: without the wallet code's digest."""
+    p = dict(row)
+    p.pop("code_digest", None)
+    return p

@@ -1,0 +1,107 @@
+"""The kiosk database's schema: the first version, and each migration since (PRAGMA user_version)."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS products (
+  sku TEXT PRIMARY KEY,
+  barcode TEXT NOT NULL UNIQUE,
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  price INTEGER NOT NULL CHECK (price >= 0),
+  tax_class TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS payments (
+  out_trade_no TEXT PRIMARY KEY,
+  gateway TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL,
+  code_masked TEXT NOT NULL,
+  trade_id TEXT,
+  reason TEXT,
+  cart_json TEXT NOT NULL,
+  language TEXT NOT NULL,
+  order_no TEXT,
+  recovered INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_open ON payments(state);
+CREATE TABLE IF NOT EXISTS orders (
+  order_no TEXT PRIMARY KEY,
+  out_trade_no TEXT NOT NULL UNIQUE REFERENCES payments(out_trade_no),
+  created_at TEXT NOT NULL,
+  paid_at TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  subtotal INTEGER NOT NULL,
+  discount INTEGER NOT NULL,
+  tax INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  language TEXT NOT NULL,
+  receipt_printed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+  order_no TEXT NOT NULL REFERENCES orders(order_no),
+  line_no INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  barcode TEXT NOT NULL,
+  name TEXT NOT NULL,
+  qty INTEGER NOT NULL,
+  unit_price INTEGER NOT NULL,
+  amount INTEGER NOT NULL,
+  tax_class TEXT NOT NULL,
+  PRIMARY KEY (order_no, line_no)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  topic TEXT NOT NULL,
+  qos INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  sent_at TEXT,
+  acked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox(sent_at, seq);
+CREATE TABLE IF NOT EXISTS refunds (
+  out_request_no TEXT PRIMARY KEY,
+  order_no TEXT NOT NULL REFERENCES orders(order_no),
+  out_trade_no TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  currency TEXT NOT NULL,
+  state TEXT NOT NULL,               -- SUBMITTING, UNKNOWN, REFUNDED, FAILED
+  reason TEXT,
+  requested_by TEXT NOT NULL,        -- "hq" or "attendant"
+  command_id TEXT UNIQUE,            -- HQ's command id: a re-delivered command makes no second refund
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refunds_open ON refunds(state);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+# Each step moves the schema up one version (PRAGMA user_version); a step runs once, in a transaction.
+MIGRATIONS = (
+    SCHEMA,
+    """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+ALTER TABLE payments ADD COLUMN changes INTEGER NOT NULL DEFAULT 0;  -- numbers its `payments` messages
+ALTER TABLE payments ADD COLUMN code_digest BLOB;                     -- HMAC of the wallet code, never the code
+CREATE INDEX IF NOT EXISTS payments_code ON payments(code_digest);
+ALTER TABLE orders ADD COLUMN receipt_status TEXT NOT NULL DEFAULT 'queued';  -- queued/printed/not_printed
+CREATE TABLE IF NOT EXISTS commands (  -- every command id head office used, answered once
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  state TEXT NOT NULL,               -- running, answered
+  result TEXT,
+  received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attendant (  -- the PIN lockout, kept across restarts
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  failures INTEGER NOT NULL,
+  locked_until REAL NOT NULL          -- wall-clock seconds
+);
+""",
+)
