@@ -12,9 +12,11 @@ in tests/ answers with too) to drive the kiosk's printer handling.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from pathlib import Path
 
 DLE_EOT = b"\x10\x04"
+KEEP_JOBS = 20
 
 
 def status_byte(n: int, *, offline: bool, cover_open: bool, paper_near_end: bool, paper_out: bool) -> int:
@@ -34,7 +36,8 @@ class VirtualPrinter:
         self.paper_near_end = False
         self.paper_out = False
         self.silent = False  # answers no status query, like many cheap printers
-        self.jobs: list[bytes] = []  # print data of each job, status queries taken out
+        # print data of the latest jobs, status queries taken out (bounded: a simulator runs for days)
+        self.jobs: deque[bytes] = deque(maxlen=KEEP_JOBS)
         self._lock = threading.Lock()
 
     def answer(self, n: int) -> bytes:

@@ -64,7 +64,7 @@ def test_the_simulated_printer_goes_through_the_real_status_checks(tmp_path):
     printer = simulated_printer(tmp_path)
     vp = printer.virtual
     result = printer.send(b"\x1b@hello\x1dV\x00", "K01-1-123")
-    assert result.before.paper is Paper.OK and vp.jobs == [b"\x1b@hello\x1dV\x00"]
+    assert result.before.paper is Paper.OK and list(vp.jobs) == [b"\x1b@hello\x1dV\x00"]
     assert (tmp_path / "receipts" / "K01-1-123.escpos").read_bytes() == b"\x1b@hello\x1dV\x00"
     vp.paper_near_end = True
     assert printer.send(b"x", "j2").after.paper is Paper.NEAR_END
