@@ -1,6 +1,7 @@
 # make run    - the kiosk on embedded defaults (simulated devices, sandbox gateway, SQLite in ./data)
 # make test   - the whole test suite, headless
 # make bench  - benchmarks -> bench/RESULTS.md
+# make demo   - mosquitto, head office and three simulated kiosks selling on their own (Ctrl+C stops)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,30 +11,36 @@ ON_PI := $(shell grep -qs "Raspberry Pi" /proc/device-tree/model && echo 1)
 VENV_FLAGS := $(if $(ON_PI),--system-site-packages)
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy GPIOZERO_PIN_FACTORY=mock
 
-.PHONY: run test bench lint deps system-deps clean
+.PHONY: run test bench demo lint deps dev-deps system-deps clean
 
 run: deps
 	$(PY) -m kiosk $(if $(CONFIG),--config $(CONFIG))
 
-test: deps lint
+test: dev-deps lint
 	$(HEADLESS) $(PY) -m pytest
 
-bench: deps
+bench: dev-deps
 	$(HEADLESS) $(PY) -m bench
 
-lint: deps
+demo: deps
+	$(HEADLESS) $(PY) -m headoffice.demo
+
+lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py  # imports point down the layers, no cycles
 
 deps: system-deps $(VENV)/.installed
 
+dev-deps: deps  # the tests' own system packages: a PostgreSQL for head office's storage tests
+	@bash provisioning/install-system-deps.sh --dev
+
 system-deps:
 	@bash provisioning/install-system-deps.sh
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-headoffice.txt
 	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check \
-	  $(if $(ON_PI),-r <(grep -v '^pygame' requirements.txt) -r <(grep -v '^-r' requirements-dev.txt),-r requirements-dev.txt)
+	  $(if $(ON_PI),-r <(grep -v '^pygame' requirements.txt) -r requirements-headoffice.txt -r <(grep -v '^-r' requirements-dev.txt),-r requirements-dev.txt)
 	touch $@
 
 clean:

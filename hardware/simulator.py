@@ -5,12 +5,14 @@ payment code up to the simulated camera, has the shopper's wallet scan the QR
 on screen (through the sandbox gateway, by a callback the wiring gives it), and
 takes the paper out of (or puts it back into) the virtual printer, or opens
 its cover.  The screen draws `buttons()`; a touch on one calls `press(name)`.
+`autopilot()` is a shopper who buys on their own, for demos (`simulator.autopilot_s`).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -93,6 +95,23 @@ class SimulatorPanel:
             log.info("simulator: paper %s", "taken out" if self.printer.paper_out else "refilled")
         else:
             log.warning("simulator: no button %r here", name)
+
+    def autopilot(self, every_s: float, stop: threading.Event) -> threading.Thread:
+        """A simulated shopper (for demos): every `every_s`, scan one to three items and pay with a fresh code."""
+
+        def shop() -> None:
+            while not stop.wait(every_s):
+                for _ in range(random.randint(1, 3)):
+                    self.scan()
+                    if stop.wait(0.3):
+                        return
+                if stop.wait(1.0):
+                    return
+                self.show_payment_code("1")
+
+        thread = threading.Thread(target=shop, name="autopilot", daemon=True)
+        thread.start()
+        return thread
 
     def scan(self, text: str | None = None) -> None:
         """Type a barcode (a random product's by default) into the simulated scanner."""

@@ -144,6 +144,8 @@ class MqttSection:
     keepalive_s: int = field(default=30, metadata={"min": 5})
     telemetry_interval_s: float = field(default=60.0, metadata={"min": 1})
     retry_s: float = field(default=2.0, metadata={"min": 0.1})
+    ack_timeout_s: float = field(default=300.0, metadata={"min": 1})  # sent, not acknowledged: sent again
+    outbox_retention_days: float = field(default=7.0, metadata={"min": 0})  # acknowledged rows kept this long
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,7 @@ class SandboxSection:
 @dataclass(frozen=True)
 class SimulatorSection:
     panel: bool = True
+    autopilot_s: float = field(default=0.0, metadata={"min": 0})  # > 0: a simulated shopper buys every so often
 
 
 @dataclass(frozen=True)

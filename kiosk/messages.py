@@ -1,4 +1,4 @@
-"""MQTT message bodies for head office (../shared/spec/mqtt.md, topic scheme v1).
+"""MQTT message bodies for head office (../shared/spec/mqtt.md, topic scheme v1.1; protocol/ has its JSON Schema).
 
 Pure functions: they build the envelope and the `data` of each message type
 from plain values.  The store writes them to the outbox in the same transaction
@@ -60,7 +60,8 @@ def refund_data(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def order_data(order: Order) -> dict[str, Any]:
+def order_data(order: Order, catalog_version: str) -> dict[str, Any]:
+    """An order for head office; its receipt's fate follows in `receipts` messages."""
     pay = order.payment
     return {
         "order_no": order.order_no,
@@ -92,6 +93,5 @@ def order_data(order: Order) -> dict[str, Any]:
             "masked_code": pay.code_masked,
         },
         "language": order.language,
-        # the order is reported before its receipt prints; a receipt that then fails is an `events` message
-        "receipt": {"printed": order.receipt_printed, "status": order.receipt_status},
+        "catalog_version": catalog_version,
     }

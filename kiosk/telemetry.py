@@ -60,7 +60,9 @@ class MqttLink:
         devices: Callable[[], dict[str, Any]] = dict,
         on_command: CommandHandler | None = None,
         on_status: Callable[[bool, str], None] = lambda ok, msg: None,
+        settings: Callable[[], dict[str, Any]] = dict,
     ) -> None:
+        self.settings = settings  # what head office changed with `config`, reported in birth
         self.cfg = cfg
         self.m = cfg.mqtt
         self.store = store
@@ -129,7 +131,8 @@ class MqttLink:
         if not connecting and problem == self._service_sent:
             return
         self._service_sent = problem
-        client.publish(self.prefix + "status", "locked" if problem else "online", qos=1, retain=True)
+        state = {"state": "locked", "reason": problem} if problem else {"state": "online"}
+        client.publish(self.prefix + "status", self._direct("status", state), qos=1, retain=True)
         if connecting and not problem:
             return
         self._publish_direct(
@@ -138,18 +141,20 @@ class MqttLink:
 
     def _publish_direct(self, client: mqtt.Client, data: dict[str, Any]) -> None:
         """One `events` message, not through the outbox: its id is unique, its seq 0 (outside the sequence)."""
+        client.publish(self.prefix + "events", self._direct("events", data), qos=1)
+
+    def _direct(self, type_: str, data: dict[str, Any], *, ts: str = "") -> str:
+        """An envelope sent straight to the broker (status, birth, telemetry, direct alerts): seq 0, a new id."""
         ids = self.cfg.kiosk
-        msg_id = f"{ids.store_id}:{ids.kiosk_id}:{self.store.installation}:events:direct-{uuid.uuid4().hex}"
-        payload = messages.envelope(
-            msg_id=msg_id,
+        return messages.envelope(
+            msg_id=f"{ids.store_id}:{ids.kiosk_id}:{self.store.installation}:{type_}:direct-{uuid.uuid4().hex}",
             seq=0,
-            ts=messages.utc_now(),
+            ts=ts or messages.utc_now(),
             store=ids.store_id,
             kiosk=ids.kiosk_id,
-            type_="events",
+            type_=type_,
             data=data,
         )
-        client.publish(self.prefix + "events", payload, qos=1)
 
     # -- the session ---------------------------------------------------------
     def _new_client(self) -> mqtt.Client:
@@ -158,9 +163,11 @@ class MqttLink:
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"{ids.store_id}-{ids.kiosk_id}",
             protocol=mqtt.MQTTv311,
-            clean_session=True,
+            # a persistent session: commands sent while this kiosk is away wait at the broker (QoS 1)
+            clean_session=False,
         )
-        c.will_set(self.prefix + "status", "lost", qos=1, retain=True)
+        # the will's ts is the time the session began: the broker sends it later, unchanged
+        c.will_set(self.prefix + "status", self._direct("status", {"state": "lost"}), qos=1, retain=True)
         if self.m.tls:
             c.tls_set(
                 ca_certs=self.m.ca_file,
@@ -219,7 +226,8 @@ class MqttLink:
                     self.on_status(False, f"broker {self.m.host}:{self.m.port} unreachable ({exc})")
             finally:
                 if self._stop.is_set() and self.connected.is_set():
-                    client.publish(self.prefix + "status", "offline", qos=1, retain=True).wait_for_publish(2)
+                    offline = self._direct("status", {"state": "offline"})
+                    client.publish(self.prefix + "status", offline, qos=1, retain=True).wait_for_publish(2)
                 client.disconnect()
                 client.loop_stop()
                 self.connected.clear()
@@ -233,23 +241,29 @@ class MqttLink:
             log.warning("mqtt: session not counted (%s)", exc)
             session = 0
         birth = {
-            "v": 1,
-            "type": "birth",
-            "store": self.cfg.kiosk.store_id,
-            "kiosk": self.cfg.kiosk.kiosk_id,
             "firmware": __version__,
+            "installation": self.store.installation,
             "config_digest": self.config_digest,
+            "catalog_version": self.store.catalog_version(),
             "devices": self.devices(),
+            "gateway": {"kind": self.cfg.payment.gateway, "sandbox": self.cfg.payment.gateway == "sandbox"},
             "session": session,
+            "last_seq": self.store.last_seq(),
+            "settings": self.settings(),
         }
-        client.publish(self.prefix + "birth", json.dumps(birth), qos=1)
+        client.publish(self.prefix + "birth", self._direct("birth", birth), qos=1)
+        self._prune()
         inflight: dict[int, int] = {}  # mid -> outbox seq
         last_seq = 0
+        resends = self.store.resends
         next_heartbeat = time.monotonic()
+        next_resend = time.monotonic() + min(self.m.ack_timeout_s, 60.0)
         while not self._stop.is_set() and self.connected.is_set():
             sent = self._handle_incoming(inflight)
             if sent:
                 self._mark_sent(sent)
+            if self.store.resends != resends:  # head office asked for messages again: start the cursor over
+                resends, last_seq = self.store.resends, 0
             if len(inflight) < WINDOW:
                 for row in self.store.pending_outbox(after_seq=last_seq, limit=WINDOW - len(inflight)):
                     info = client.publish(self.prefix + row["topic"], row["payload"], qos=row["qos"])
@@ -257,10 +271,17 @@ class MqttLink:
                         raise OSError(f"publish failed: {mqtt.error_string(info.rc)}")
                     inflight[info.mid] = row["seq"]
                     last_seq = row["seq"]
+            if time.monotonic() >= next_resend and len(inflight) < WINDOW:
+                # not acknowledged by head office within ack_timeout_s: the same message again, same id
+                for row in self.store.stale_unacked(self.m.ack_timeout_s, limit=WINDOW - len(inflight)):
+                    if row["seq"] not in inflight.values():
+                        info = client.publish(self.prefix + row["topic"], row["payload"], qos=row["qos"])
+                        inflight[info.mid] = row["seq"]
+                next_resend = time.monotonic() + min(self.m.ack_timeout_s / 4, 60.0)
             self._publish_service(client)
             self._publish_alerts(client)
             if time.monotonic() >= next_heartbeat:
-                client.publish(self.prefix + "telemetry", json.dumps(self.heartbeat()), qos=0)
+                client.publish(self.prefix + "telemetry", self._direct("telemetry", self.heartbeat()), qos=0)
                 next_heartbeat = time.monotonic() + self.m.telemetry_interval_s
             if self._acks.empty():
                 self.wake.wait(0.05 if inflight else 0.5)
@@ -268,6 +289,16 @@ class MqttLink:
         sent = self._handle_incoming(inflight)
         if sent:
             self._mark_sent(sent)
+
+    def _prune(self) -> None:
+        """Acknowledged messages older than outbox_retention_days leave the outbox (at each connect)."""
+        try:
+            gone = self.store.prune_outbox(self.m.outbox_retention_days * 86400)
+        except sqlite3.Error as exc:
+            log.warning("mqtt: outbox not pruned (%s)", exc)
+            return
+        if gone:
+            log.info("mqtt: %d acknowledged messages pruned from the outbox", gone)
 
     def _mark_sent(self, seqs: list[int]) -> None:
         try:
@@ -374,13 +405,13 @@ class MqttLink:
     def heartbeat(self) -> dict[str, Any]:
         disk = shutil.disk_usage(self.cfg.kiosk.data_dir)
         data: dict[str, Any] = {
-            "v": 1,
-            "type": "telemetry",
             "uptime_s": round(time.monotonic() - self.started),
             "load": os.getloadavg()[0],
             "disk_free_mb": disk.free // 2**20,
             "outbox_depth": self.store.outbox_depth(),
+            "unacked": self.store.unacked_count(),
             "devices": self.devices(),
+            "catalog_version": self.store.catalog_version(),
         }
         try:
             with open("/sys/class/thermal/thermal_zone0/temp") as f:

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian / Raspberry Pi OS packages the kiosk needs, if they are missing.
-# Used by `make run` and `make test`; runs apt-get as root, or through sudo.
+# Used by `make run` and `make test` (--dev: the tests' extra packages); runs apt-get as root, or through sudo.
 set -euo pipefail
 
 pkgs=(libzbar0 libusb-1.0-0 mosquitto fonts-wqy-microhei fontconfig)
+# --dev: what the tests need besides (head office's storage tests run on a real PostgreSQL too)
+[ "${1:-}" = "--dev" ] && pkgs=(postgresql)
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 if grep -qs "Raspberry Pi" /proc/device-tree/model; then
   pkgs+=(python3-pygame python3-lgpio)   # system SDL with the KMS/DRM driver; lgpio pins

@@ -85,3 +85,28 @@ def ui_for(tmp_path):
     for k, ui in made:
         k.stop()
         ui.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    from tests.postgres import Cluster
+
+    cluster = Cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hq_engine(request, tmp_path):
+    """Head office's database, on SQLite and on a real PostgreSQL, schema made by its Alembic migrations."""
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hq.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_cluster").new_database()
+    engine = make_engine(url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()

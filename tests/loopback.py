@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
+import jsonschema
 import numpy as np
 import paho.mqtt.client as mqtt
 
@@ -57,10 +58,10 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02) -> bool
 class Mosquitto:
     """A mosquitto broker on a free loopback port; stop() and start() again to simulate an outage."""
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
         self.port = port or free_port()
         self.conf = workdir / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")
         self.proc: subprocess.Popen | None = None
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
@@ -89,6 +90,11 @@ class Mosquitto:
             self.proc = None
 
 
+PROTOCOL = jsonschema.Draft202012Validator(
+    json.loads((Path(__file__).resolve().parent.parent / "protocol" / "mqtt-v1.1.schema.json").read_text())
+)
+
+
 class Subscriber:
     """Head office's side: subscribes to a topic filter and keeps every message."""
 
@@ -112,6 +118,24 @@ class Subscriber:
     def raw(self, suffix: str) -> list[bytes]:
         with self._lock:
             return [p for t, p, _ in self.messages if t.endswith("/" + suffix)]
+
+    def states(self) -> list[str]:
+        """The kiosk's `status` messages, as the states they carry (online, offline, lost, locked)."""
+        return [m["data"]["state"] for m in self.payloads("status")]
+
+    def invalid(self) -> list[tuple[str, str]]:
+        """Every message received that breaks the protocol's JSON Schema: (topic, why)."""
+        with self._lock:
+            seen = list(self.messages)
+        bad = []
+        for topic, payload, _ in seen:
+            try:
+                errors = sorted(PROTOCOL.iter_errors(json.loads(payload)), key=lambda e: e.path)
+            except ValueError as exc:
+                bad.append((topic, f"not JSON: {exc}"))
+                continue
+            bad += [(topic, f"{'/'.join(map(str, e.path))}: {e.message}") for e in errors]
+        return bad
 
     def close(self) -> None:
         self.client.loop_stop()

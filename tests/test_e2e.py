@@ -126,7 +126,7 @@ def assert_head_office_stores_each_once(k: KioskProcess, hq: Subscriber) -> None
     assert wait_until(lambda: not k.rows("SELECT id FROM outbox WHERE sent_at IS NULL"), 15)
     seen: dict[str, bytes] = {}
     for topic, payload, _ in list(hq.messages):
-        if topic.rsplit("/", 1)[1] in ("orders", "payments", "refunds", "events"):
+        if topic.rsplit("/", 1)[1] in ("orders", "receipts", "payments", "refunds", "events", "cmd-result"):
             msg_id = json.loads(payload)["id"]
             assert seen.setdefault(msg_id, payload) == payload, f"{msg_id} arrived with two different bodies"
     written = {r["id"] for r in k.rows("SELECT id FROM outbox")}
@@ -152,7 +152,7 @@ def test_scan_pay_print_report(kiosk_factory, broker):
     hq = Subscriber(broker.port)
     k = kiosk_factory(broker.port).start()
     try:
-        assert wait_until(lambda: hq.raw("status") == [b"online"], 15), k.logs()
+        assert wait_until(lambda: hq.states() == ["online"], 15), k.logs()
         k.scan_and_pay("281234567890123451")
         assert wait_until(lambda: hq.payloads("orders"), 20), k.logs()
         [msg] = hq.payloads("orders")
@@ -183,6 +183,7 @@ def test_scan_pay_print_report(kiosk_factory, broker):
             if "/status" not in t and "/birth" not in t and "/telemetry" not in t
         ]
         assert seqs == sorted(seqs)
+        assert hq.invalid() == []  # every message as protocol/mqtt-v1.1.schema.json describes it
     finally:
         hq.close()
 
@@ -205,7 +206,7 @@ def test_outbox_survives_sigkill_while_the_broker_is_down(kiosk_factory, tmp_pat
         assert wait_until(lambda: len(hq.payloads("orders")) >= 1, 20), k.logs()
         assert wait_until(lambda: not k.rows("SELECT id FROM outbox WHERE sent_at IS NULL"), 10)
         time.sleep(1.0)  # anything doubled would arrive by now
-        ids = [m["id"] for t in ("orders", "payments") for m in hq.payloads(t)]
+        ids = [m["id"] for t in ("orders", "payments", "receipts") for m in hq.payloads(t)]
         assert len(ids) == len(set(ids)), "a message id arrived twice"
         assert {p["id"] for p in pending} <= set(ids) | {m["id"] for m in hq.payloads("events")}
         assert len(hq.payloads("orders")) == 1

@@ -179,3 +179,20 @@ def test_the_layer_check_sees_an_upward_import():
 
 def test_the_check_sees_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_head_office_shares_only_the_message_schema_with_the_kiosk():
+    graph = imports()
+    wrong = [
+        f"{m} imports {d}"
+        for m, deps in graph.items()
+        if m.startswith("headoffice")
+        for d in deps
+        if d.startswith(("kiosk", "hardware"))
+    ]
+    assert wrong == []
+    assert [
+        m
+        for m, deps in graph.items()
+        if m.startswith(("kiosk", "hardware")) and any(d.startswith("headoffice") for d in deps)
+    ] == []

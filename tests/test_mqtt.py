@@ -28,15 +28,18 @@ def test_online_birth_and_clean_offline(tmp_path, broker):
     link = MqttLink(cfg, store, devices=lambda: {"scanner": "serial"})
     link.start()
     try:
-        assert wait_until(lambda: hq.raw("status") and hq.payloads("birth"), 10)
-        assert hq.raw("status")[0] == b"online"
-        birth = hq.payloads("birth")[0]
+        assert wait_until(lambda: hq.states() and hq.payloads("birth"), 10)
+        assert hq.states()[0] == "online"
+        birth = hq.payloads("birth")[0]["data"]
         assert birth["session"] == 1 and birth["devices"] == {"scanner": "serial"} and birth["firmware"]
+        assert birth["installation"] == store.installation and birth["gateway"] == {"kind": "sandbox", "sandbox": True}
+        assert birth["last_seq"] == store.last_seq()
     finally:
         link.stop()
-    assert wait_until(lambda: hq.raw("status")[-1:] == [b"offline"], 5)
+    assert wait_until(lambda: hq.states()[-1:] == ["offline"], 5)
     late = Subscriber(broker.port, PREFIX + "status")  # retained: a newcomer sees it
-    assert wait_until(lambda: late.raw("status") == [b"offline"], 5)
+    assert wait_until(lambda: late.states() == ["offline"], 5)
+    assert hq.invalid() == [] and late.invalid() == []  # every payload in the v1.1 envelope, as the schema says
     hq.close()
     late.close()
 
@@ -67,7 +70,7 @@ def test_outbox_drains_in_order_and_survives_an_outage(tmp_path):
         assert [m["data"]["n"] for m in got] == list(range(50, 80))
         assert [m["seq"] for m in got] == sorted(m["seq"] for m in got)
         assert wait_until(lambda: store.outbox_depth() == 0, 5)
-        sessions = [b["session"] for b in hq.payloads("birth")]
+        sessions = [b["data"]["session"] for b in hq.payloads("birth")]
         assert sessions == [2]
     finally:
         link.stop()
@@ -86,9 +89,9 @@ def test_will_says_lost_when_the_kiosk_dies(tmp_path, broker):
     ) % broker.port
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
     try:
-        assert wait_until(lambda: hq.raw("status") == [b"online"], 15)
+        assert wait_until(lambda: hq.states() == ["online"], 15)
         proc.kill()
-        assert wait_until(lambda: hq.raw("status") == [b"online", b"lost"], 20)
+        assert wait_until(lambda: hq.states() == ["online", "lost"], 20)
     finally:
         proc.kill()
         hq.close()
@@ -115,7 +118,7 @@ def test_commands_and_acks(tmp_path, broker):
         pub.publish(PREFIX + "cmd/reboot", json.dumps({"id": "c2"}), qos=1)
         assert wait_until(lambda: len(hq.payloads("cmd-result")) == 5, 10)
         results = [m["data"] for m in hq.payloads("cmd-result")]
-        assert results[0] == {"command": "ping", "name": "ping", "command_id": "c1", "ok": True}
+        assert results[0] == {"name": "ping", "command_id": "c1", "ok": True, "result": {}}
         assert all(not r["ok"] and r["error"].startswith("malformed command") for r in results[1:4])
         # no head-office key configured: nothing but ping is obeyed (signed commands: tests/test_commands.py)
         assert results[4]["ok"] is False and "hq_public_key_file" in results[4]["error"]
@@ -128,6 +131,42 @@ def test_commands_and_acks(tmp_path, broker):
             lambda: store.conn().execute("SELECT acked_at FROM outbox WHERE id=?", (first,)).fetchone()[0], 5
         )
         assert link.connected.is_set()
+    finally:
+        link.stop()
+        hq.close()
+
+
+def test_unacknowledged_messages_go_again_and_acknowledged_ones_are_pruned(tmp_path, broker):
+    cfg = replace(
+        Config(),
+        kiosk={"data_dir": str(tmp_path)},
+        mqtt={"port": broker.port, "retry_s": 0.2, "ack_timeout_s": 1.0, "outbox_retention_days": 0},
+    )
+    store = Store(tmp_path / "kiosk.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    first, second = store.add_event("help_pressed"), store.add_event("help_pressed")
+    hq = Subscriber(broker.port)
+    link = MqttLink(cfg, store)
+    link.start()
+    try:
+
+        def seen(msg_id):
+            return [p for p in hq.raw("events") if json.loads(p)["id"] == msg_id]
+
+        assert wait_until(lambda: seen(first) and seen(second), 10)
+        hq.client.publish(PREFIX + "ack", json.dumps({"v": 1, "type": "ack", "data": {"ids": [first]}}), qos=1)
+        # head office never acknowledged the second: it comes again, byte for byte, after ack_timeout_s
+        assert wait_until(lambda: len(seen(second)) >= 2, 15)
+        assert len(set(seen(second))) == 1 and len(seen(first)) == 1
+        assert store.unacked_count() == 1
+    finally:
+        link.stop()
+    # at the next connect, the acknowledged message leaves the outbox; the unacknowledged one stays
+    link = MqttLink(cfg, store)
+    link.start()
+    try:
+        ids = lambda: [r[0] for r in store.conn().execute("SELECT id FROM outbox")]  # noqa: E731
+        assert wait_until(lambda: first not in ids(), 10)
+        assert second in ids()
     finally:
         link.stop()
         hq.close()

@@ -141,7 +141,7 @@ def test_orders_flow_over_tls_with_client_cert_and_password(tmp_path, pki, tls_b
     link.start()
     try:
         assert wait_until(lambda: hq.payloads("events"), 15)
-        assert hq.raw("status") == [b"online"]
+        assert hq.states() == ["online"]
     finally:
         link.stop()
         hq.close()

@@ -209,3 +209,75 @@ def test_recovery_loop_survives_an_error_and_reports_it_once(parts, monkeypatch)
     finally:
         loop.stop()
     assert len(events(store, "recovery_failed")) == 1  # the same error, reported once
+
+
+def office_for(parts):
+    store, gateway, driver, printing, workers, posted, _ = parts
+    refunds = RefundService(store, driver, printing, workers["back-office"], posted.append)
+    return HeadOfficeCommands(
+        store,
+        gateway,
+        refunds,
+        printing,
+        workers["back-office"],
+        data_dir=store.path.parent,
+        language="en",
+        post=posted.append,
+    )
+
+
+def test_resend_sends_every_unacknowledged_message_again_from_a_seq(parts):
+    store = parts[0]
+    office = office_for(parts)
+    for _ in range(4):
+        store.add_event("help_pressed")
+    rows = store.pending_outbox()
+    store.mark_sent([r["seq"] for r in rows])
+    store.mark_acked([rows[2]["id"]])
+    assert office.handle("resend", {"from_seq": rows[1]["seq"]}, "c1") == {
+        "ok": True,
+        "from_seq": rows[1]["seq"],
+        "messages": 2,  # the second and the fourth: the third was acknowledged
+    }
+    assert [r["seq"] for r in store.pending_outbox()] == [rows[1]["seq"], rows[3]["seq"]]
+    assert office.handle("resend", {"from_seq": 0}, "c2")["ok"] is False
+
+
+def test_lock_and_settings_persist_and_come_back_at_start(parts):
+    from kiosk.services.events import LockChanged, SettingsChanged
+
+    store, _, _, printing, _, posted, _ = parts
+    office = office_for(parts)
+    assert office.handle("lock", {"reason": "till audit"}, "c1") == {"ok": True, "locked": True}
+    assert posted.of(LockChanged) == [LockChanged("till audit")]
+    bad = office.handle("config", {"idle_timeout_s": 3}, "c2")
+    assert bad == {"ok": False, "error": "idle_timeout_s: must be a number of seconds from 10 to 3600"}
+    assert "cannot be changed remotely" in office.handle("config", {"gateway": "alipay"}, "c3")["error"]
+    ok = office.handle("config", {"idle_timeout_s": 45, "receipt_footer": "Danke"}, "c4")
+    assert ok["ok"] and printing.settings.footer == "Danke"
+    posted.clear()
+    again = office_for(parts)  # a restart
+    again.restore()
+    assert posted.of(LockChanged) == [LockChanged("till audit")]
+    assert posted.of(SettingsChanged)[0].settings == {"idle_timeout_s": 45, "receipt_footer": "Danke"}
+    assert again.settings() == {"idle_timeout_s": 45, "receipt_footer": "Danke"}  # reported in birth
+    assert office.handle("unlock", {}, "c5") == {"ok": True, "locked": False}
+    posted.clear()
+    office_for(parts).restore()
+    assert posted.of(LockChanged) == []
+
+
+def test_report_and_reprint_commands(parts):
+    store, _, _, _, _, posted, virtual = parts
+    office = office_for(parts)
+    order = paid(store)
+    report = office.handle("report", {"date": order.paid_at[:10]}, "c1")
+    assert report["ok"] and report["date"] == order.paid_at[:10]
+    assert office.handle("report", {"date": "yesterday"}, "c2")["ok"] is False
+    assert office.handle("reprint", {"order_no": "K01-nope"}, "c3")["ok"] is False
+    assert office.handle("reprint", {"order_no": order.order_no}, "c4") == {
+        "ok": True,
+        "order_no": order.order_no,
+        "queued": True,
+    }
+    assert wait_until(lambda: posted.of(PrintDone), 10) and len(virtual.jobs) == 1

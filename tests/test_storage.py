@@ -66,7 +66,7 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
     hq = Subscriber(broker.port)
     co = k.checkout
     try:
-        assert wait_until(lambda: hq.raw("status")[-1:] == [b"online"], 10)
+        assert wait_until(lambda: hq.states()[-1:] == ["online"], 10)
         k.store.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # what comes next needs new blocks
         k.controller.run_effects(co.scan("6901234000016", k.clock()))
         effects = co.scan(CODE, k.clock())
@@ -86,7 +86,7 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
         co.tap_start_over(k.clock())  # the next shopper
         assert co.scan("6901234000023", k.clock())[0].kind == "error" and co.notice.key == "out_of_service"
         assert not [e for e in co.scan("281234567890123452", k.clock()) if isinstance(e, StartPayment)]
-        assert wait_until(lambda: b"locked" in hq.raw("status"), 10)  # head office hears at once
+        assert wait_until(lambda: "locked" in hq.states(), 10)  # head office hears at once
         assert wait_until(lambda: any(m["data"]["kind"] == "out_of_service" for m in hq.payloads("events")), 10)
 
         (small_disk / "filler").unlink()  # space again: recovery records the order, the kiosk sells again
@@ -94,7 +94,7 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
         assert pump_until(k, lambda: not co.out_of_service, 10)
         order = k.store.find_order(k.store.last_order_no())
         assert order.out_trade_no == otn and order.payment.recovered
-        assert wait_until(lambda: hq.raw("status")[-1:] == [b"online"], 10)
+        assert wait_until(lambda: hq.states()[-1:] == ["online"], 10)
         assert wait_until(lambda: [m for m in hq.payloads("orders") if m["data"]["order_no"] == order.order_no], 10)
         assert k.gateway.query(otn).status.value == "paid"  # one charge, one order
     finally:

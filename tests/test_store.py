@@ -263,7 +263,7 @@ def test_every_commit_with_a_message_for_head_office_wakes_the_link_once_after_i
     store.complete_payment(otn, trade_id="T1")  # order + payment messages, one transaction: one wake
     assert woken == [1, 3]
     store.mark_sent([r["seq"] for r in store.pending_outbox()])  # no message written: nobody woken
-    store.mark_receipt(store.last_order_no(), True)
+    store.save_lockout(0, 0.0)
     assert woken == [1, 3]
     with pytest.raises(sqlite3.IntegrityError):  # a transaction that rolls back wakes nobody
         with store.tx() as db:
@@ -273,3 +273,15 @@ def test_every_commit_with_a_message_for_head_office_wakes_the_link_once_after_i
     store.on_outbox(lambda: 1 / 0)  # a listener's failure neither undoes nor hides the commit
     store.add_event("help_pressed")
     assert woken == [1, 3, 4]
+
+
+def test_head_office_may_acknowledge_before_the_broker_s_puback_is_seen(store):
+    """A fast head office stores and acks a message before the kiosk's MQTT thread has handled the PUBACK:
+    the row is done (never sent again, not counted as waiting) and still records when it left."""
+    store.add_event("help_pressed")
+    [row] = store.pending_outbox()
+    assert store.mark_acked([row["id"]]) == 1
+    assert store.pending_outbox() == [] and store.outbox_depth() == 0
+    store.mark_sent([row["seq"]])
+    sent_at, acked_at = store.conn().execute("SELECT sent_at, acked_at FROM outbox").fetchone()
+    assert sent_at and acked_at and store.unacked_count() == 0

@@ -1,5 +1,6 @@
 """The touchscreen, headless: screens as pictures, touches as clicks, faults shown and survived."""
 
+import json
 import time
 
 import numpy as np
@@ -311,7 +312,9 @@ def test_paper_out_falls_back_to_the_e_receipt_then_an_attendant_reprints(ui_for
     assert run_until(ui, lambda: k.store.order(order_no).receipt_printed, 10)
     assert run_until(ui, lambda: k.controller.attendant.message == "printed")
     assert any(code128(order_no) in job for job in lp.jobs)
-    assert wait_until(lambda: events(k, "receipt_reprinted"), 5)
+    fates = lambda: [json.loads(r["payload"])["data"] for r in k.store.pending_outbox() if r["topic"] == "receipts"]  # noqa: E731
+    assert wait_until(lambda: [f["outcome"] for f in fates()] == ["not_printed", "reprinted"], 5)
+    assert fates()[0]["reason"] == "printer_paper_out"
     assert k.controller.light_state() == "busy"  # still in staff mode
     tap(ui, "attendant_exit")
     ui.frame()

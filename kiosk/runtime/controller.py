@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from kiosk.checkout import (
     CancelPayment,
     Checkout,
     Effect,
+    Phase,
     PrintReceipt,
     StartPayment,
     StartQrPayment,
@@ -39,12 +40,14 @@ from kiosk.services.events import (
     Event,
     HelpPressed,
     JobFailed,
+    LockChanged,
     PaymentDone,
     PaymentStep,
     PrintDone,
     QrShown,
     RefundOffered,
     ServiceState,
+    SettingsChanged,
 )
 from kiosk.services.paying import PaymentService
 from kiosk.services.printing import PrintService
@@ -106,7 +109,9 @@ class Controller:
         self.clock = clock
         self.events: queue.Queue[Event] = events if events is not None else queue.Queue()
         self.devices: dict[str, dict[str, Any]] = {}  # name -> {"ok": bool, "message": str}
-        self.out_of_service: str | None = None  # why no sale can be recorded now (the disk), shown and reported
+        self.out_of_service: str | None = None  # why no sale can be made now, shown and reported
+        self.storage_problem: str | None = None  # the disk cannot record a sale
+        self.hq_lock: str | None = None  # head office locked this kiosk (`lock`), and why
         self._out_of_service_since = 0.0
         self.paper = Paper.UNKNOWN
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
@@ -195,7 +200,7 @@ class Controller:
             r = event.result
             self.run_effects(co.payment_finished(r.outcome, now, order=r.order, reason=r.reason))
             if r.reason in (OUT_OF_SERVICE, NOT_RECORDED):
-                self._set_service(r.reason if self.out_of_service is None else self.out_of_service)
+                self._set_service(r.reason if self.storage_problem is None else self.storage_problem)
             if not r.settled or r.reason in UNSETTLED:
                 self.w.probe_gateway()  # the gateway may be down: find out now, and stop taking codes if it is
         elif isinstance(event, PrintDone):
@@ -211,6 +216,21 @@ class Controller:
                 self._set_service(event.problem)
         elif isinstance(event, JobFailed):
             self._job_failed(event)
+        elif isinstance(event, LockChanged):
+            self.hq_lock = event.reason
+            self._update_service()
+        elif isinstance(event, SettingsChanged):
+            self._settings(event.settings)
+
+    def _settings(self, settings: Mapping[str, Any]) -> None:
+        """Head office changed a setting (kiosk.services.office.SETTINGS): applied to the next shopper."""
+        co = self.checkout
+        if "idle_timeout_s" in settings:
+            co.idle_timeout_s = float(settings["idle_timeout_s"])
+        if "default_language" in settings:
+            co.default_language = str(settings["default_language"])
+            if co.phase is Phase.IDLE:
+                co.language = co.default_language
 
     def _code(self, event: CodeRead, now: float) -> None:
         a, co = self.attendant, self.checkout
@@ -271,10 +291,17 @@ class Controller:
             self.w.link.alert("job_failed", **report)
 
     def _set_service(self, problem: str | None) -> None:
-        """In or out of service; head office hears of it at once, over MQTT directly (the disk may be full)."""
-        self.checkout.out_of_service = problem is not None
+        """The disk's word: it can record sales, or why not."""
         if problem:
             self._out_of_service_since = time.monotonic()  # a "fine" observed before this never undoes it
+        self.storage_problem = problem
+        self._update_service()
+
+    def _update_service(self) -> None:
+        """In or out of service (the disk, or head office's lock); head office hears of it at once, over MQTT
+        directly (the disk may be full)."""
+        problem = self.storage_problem or (f"locked by head office: {self.hq_lock}" if self.hq_lock else None)
+        self.checkout.out_of_service = problem is not None
         changed = (problem is None) != (self.out_of_service is None)
         self.out_of_service = problem
         if not changed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ class Runtime:
             self.workers["back-office"],
             data_dir=self.data_dir,
             language=cfg.kiosk.default_language,
+            post=post,
         )
         self.payments = PaymentService(
             self.driver,
@@ -136,6 +138,7 @@ class Runtime:
                 devices=self.device_summary,
                 on_status=lambda ok, message: post(DeviceStatus("mqtt", ok, message)),
                 on_command=self.commands.handle,
+                settings=self.commands.settings,
             )
             if cfg.mqtt.enabled
             else None
@@ -244,6 +247,10 @@ class Runtime:
             if dev is not None:
                 dev.start()
         self.recovery.start()
+        self.commands.restore()  # head office's lock and settings survive restarts
+        self._autopilot = threading.Event()
+        if self.panel and self.cfg.simulator.autopilot_s:
+            self.panel.autopilot(self.cfg.simulator.autopilot_s, self._autopilot)
         if self.signals:
             self.signals.light("ready")
         c = self.cfg
@@ -259,6 +266,8 @@ class Runtime:
         )
 
     def stop(self) -> None:
+        if hasattr(self, "_autopilot"):
+            self._autopilot.set()
         self.recovery.stop()
         self.payments.cancel()
         for dev in (self.scanner, self.camera):

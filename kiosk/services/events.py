@@ -6,7 +6,9 @@ turns each event into domain calls and carries out the effects they return.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from hardware import Paper
 from kiosk.checkout import PayStep
@@ -88,6 +90,20 @@ class JobFailed:
     error: str  # the exception, one line
 
 
+@dataclass(frozen=True)
+class LockChanged:
+    """Head office locked the kiosk (`lock`: no sales, red light, out-of-service screen) or unlocked it (None)."""
+
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    """Head office changed settings (`config`); only the allow-listed ones, already checked."""
+
+    settings: Mapping[str, Any]
+
+
 Event = (
     CodeRead
     | DeviceStatus
@@ -100,4 +116,6 @@ Event = (
     | RefundOffered
     | ServiceState
     | JobFailed
+    | LockChanged
+    | SettingsChanged
 )

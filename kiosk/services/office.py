@@ -4,24 +4,46 @@ Called on the MQTT thread once the link has checked the command's signature,
 age and id (`kiosk.telemetry`); the answer goes to `cmd-result`.  Long work
 (a refund, a reconciliation) runs on the back-office worker; a reconciliation
 answers on `cmd-result` itself when it is done.
+
+ping; refund {order_no, amount?, reason?}; reconcile {date?}; resend {from_seq}
+(every unacknowledged message from that seq goes again); reprint {order_no};
+lock {reason?} / unlock (no sales, red light, the out-of-service screen; kept
+across restarts); report {date?} (the Z report's figures); config {key: value}
+for the keys in SETTINGS (kept, applied to the next shopper, reported in birth).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from kiosk.i18n import LANGUAGES
 from kiosk.payments import Gateway
 from kiosk.reconcile import finish, parse_day, run
+from kiosk.services.events import Event, LockChanged, SettingsChanged
 from kiosk.services.jobs import Worker
 from kiosk.services.printing import PrintService
 from kiosk.services.refunds import RefundService
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+
+
+# what head office may change with `config`: key -> (check, what it must be)
+SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "idle_timeout_s": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 10 <= v <= 3600,
+        "a number of seconds from 10 to 3600",
+    ),
+    "default_language": (lambda v: v in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
+    "receipt_footer": (lambda v: isinstance(v, str) and len(v) <= 200 and v.isprintable(), "printable, 200 at most"),
+}
 
 
 class HeadOfficeCommands:
@@ -35,6 +57,7 @@ class HeadOfficeCommands:
         *,
         data_dir: Path,
         language: str,
+        post: Callable[[Event], None] = lambda e: None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -43,6 +66,26 @@ class HeadOfficeCommands:
         self.worker = worker
         self.data_dir = data_dir
         self.language = language
+        self.post = post
+
+    def restore(self) -> None:
+        """At start: head office's lock and settings, as they were (they survive restarts)."""
+        lock = self.store.setting("hq_lock")
+        if lock:
+            self.post(LockChanged(lock))
+        settings = self.settings()
+        if settings:
+            self._apply(settings)
+
+    def settings(self) -> dict[str, Any]:
+        """The settings head office changed (reported in birth)."""
+        raw = self.store.setting("settings")
+        return json.loads(raw) if raw else {}
+
+    def _apply(self, settings: dict[str, Any]) -> None:
+        if "receipt_footer" in settings:
+            self.printing.settings = dataclasses.replace(self.printing.settings, footer=settings["receipt_footer"])
+        self.post(SettingsChanged(dict(settings)))
 
     def handle(self, name: str, body: dict[str, Any], command_id: str) -> dict[str, Any] | None:
         """`body` is the envelope's `data`.  None: the job writes the answer when it is done."""
@@ -50,6 +93,37 @@ class HeadOfficeCommands:
             return {"ok": True}
         if name == "refund":
             return self.refunds.from_head_office(body, command_id)
+        if name == "resend":
+            from_seq = body.get("from_seq")
+            if not isinstance(from_seq, int) or isinstance(from_seq, bool) or from_seq < 1:
+                return {"ok": False, "error": "'from_seq' must be a whole number from 1"}
+            return {"ok": True, "from_seq": from_seq, "messages": self.store.resend_from(from_seq)}
+        if name == "reprint":
+            order_no = body.get("order_no")
+            if not isinstance(order_no, str) or self.store.find_order(order_no) is None:
+                return {"ok": False, "error": f"no order {order_no!r} at this kiosk"}
+            if self.printing.printer.kind == "none":
+                return {"ok": False, "error": "this kiosk has no printer"}
+            self.printing.reprint(order_no)
+            return {"ok": True, "order_no": order_no, "queued": True}
+        if name == "lock":
+            reason = body.get("reason", "")
+            if not isinstance(reason, str) or len(reason) > 200:
+                return {"ok": False, "error": "'reason' must be a string of 200 characters at most"}
+            self.store.set_setting("hq_lock", reason or "locked")
+            self.post(LockChanged(reason or "locked"))
+            return {"ok": True, "locked": True}
+        if name == "unlock":
+            self.store.set_setting("hq_lock", "")
+            self.post(LockChanged(None))
+            return {"ok": True, "locked": False}
+        if name == "report":
+            day = body.get("date", date.today().isoformat())
+            if parse_day(day) is None:
+                return {"ok": False, "error": "'date' must be a real date, YYYY-MM-DD"}
+            return {"ok": True, **self.store.day_summary(day)}
+        if name == "config":
+            return self._config(body)
         if name == "reconcile":
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if parse_day(day) is None:
@@ -57,6 +131,20 @@ class HeadOfficeCommands:
             self.worker.submit("reconcile", day, self._reconcile_job, day, command_id)
             return None  # answered on cmd-result when the statement has been compared
         return {"ok": False, "error": f"unknown command {name!r}"}
+
+    def _config(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not body:
+            return {"ok": False, "error": f"nothing to change; allowed: {', '.join(SETTINGS)}"}
+        for key, value in body.items():
+            if key not in SETTINGS:
+                return {"ok": False, "error": f"{key!r} cannot be changed remotely; allowed: {', '.join(SETTINGS)}"}
+            check, what = SETTINGS[key]
+            if not check(value):
+                return {"ok": False, "error": f"{key}: must be {what}"}
+        settings = {**self.settings(), **body}
+        self.store.set_setting("settings", json.dumps(settings, ensure_ascii=False, sort_keys=True))
+        self._apply(settings)
+        return {"ok": True, "settings": settings}
 
     def _reconcile_job(self, day: str, command_id: str) -> None:
         """On the back-office worker: head office hears even of a reconciliation that failed unexpectedly (and

@@ -97,8 +97,7 @@ class PrintService:
             self.post(AttendantNotice("unknown_order"))
             return
         receipt = sale_receipt(order, self.settings, reprint=True)
-        if self.print(receipt, order.order_no, order.order_no, for_staff=True):
-            self.store.add_event("receipt_reprinted", order_no=order.order_no)
+        self.print(receipt, order.order_no, order.order_no, for_staff=True, reprint=True)
 
     def _z_report(self, language: str, day: str | None) -> None:
         summary = self.store.day_summary(day or date.today().isoformat())
@@ -114,8 +113,12 @@ class PrintService:
         *,
         for_shopper: bool = False,
         for_staff: bool = False,
+        reprint: bool = False,
     ) -> bool:
-        """Render and print one receipt; record and report the outcome.  True when it printed."""
+        """Render and print one receipt; record and report the outcome.  True when it printed.
+
+        `order_no`: the order whose receipt this is (its fate is recorded and goes to head office as `receipts`);
+        a reprint that fails leaves the order's earlier outcome as it was."""
         s = self.settings
         try:
             data = escpos_job(receipt, s)
@@ -127,13 +130,13 @@ class PrintService:
             reason = exc.reason if isinstance(exc, PrinterError) else "printer_error"
             paper = exc.status.paper if isinstance(exc, PrinterError) else Paper.UNKNOWN
             log.warning("%s not printed: %s", label, exc)
-            if order_no:
-                self.store.mark_receipt(order_no, False)
+            if order_no and not reprint:
+                self.store.mark_receipt(order_no, False, reason)
             self.store.add_event(reason, order_no=order_no, message=str(exc))
             self.post(PrintDone(label, False, reason, paper, for_shopper, for_staff))
             return False
         if order_no:
-            self.store.mark_receipt(order_no, True)
+            self.store.mark_receipt(order_no, True, reprint=reprint)
         paper = result.after.paper if result.after.paper is not Paper.UNKNOWN else result.before.paper
         self.post(PrintDone(label, True, "", paper, for_shopper, for_staff))
         return True

@@ -60,7 +60,11 @@ class Store(Journal):
         """Answer on `cmd-result`.  `cmd_id`: the claimed command this answers (answered once, remembered).
         None: a command that was not carried out (malformed, refused); `command_id` is the id it gave, if any."""
         shown = cmd_id if cmd_id is not None else command_id
-        data = {"command": name, "name": name, "command_id": shown, **result}
+        data: dict[str, Any] = {"command_id": shown, "name": name, "ok": bool(result.get("ok"))}
+        if data["ok"]:
+            data["result"] = {k: v for k, v in result.items() if k != "ok"}
+        else:
+            data["error"] = str(result.get("error") or "failed")
         with self.tx() as db:
             if cmd_id is None:
                 self._enqueue(db, "cmd-result", self.msg_id("cmd-result", f"unclaimed-{uuid.uuid4().hex}"), data)

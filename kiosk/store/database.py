@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,7 @@ class Database:
         self._local = threading.local()
         self.write_failed = False
         self._outbox_listeners: list[Callable[[], None]] = []
+        self.resends = 0  # how many times head office asked for messages again
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _check_file(path)
@@ -233,19 +234,38 @@ class Database:
             self.conn()
             .execute(
                 "SELECT seq, id, topic, qos, payload FROM outbox"
-                " WHERE sent_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+                " WHERE sent_at IS NULL AND acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
                 (after_seq, limit),
             )
             .fetchall()
         )
 
+    def stale_unacked(self, older_than_s: float, limit: int = 500) -> list[sqlite3.Row]:
+        """Messages the broker took more than `older_than_s` ago that head office has not acknowledged: to send
+        again, with the same id (head office stores each id once)."""
+        cutoff = _utc_before(older_than_s)
+        return (
+            self.conn()
+            .execute(
+                "SELECT seq, id, topic, qos, payload FROM outbox"
+                " WHERE acked_at IS NULL AND sent_at IS NOT NULL AND sent_at < ? ORDER BY seq LIMIT ?",
+                (cutoff, limit),
+            )
+            .fetchall()
+        )
+
     def mark_sent(self, seqs: Iterable[int]) -> None:
+        """The broker took these (PUBACK); a message sent again gets the time of its latest sending."""
         seqs = list(seqs)
         if not seqs:
             return
         now = messages.utc_now()
         with self.tx() as db:
-            db.executemany("UPDATE outbox SET sent_at=? WHERE seq=? AND sent_at IS NULL", [(now, s) for s in seqs])
+            # an acknowledged row keeps its first sending time (head office may answer before the PUBACK is seen)
+            db.executemany(
+                "UPDATE outbox SET sent_at=? WHERE seq=? AND (sent_at IS NULL OR acked_at IS NULL)",
+                [(now, s) for s in seqs],
+            )
 
     def mark_acked(self, ids: Iterable[str]) -> int:
         now = messages.utc_now()
@@ -256,11 +276,54 @@ class Database:
             return cur.rowcount
 
     def outbox_depth(self) -> int:
-        return int(self.conn().execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+        return int(
+            self.conn().execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL AND acked_at IS NULL").fetchone()[0]
+        )
+
+    def unacked_count(self) -> int:
+        """Sent, but not yet acknowledged by head office."""
+        q = "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND acked_at IS NULL"
+        return int(self.conn().execute(q).fetchone()[0])
+
+    def prune_outbox(self, retention_s: float) -> int:
+        """Delete messages head office acknowledged more than `retention_s` ago; nothing unacknowledged goes."""
+        with self.tx() as db:
+            cur = db.execute(
+                "DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?", (_utc_before(retention_s),)
+            )
+            return cur.rowcount
+
+    def resend_from(self, from_seq: int) -> int:
+        """Head office is missing messages from `from_seq` on: every one not acknowledged goes again (same id).
+        Returns how many; messages already pruned cannot be sent again."""
+        with self.tx() as db:
+            n = db.execute("UPDATE outbox SET sent_at=NULL WHERE seq >= ? AND acked_at IS NULL", (from_seq,)).rowcount
+        self.resends += 1  # the link starts its outbox cursor again
+        return n
+
+    def setting(self, key: str) -> str:
+        """A value kept in the database's meta table ("" when unset): head office's lock, changed settings."""
+        return self._meta(self.conn(), key)
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value)
+            )
+
+    def last_seq(self) -> int:
+        """The seq of the newest message written (0: none yet)."""
+        row = self.conn().execute("SELECT value FROM counters WHERE name='mqtt_seq'").fetchone()
+        return int(row[0]) if row else 0
 
     def next_session(self) -> int:
         with self.tx() as db:
             return self._next(db, "mqtt_session")
+
+
+def _utc_before(seconds: float) -> str:
+    """The outbox's timestamp format, `seconds` ago (the strings sort as the times do)."""
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _disk_refused(exc: sqlite3.OperationalError) -> bool:

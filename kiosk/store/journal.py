@@ -7,6 +7,7 @@ order, its lines and both messages.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -32,7 +33,18 @@ class Journal(Database):
         with self.tx() as db:
             before = db.execute("SELECT count(*) FROM products").fetchone()[0]
             sqlite_utils.Database(db)["products"].insert_all((p.__dict__ for p in products), pk="sku", ignore=True)
-            return db.execute("SELECT count(*) FROM products").fetchone()[0] - before
+            added = db.execute("SELECT count(*) FROM products").fetchone()[0] - before
+            if added or not self._meta(db, "catalog_version"):
+                db.execute(
+                    "INSERT INTO meta VALUES ('catalog_version', ?)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (_catalog_digest(db),),
+                )
+            return added
+
+    def catalog_version(self) -> str:
+        """What catalog this kiosk sells from: a digest of its products (head office compares kiosks by it)."""
+        return self._meta(self.conn(), "catalog_version")
 
     def catalog(self) -> dict[str, Product]:
         rows = (
@@ -188,7 +200,7 @@ class Journal(Database):
                 db,
                 "orders",
                 self.msg_id("orders", order_no),
-                messages.order_data(order),
+                messages.order_data(order, self._meta(db, "catalog_version")),
             )
             return order
 
@@ -206,12 +218,20 @@ class Journal(Database):
         q = f"SELECT * FROM payments WHERE state NOT IN ({','.join('?' * len(finals))}) ORDER BY created_at"
         return [_public(r) for r in self.conn().execute(q, finals)]
 
-    def mark_receipt(self, order_no: str, printed: bool) -> None:
+    def mark_receipt(self, order_no: str, printed: bool, reason: str = "", *, reprint: bool = False) -> None:
+        """The receipt's fate, with its `receipts` message: printed, not printed (and why), or reprinted."""
         with self.tx() as db:
             db.execute(
-                "UPDATE orders SET receipt_printed=?, receipt_status=? WHERE order_no=?",
+                "UPDATE orders SET receipt_printed=MAX(receipt_printed, ?), receipt_status=? WHERE order_no=?",
                 (int(printed), "printed" if printed else "not_printed", order_no),
             )
+            outcome = "reprinted" if reprint and printed else "printed" if printed else "not_printed"
+            self._report_receipt(db, order_no, outcome, reason)
+
+    def _report_receipt(self, db: sqlite3.Connection, order_no: str, outcome: str, reason: str = "") -> None:
+        n = self._next(db, f"receipt:{order_no}")  # each outcome of one receipt is its own message
+        data = {"order_no": order_no, "outcome": outcome, **({"reason": reason} if reason else {})}
+        self._enqueue(db, "receipts", self.msg_id("receipts", f"{order_no}:{n}"), data)
 
     def interrupted_receipts(self) -> list[str]:
         """At start: receipts that were to print when the kiosk stopped are not printed; each is reported."""
@@ -219,12 +239,7 @@ class Journal(Database):
             orders = [r[0] for r in db.execute("SELECT order_no FROM orders WHERE receipt_status='queued'")]
             for order_no in orders:
                 db.execute("UPDATE orders SET receipt_status='not_printed' WHERE order_no=?", (order_no,))
-                self._enqueue(
-                    db,
-                    "events",
-                    self.msg_id("events", f"receipt_not_printed:{order_no}"),
-                    {"kind": "receipt_not_printed", "order_no": order_no, "reason": "interrupted"},
-                )
+                self._report_receipt(db, order_no, "not_printed", "interrupted")
         return orders
 
     # -- receipts and reports ----------------------------------------------------
@@ -276,3 +291,8 @@ def _public(row: sqlite3.Row) -> dict[str, Any]:
     p = dict(row)
     p.pop("code_digest", None)
     return p
+
+
+def _catalog_digest(db: sqlite3.Connection) -> str:
+    rows = db.execute("SELECT sku, barcode, name_zh, name_en, price, tax_class, active FROM products ORDER BY sku")
+    return hashlib.sha256(json.dumps([list(r) for r in rows], ensure_ascii=False).encode()).hexdigest()[:12]

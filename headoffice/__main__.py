@@ -1,0 +1,153 @@
+"""`python -m headoffice [--config hq.toml]`: run head office.  Also:
+
+python -m headoffice cmd STORE/KIOSK NAME ['{"json": "data"}'] [--wait S]   send a command, print its result
+python -m headoffice kiosks                                                the fleet, one line a kiosk
+python -m headoffice order ORDER_NO                                        one order and its timeline
+python -m headoffice alerts                                                the open alerts
+python -m headoffice keygen PREFIX                                         head office's signing key pair
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m headoffice", description="head office for the kiosks")
+    ap.add_argument("--config", help="hq.toml (default: embedded: SQLite in ./hq-data, broker on 127.0.0.1:1883)")
+    sub = ap.add_subparsers(dest="what")
+    c = sub.add_parser("cmd", help="send a command to a kiosk and wait for its result")
+    c.add_argument("kiosk", help="STORE/KIOSK")
+    c.add_argument("name")
+    c.add_argument("data", nargs="?", default="{}")
+    c.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the answer (0: don't)")
+    sub.add_parser("kiosks", help="the fleet")
+    o = sub.add_parser("order", help="one order and its timeline")
+    o.add_argument("order_no")
+    sub.add_parser("alerts", help="open alerts")
+    k = sub.add_parser("keygen", help="make PREFIX.key (head office, 0600) and PREFIX.pub (for the kiosks)")
+    k.add_argument("prefix")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from headoffice.config import ConfigError, load
+
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    if args.what == "keygen":
+        from headoffice.signing import keygen
+
+        try:
+            private, public = keygen(args.prefix)
+        except FileExistsError as exc:
+            print(f"{exc.filename} exists already; not overwritten", file=sys.stderr)
+            return 1
+        print(f"{private} (head office: commands.private_key_file)\n{public} (each kiosk: mqtt.hq_public_key_file)")
+        return 0
+    if args.what in ("kiosks", "order", "alerts"):
+        from headoffice import queries
+        from headoffice.db import make_engine
+        from headoffice.migrate import upgrade
+
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        if args.what == "kiosks":
+            for k in queries.fleet(engine):
+                print(json.dumps(k, ensure_ascii=False, default=str))
+        elif args.what == "alerts":
+            for a in queries.alerts(engine):
+                print(json.dumps(a, ensure_ascii=False, default=str))
+        else:
+            found = queries.order(engine, args.order_no)
+            if not found:
+                print(f"no order {args.order_no}", file=sys.stderr)
+                return 1
+            for o in found:
+                print(json.dumps(o, ensure_ascii=False, default=str, indent=1))
+        return 0
+    if args.what == "cmd":
+        return send_command(cfg, args)
+    return run(cfg)
+
+
+def run(cfg) -> int:
+    from headoffice.service import Service
+
+    try:
+        service = Service(cfg)
+    except ValueError as exc:  # a key that does not load
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 2
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    service.start()
+    logging.getLogger("headoffice").info("head office running: %s, database %s", cfg.topic_filter, _safe(cfg))
+    done.wait()
+    service.stop()
+    return 0
+
+
+def send_command(cfg, args) -> int:
+    import paho.mqtt.client as mqtt
+
+    from headoffice.commands import Commands
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+    from headoffice.signing import load_key
+
+    try:
+        store, kiosk = args.kiosk.split("/")
+        data = json.loads(args.data)
+        if not isinstance(data, dict):
+            raise ValueError("the data must be a JSON object")
+        key = load_key(cfg.commands.private_key_file)
+    except ValueError as exc:
+        print(f"cannot send: {exc}", file=sys.stderr)
+        return 2
+    engine = make_engine(cfg.database.url)
+    upgrade(engine)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hq-cli-{time.time_ns()}")
+    client.connect(cfg.mqtt.host, cfg.mqtt.port)
+    client.loop_start()
+    try:
+        cmd_id = Commands(engine, client, key).send(store, kiosk, args.name, data)
+    except ValueError as exc:
+        print(f"cannot send: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        time.sleep(0.2)
+        client.disconnect()
+        client.loop_stop()
+    print(f"sent {args.name} to {store}/{kiosk}: id {cmd_id}")
+    end = time.monotonic() + args.wait
+    commands = Commands(engine, client, key)
+    while time.monotonic() < end:
+        row = commands.result(cmd_id)
+        if row and row["state"] == "answered":
+            print(json.dumps({"ok": row["ok"], "result": row["result"]}, ensure_ascii=False))
+            return 0 if row["ok"] else 1
+        time.sleep(0.2)
+    if args.wait:
+        print(f"no answer within {args.wait:.0f} s (head office keeps waiting; see `python -m headoffice kiosks`)")
+        return 3
+    return 0
+
+
+def _safe(cfg) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(cfg.database.url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Head office's tables (SQLAlchemy Core) and the engine: SQLite by default, PostgreSQL for a chain.
+
+Every kiosk message is stored once in `messages`, keyed by (store, kiosk, id),
+in the same transaction as the tables derived from it (orders and their
+lines and timeline, payments, refunds, receipts' fates, events, the kiosk's
+state, alerts).  A second message with a known id and other content goes to
+`conflicts`; a message that breaks the protocol goes to `quarantine`.  Every
+query the service runs has an index (tests/test_headoffice_db.py checks the
+plans).  The schema is created and upgraded by Alembic (`migrations/`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+)
+
+metadata = MetaData()
+
+ID = String(200)
+NAME = String(64)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("installation", String(32), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),  # sha256 of the payload as received
+    Column("payload", Text, nullable=False),
+    Column("received_at", Float, nullable=False),  # unix time, head office's clock
+    Index("messages_seq", "store", "kiosk", "installation", "seq"),
+)
+
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("id", ID, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Index("conflicts_msg", "store", "kiosk", "id", "digest", unique=True),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("topic", Text, nullable=False),
+    Column("payload", Text, nullable=False),  # as received (undecodable bytes replaced)
+    Column("reason", Text, nullable=False),
+    Column("received_at", Float, nullable=False),
+)
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("state", String(16), nullable=False),  # online, offline, lost, locked, unknown
+    Column("state_since", Float, nullable=False),
+    Column("state_ts", String(32), nullable=False, default=""),  # the kiosk's ts of that state: older never wins
+    Column("installation", String(32), nullable=False, default=""),
+    Column("firmware", String(32), nullable=False, default=""),
+    Column("catalog_version", String(32), nullable=False, default=""),
+    Column("config_digest", String(64), nullable=False, default=""),
+    Column("gateway", String(32), nullable=False, default=""),
+    Column("sandbox", Boolean, nullable=False, default=False),
+    Column("session", Integer, nullable=False, default=0),
+    Column("settings", JSON, nullable=True),
+    Column("last_seen", Float, nullable=False),
+    Column("telemetry", JSON, nullable=True),  # the last heartbeat's data
+    Column("telemetry_at", Float, nullable=True),
+    Column("outbox_depth", Integer, nullable=False, default=0),
+    Column("seq_done", BigInteger, nullable=False, default=0),  # every seq up to this is stored (this installation)
+    Column("seq_max", BigInteger, nullable=False, default=0),
+    Column("gap_since", Float, nullable=True),  # a gap above seq_done was first seen then
+    Column("resend_asked", Float, nullable=True),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("order_no", String(64), primary_key=True),
+    Column("msg_id", ID, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("paid_at", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal", BigInteger, nullable=False),
+    Column("discount", BigInteger, nullable=False),
+    Column("tax", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("out_trade_no", String(64), nullable=False),
+    Column("trade_id", String(64), nullable=True),
+    Column("masked_code", String(64), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("catalog_version", String(32), nullable=False),
+    Column("receipt", String(16), nullable=False, default="unknown"),  # printed, not_printed, reprinted
+    Column("refunded", BigInteger, nullable=False, default=0),
+    Column("stored_at", Float, nullable=False),
+    Column("acked_at", Float, nullable=True),
+    Index("orders_trade", "trade_id"),
+    Index("orders_no", "order_no"),
+    Index("orders_kiosk_time", "store", "kiosk", "paid_at"),
+    Index("orders_paid", "paid_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("order_no", String(64), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("barcode", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("tax_class", String(32), nullable=False),
+)
+
+timeline = Table(
+    "order_timeline",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("order_no", String(64), nullable=False),
+    Column("at", String(32), nullable=False),  # when it happened (the kiosk's ts, or head office's time)
+    Column("what", String(32), nullable=False),  # created, paid, stored, acknowledged, receipt_*, refund_*
+    Column("detail", JSON, nullable=True),
+    Index("timeline_order", "store", "kiosk", "order_no", "n"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("out_trade_no", String(64), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("gateway", String(32), nullable=False),
+    Column("trade_id", String(64), nullable=True),
+    Column("order_no", String(64), nullable=True),
+    Column("seq", BigInteger, nullable=False),  # the kiosk's seq of the latest state: older ones never win
+    Column("updated_at", String(32), nullable=False),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("out_request_no", String(64), primary_key=True),
+    Column("order_no", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("requested_by", String(16), nullable=False),
+    Column("command_id", ID, nullable=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    Index("refunds_order", "store", "kiosk", "order_no"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("msg_id", ID, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("events_kiosk", "store", "kiosk", "n"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("kind", String(64), nullable=False),  # kiosk_lost, paper_out, printer_lost, seq_gap, conflict...
+    Column("key", String(200), nullable=False, default=""),  # what it is about (an order, a message id)
+    Column("open", Boolean, nullable=False),
+    Column("opened_at", Float, nullable=False),
+    Column("closed_at", Float, nullable=True),
+    Column("detail", Text, nullable=False, default=""),
+    Index("alerts_open", "store", "kiosk", "kind", "key", "open"),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("name", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # sent, answered, no_answer
+    Column("sent_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("ok", Boolean, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("answered_at", Float, nullable=True),
+    Index("commands_waiting", "state", "sent_at"),
+    Index("commands_kiosk", "store", "kiosk", "sent_at"),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, synchronous=FULL and a busy timeout, and its folder is made."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+    return engine
