@@ -7,6 +7,7 @@ dropped with a logged reason and never reach the cart.
 
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -106,7 +107,7 @@ class LineFramer:
         self.rejected_count += 1
 
 
-class _ThreadedScanner:
+class _ThreadedScanner(abc.ABC):
     """A scanner read on its own thread by the shared ReconnectingReader; `_session` opens and reads it."""
 
     name = "scanner"
@@ -122,8 +123,9 @@ class _ThreadedScanner:
     def stop(self) -> None:
         self.reader.stop(timeout=2)
 
+    @abc.abstractmethod
     def _session(self, stop: threading.Event, connected: Callable[[str], None]) -> None:
-        raise NotImplementedError
+        """Open the device, call connected(what) once it works, feed lines to on_code until `stop` is set."""
 
 
 class SerialScanner(_ThreadedScanner):

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,45 @@ def test_make_demo_shows_orders_flowing_from_three_kiosks(tmp_path):
     parts = last.removeprefix("[head office] ").split("  ")
     counts = {part.split(":")[0]: int(part.split(",")[1].split()[0]) for part in parts}
     assert set(counts) == {"kiosk-01", "kiosk-02", "kiosk-03"} and all(n >= 1 for n in counts.values()), last
+
+
+def test_two_workers_on_a_shared_subscription_split_the_messages_and_store_each_once(tmp_path, broker):
+    """Two head-office workers (MQTT 5 shared subscription, one database): every message stored once, both work."""
+    from headoffice.config import Config, replace
+    from headoffice.service import Service
+    from kiosk.catalog import DEMO_PRODUCTS
+    from kiosk.store import Identity, Store
+    from tests.factories import begin_payment
+
+    url = f"sqlite:///{tmp_path / 'hq.sqlite'}"
+    workers = [
+        Service(
+            replace(Config(), database={"url": url}, mqtt={"port": broker.port, "client_id": f"hq-{n}", "shared": "hq"})
+        )
+        for n in range(2)
+    ]
+    for w in workers:
+        w.start()
+    msgs = []
+    for k in range(4):
+        (tmp_path / f"k{k}").mkdir()
+        store = Store(tmp_path / f"k{k}" / "kiosk.sqlite", Identity("s1", f"k{k}", "K01", "CNY"))
+        store.seed_catalog(DEMO_PRODUCTS)
+        for i in range(25):
+            store.complete_payment(begin_payment(store, DEMO_PRODUCTS[:2]), trade_id=f"T{k}-{i}")
+        msgs += [(f"kiosk/v1/s1/k{k}/{r['topic']}", r["payload"]) for r in store.pending_outbox()]
+    pub = Subscriber(broker.port, "none/#")
+    try:
+        assert wait_until(lambda: all(w.connected.is_set() for w in workers), 10)
+        for topic, payload in msgs:
+            pub.client.publish(topic, payload, qos=1)
+        assert wait_until(lambda: workers[0].stored + workers[1].stored >= len(msgs), 30)
+        time.sleep(0.5)
+    finally:
+        pub.close()
+        for w in workers:
+            w.stop()
+    assert workers[0].stored > 0 and workers[1].stored > 0  # the broker gave each a share
+    assert workers[0].stored + workers[1].stored == len(msgs)  # and nothing twice
+    with workers[0].engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(orders)).scalar_one() == 100
