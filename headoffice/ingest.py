@@ -19,16 +19,18 @@ every message is stored; a gap above it that stays open `gap_wait_s` makes
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import JSON, Connection, Engine, Table, and_, bindparam, func, insert, select, tuple_, update
 
 from headoffice import alerts as alert_rules
 from headoffice.db import (
+    alerts,
     commands,
     conflicts,
     events,
@@ -68,6 +70,16 @@ class Outcome:
     order_ids: list[str] = field(default_factory=list)  # orders' message ids stored now (their ack is timed)
 
 
+def _is(store: str, kiosk: str):
+    return and_(kiosks.c.store == store, kiosks.c.kiosk == kiosk)
+
+
+_SET_LAST_SEEN = update(kiosks).where(_is(bindparam("s"), bindparam("k"))).values(last_seen=bindparam("at"))
+_SET_SEQ = (
+    update(kiosks)
+    .where(_is(bindparam("s"), bindparam("k")))
+    .values(seq_done=bindparam("done"), seq_max=bindparam("done"))
+)
 _SET_RECEIPT = (
     update(orders)
     .where(
@@ -121,6 +133,8 @@ class Ingest:
         self.engine = engine
         self.gap_wait_s = gap_wait_s
         self.clock = clock
+        self._known_kiosks: set[Kiosk] = set()  # rows that exist with their installation set (never deleted)
+        self._pending_kiosks: set[Kiosk] = set()  # found in the batch being stored: known once it commits
 
     # -- one batch ---------------------------------------------------------------------
     def store_batch(self, batch: list[Received], acknowledged: list[str] | None = None) -> Outcome:
@@ -129,6 +143,7 @@ class Ingest:
         out = Outcome()
         b = _Batch()
         checked = [self._check(r, out, b) for r in batch]
+        self._pending_kiosks = set()
         with self.engine.begin() as conn:
             keys = list({(c[1]["store"], c[1]["kiosk"], c[1]["id"]) for c in checked if c is not None})
             for i in range(0, len(keys), 500):  # what is known already, in one query per 500
@@ -144,27 +159,68 @@ class Ingest:
             self._flush(conn, b)
             self._write_payments(conn, b)
             if b.messages:
-                conn.execute(insert(messages), b.messages)
+                _bulk_insert(conn, messages, b.messages)
             if b.lines:
-                conn.execute(insert(order_lines), b.lines)
+                _bulk_insert(conn, order_lines, b.lines)
             if b.timeline:
-                conn.execute(insert(timeline), b.timeline)
+                _bulk_insert(conn, timeline, b.timeline)
             if b.events:
-                conn.execute(insert(events), b.events)
+                _bulk_insert(conn, events, b.events)
             for (store, kiosk), (data, at) in b.telemetry.items():  # only the newest heartbeat matters
                 conn.execute(
                     update(kiosks)
                     .where(_is(store, kiosk))
                     .values(telemetry=data, telemetry_at=at, outbox_depth=data["outbox_depth"])
                 )
-            for (store, kiosk), at in b.seen.items():
-                conn.execute(update(kiosks).where(_is(store, kiosk)).values(last_seen=at))
-                alert_rules.close(conn, store, kiosk, "kiosk_silent", "", at)
-            for k in b.touched:
-                self._advance_seq(conn, k, out)
+            if b.seen:
+                conn.execute(_SET_LAST_SEEN, [{"s": st, "k": k, "at": at} for (st, k), at in b.seen.items()])
+                conn.execute(
+                    update(alerts)
+                    .where(
+                        and_(
+                            alerts.c.kind == "kiosk_silent",
+                            alerts.c.open,
+                            tuple_(alerts.c.store, alerts.c.kiosk).in_(list(b.seen)),
+                        )
+                    )
+                    .values(open=False, closed_at=self.clock())
+                )
+            self._advance_seqs(conn, b, out)
             if acknowledged:
                 conn.execute(update(orders).where(orders.c.msg_id.in_(acknowledged)).values(acked_at=self.clock()))
+        self._known_kiosks |= self._pending_kiosks  # committed
         return out
+
+    def _advance_seqs(self, conn: Connection, b: _Batch, out: Outcome) -> None:
+        """Move each touched kiosk's seq_done.  The usual case (this batch's seqs follow on from seq_done, no gap
+        open before) is settled from the batch alone; anything else looks at the stored messages."""
+        if not b.touched:
+            return
+        rows = {
+            (r.store, r.kiosk): r
+            for r in conn.execute(
+                select(kiosks.c.store, kiosks.c.kiosk, kiosks.c.installation, kiosks.c.seq_done, kiosks.c.seq_max)
+                .where(tuple_(kiosks.c.store, kiosks.c.kiosk).in_(list(b.touched)))
+                .where(kiosks.c.gap_since.is_(None))
+            )
+        }
+        new_seqs: dict[Kiosk, list[int]] = {}
+        for m in b.messages:
+            k = (m["store"], m["kiosk"])
+            row = rows.get(k)
+            if row is not None and m["seq"] > 0 and m["installation"] == row.installation:
+                new_seqs.setdefault(k, []).append(m["seq"])
+        fast = []
+        for k in b.touched:
+            row = rows.get(k)
+            seqs = sorted(new_seqs.get(k, []))
+            follows_on = seqs == list(range(row.seq_done + 1, row.seq_done + 1 + len(seqs))) if row else False
+            if row is not None and seqs and follows_on and row.seq_max <= row.seq_done:
+                fast.append({"s": k[0], "k": k[1], "done": row.seq_done + len(seqs)})
+            else:
+                self._advance_seq(conn, k, out)
+        if fast:
+            conn.execute(_SET_SEQ, fast)
 
     def _check(self, r: Received, out: Outcome, b: _Batch) -> tuple[Received, dict[str, Any], float] | None:
         now = r.at or self.clock()
@@ -260,7 +316,7 @@ class Ingest:
             fate = {(st, k, o): what.removeprefix("receipt_") for st, k, o, what in early}
             for o in b.orders:
                 o["receipt"] = fate.get((o["store"], o["kiosk"], o["order_no"]), "unknown")
-            conn.execute(insert(orders), b.orders)
+            _bulk_insert(conn, orders, b.orders)
             b.orders.clear()
         if b.receipts:
             conn.execute(_SET_RECEIPT, b.receipts)
@@ -285,7 +341,7 @@ class Ingest:
             if key in stored and p["seq"] > stored[key]
         ]
         if new:
-            conn.execute(insert(payments), new)
+            _bulk_insert(conn, payments, new)
         if newer:
             conn.execute(_UPDATE_PAYMENT, newer)
 
@@ -320,6 +376,8 @@ class Ingest:
         alert_rules.open(conn, store, kiosk, "conflict", msg_id, now, "the same message id with other content")
 
     def _kiosk_seen(self, conn: Connection, store: str, kiosk: str, installation: str, now: float) -> None:
+        if (store, kiosk) in self._known_kiosks:
+            return
         row = conn.execute(
             select(kiosks.c.installation).where(and_(kiosks.c.store == store, kiosks.c.kiosk == kiosk))
         ).first()
@@ -340,6 +398,8 @@ class Ingest:
             )
         elif not row.installation and installation:
             conn.execute(update(kiosks).where(_is(store, kiosk)).values(installation=installation))
+        if installation or (row is not None and row.installation):
+            self._pending_kiosks.add((store, kiosk))
 
     # -- per topic ------------------------------------------------------------------------
     def _status(self, conn, store, kiosk, body, now, out, b) -> None:
@@ -551,5 +611,21 @@ class Ingest:
         conn.execute(update(kiosks).where(_is(store, kiosk)).values(**values))
 
 
-def _is(store: str, kiosk: str):
-    return and_(kiosks.c.store == store, kiosks.c.kiosk == kiosk)
+def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Many rows into one table: PostgreSQL's COPY (one round trip, no per-row statement), elsewhere executemany.
+    Inside the caller's transaction either way."""
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    json_cols = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    raw = conn.connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False) if c in json_cols and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
