@@ -285,16 +285,12 @@ def _check_cross_field(cfg: Config) -> None:
             )
     if not re.fullmatch(r"[A-Z0-9]{1,6}", cfg.kiosk.order_prefix):
         raise ConfigError("kiosk.order_prefix: use 1-6 uppercase letters or digits")
-    if cfg.printer.paper_width_mm == 58 and len(cfg.kiosk.order_prefix) > 4:
-        raise ConfigError(
-            "kiosk.order_prefix: at most 4 characters with 58 mm paper, or the order barcode is wider than the paper"
-        )
     if not re.fullmatch(r"[A-Z]{3}", cfg.kiosk.currency):
         raise ConfigError("kiosk.currency: use an ISO 4217 code such as 'CNY'")
     if "{order_no}" not in cfg.receipt.url:
         raise ConfigError("receipt.url: must contain {order_no}")
     try:
-        cfg.receipt.url.format(order_no="K01-261124-0001")
+        cfg.receipt.url.format(order_no="K01-26112430285")
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
             f"receipt.url: cannot be filled in ({type(exc).__name__}: {exc}); only {{order_no}} may stand in braces"

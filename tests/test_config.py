@@ -31,7 +31,6 @@ def test_no_file_means_simulator_defaults():
         ({"kiosk": {"store_id": "My Store"}}, "kiosk.store_id: use 1-32 lowercase"),
         ({"mqtt": {"tls": True}}, "mqtt.ca_file: needed when mqtt.tls = true"),
         ({"receipt": {"url": "https://x/r"}}, "receipt.url: must contain {order_no}"),
-        ({"kiosk": {"order_prefix": "STORE1"}, "printer": {"paper_width_mm": 58}}, "kiosk.order_prefix: at most 4"),
         ({"receipt": {"mode": "pdf"}}, "receipt.mode: 'pdf' is not allowed; use one of 'raster', 'native'"),
         ({"attendant": {"pin_hash": "1234"}}, "attendant.pin_hash: not a PIN hash"),
     ],

@@ -92,13 +92,24 @@ def test_a_failed_transaction_leaves_no_trace(store, monkeypatch):
 
 
 def test_seq_and_order_numbers_survive_reopen(store, tmp_path):
-    store.complete_payment(begin(store), trade_id="T")
+    first = store.complete_payment(begin(store), trade_id="T")
     last = json.loads(store.pending_outbox()[-1]["payload"])["seq"]
     store.close()
     again = Store(tmp_path / "kiosk.sqlite", ID)
     order = again.complete_payment(begin(again), trade_id="T")
-    assert order.order_no.endswith("-0002")
+    assert int(order.order_no.rsplit("-", 1)[1]) > int(first.order_no.rsplit("-", 1)[1])  # the day, its number
     assert json.loads(again.pending_outbox()[-1]["payload"])["seq"] > last
+
+
+def test_order_numbers_rise_and_are_never_below_the_time_of_day(store):
+    from datetime import datetime
+
+    now = datetime.now()
+    second = now.hour * 3600 + now.minute * 60 + now.second
+    numbers = [int(store.complete_payment(begin(store), trade_id=f"T{i}").order_no[-5:]) for i in range(5)]
+    assert numbers == sorted(set(numbers)) and numbers[0] >= second  # a burst: one apart, from the time of day
+    assert store.complete_payment(begin(store), trade_id="T9").order_no.startswith(f"K01-{now:%y%m%d}")
+    assert len(store.order(store.last_order_no()).order_no) == len("K01-26112531177")
 
 
 def test_outbox_sent_and_acked(store):
@@ -170,8 +181,9 @@ def test_a_new_installation_is_chosen_by_a_person_and_gets_new_ids(tmp_path):
     again.seed_catalog(DEMO_PRODUCTS)
     second = again.complete_payment(begin(again), trade_id="T2")
     ids = {json.loads(r["payload"])["id"] for r in again.pending_outbox() if r["topic"] == "orders"}
-    assert second.order_no == first.order_no and ids == {again.msg_id("orders", second.order_no)}
-    assert before not in next(iter(ids))  # head office can tell the two orders apart
+    # the new installation never gives the old one's order numbers again, and its message ids are its own
+    assert second.order_no != first.order_no and ids == {again.msg_id("orders", second.order_no)}
+    assert before not in next(iter(ids))
 
 
 def test_a_readonly_data_directory_is_one_clear_line():
