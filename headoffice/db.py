@@ -127,6 +127,7 @@ orders = Table(
     Column("acked_at", Float, nullable=True),
     Index("orders_trade", "trade_id"),
     Index("orders_no", "order_no"),
+    Index("orders_out_trade_no", "store", "kiosk", "out_trade_no"),
     Index("orders_kiosk_time", "store", "kiosk", "paid_at"),
     Index("orders_paid", "paid_at"),
 )

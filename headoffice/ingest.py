@@ -548,10 +548,29 @@ class Ingest:
 
     def _events(self, conn, store, kiosk, body, now, out, b) -> None:
         d = body["data"]
-        conn.execute(
-            insert(events).values(store=store, kiosk=kiosk, msg_id=body["id"], kind=d["kind"], ts=body["ts"], data=d)
+        b.events.append(
+            {"store": store, "kiosk": kiosk, "msg_id": body["id"], "kind": d["kind"], "ts": body["ts"], "data": d}
         )
         alert_rules.on_event(conn, store, kiosk, d, now)
+        if d["kind"] == "reconciled":
+            self._reconciled(conn, store, kiosk, body, b)
+
+    def _reconciled(self, conn, store, kiosk, body, b) -> None:
+        """The kiosk compared a day with the gateway's statement: each order learns whether it matched."""
+        d = body["data"]
+        self._flush(conn, b)  # orders of this very batch too
+        detail = {"date": d.get("date"), "gateway": d.get("gateway")}
+        for key, result in (("matched", "matched"), ("differing", "difference")):
+            numbers = [str(x) for x in d.get(key, [])][:2000]
+            if not numbers:
+                continue
+            found = conn.execute(
+                select(orders.c.order_no).where(
+                    and_(orders.c.store == store, orders.c.kiosk == kiosk, orders.c.out_trade_no.in_(numbers))
+                )
+            ).scalars()
+            for order_no in found:
+                b.step(store, kiosk, order_no, body["ts"], "reconciled", {**detail, "result": result})
 
     def _cmd_result(self, conn, store, kiosk, body, now, out, b) -> None:
         d = body["data"]

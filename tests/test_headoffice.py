@@ -331,3 +331,20 @@ def test_workers_starting_together_migrate_the_database_once(hq_engine):
     engine = make_engine(url)
     assert count(engine, messages) == 0
     engine.dispose()
+
+
+def test_reconciliation_reaches_each_order_s_timeline(hq_engine, kiosk_store, tmp_path):
+    from kiosk.reconcile import Report, finish
+
+    ingest = Ingest(hq_engine)
+    good, bad = sell(kiosk_store, 2)
+    report = Report("2026-11-24", "sandbox", matched=[good.out_trade_no])
+    report.differences.append(
+        {"kind": "trade", "out_trade_no": bad.out_trade_no, "out_request_no": "", "difference": "amount_mismatch"}
+    )
+    finish(report, kiosk_store, tmp_path)
+    ingest.store_batch(outbox(kiosk_store))
+    steps = {o.order_no: queries.order(hq_engine, o.order_no)[0]["timeline"][-1] for o in (good, bad)}
+    assert steps[good.order_no]["what"] == "reconciled" and steps[good.order_no]["detail"]["result"] == "matched"
+    assert steps[bad.order_no]["detail"]["result"] == "difference"
+    assert [a["kind"] for a in queries.alerts(hq_engine)] == ["recon_difference"]

@@ -224,3 +224,43 @@ def test_two_workers_on_a_shared_subscription_split_the_messages_and_store_each_
     assert workers[0].stored + workers[1].stored == len(msgs)  # and nothing twice
     with workers[0].engine.connect() as c:
         assert c.execute(select(func.count()).select_from(orders)).scalar_one() == 100
+
+
+def test_the_broker_dies_and_comes_back_nothing_is_lost_or_doubled(fleet):
+    hq, k, broker = fleet
+    k.sections["mqtt"]["ack_timeout_s"] = 2.0  # what the broker lost in flight goes again soon
+    write_config(k.config, k.sections)
+    hq.start()
+    k.start()
+    k.scan_and_pay("281234567890123451")
+    assert wait_until(lambda: hq.count(orders) == 1, 20), hq.logs()
+    broker.stop()  # everything in flight at the broker is gone with it (no persistence in this test's broker)
+    k.scan_and_pay("281234567890123452")
+    assert wait_until(lambda: len(k.rows("SELECT 1 FROM orders")) == 2, 20), k.logs()
+    broker.start()
+    assert wait_until(lambda: hq.count(orders) == 2, 30), hq.logs()
+    assert wait_until(lambda: not k.rows("SELECT 1 FROM outbox WHERE acked_at IS NULL"), 30), k.rows(
+        "SELECT id, sent_at FROM outbox WHERE acked_at IS NULL"
+    )
+    with hq.engine.connect() as c:
+        ids = [r[0] for r in c.execute(select(messages.c.id))]
+    assert len(ids) == len(set(ids))
+    assert {r["id"] for r in k.rows("SELECT id FROM outbox")} <= set(ids)
+
+
+def test_a_kiosk_killed_around_head_office_s_ack_ends_with_everything_acknowledged_and_stored_once(fleet):
+    hq, k, broker = fleet
+    k.sections["mqtt"]["ack_timeout_s"] = 2.0
+    write_config(k.config, k.sections)
+    hq.start()
+    k.start()
+    k.scan_and_pay("281234567890123451")
+    assert wait_until(lambda: hq.count(orders) == 1, 20), hq.logs()
+    k.kill()  # the order is stored; its ack may or may not have reached the kiosk
+    k.restart_line()
+    k.start()  # the ack waits in its persistent session, or the message goes again and is stored once
+    assert wait_until(lambda: not k.rows("SELECT 1 FROM outbox WHERE acked_at IS NULL"), 30), k.logs()
+    assert hq.count(orders) == 1
+    with hq.engine.connect() as c:
+        ids = [r[0] for r in c.execute(select(messages.c.id))]
+    assert len(ids) == len(set(ids)) and {r["id"] for r in k.rows("SELECT id FROM outbox")} <= set(ids)

@@ -42,6 +42,7 @@ class Report:
     local_total: int = 0
     gateway_total: int = 0
     differences: list[dict[str, Any]] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)  # out_trade_nos whose trade agrees on both sides
 
     @property
     def clean(self) -> bool:
@@ -94,6 +95,8 @@ def compare(date: str, gateway: str, local: list[Entry], remote: list[Entry]) ->
             report.differences.append(
                 {**base, "difference": "amount_mismatch", "local_amount": a.amount, "gateway_amount": b.amount}
             )
+        elif key[0] == "trade":
+            report.matched.append(key[1])
     return report
 
 
@@ -133,6 +136,16 @@ def finish(report: Report, store: Any, data_dir: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{report.date}-{report.gateway}.json"
     path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    # every order of the day learns its reconciliation at head office (matched, or which ones differ)
+    store.add_event(
+        "reconciled",
+        date=report.date,
+        gateway=report.gateway,
+        clean=report.clean,
+        matched=report.matched[:2000],
+        differing=sorted({d["out_trade_no"] for d in report.differences})[:2000],
+        truncated=len(report.matched) > 2000 or len(report.differences) > 2000,
+    )
     if not report.clean:
         store.add_event(
             "reconciliation_differences",

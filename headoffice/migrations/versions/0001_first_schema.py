@@ -3,7 +3,7 @@ events, alerts, commands.
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:54:35.298652
+Create Date: 2026-11-25 08:42:15.574487
 """
 
 from __future__ import annotations
@@ -181,6 +181,7 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index("orders_kiosk_time", ["store", "kiosk", "paid_at"], unique=False)
         batch_op.create_index("orders_no", ["order_no"], unique=False)
+        batch_op.create_index("orders_out_trade_no", ["store", "kiosk", "out_trade_no"], unique=False)
         batch_op.create_index("orders_paid", ["paid_at"], unique=False)
         batch_op.create_index("orders_trade", ["trade_id"], unique=False)
 
@@ -238,6 +239,7 @@ def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("orders_trade")
         batch_op.drop_index("orders_paid")
+        batch_op.drop_index("orders_out_trade_no")
         batch_op.drop_index("orders_no")
         batch_op.drop_index("orders_kiosk_time")
 
