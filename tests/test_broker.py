@@ -160,3 +160,26 @@ def test_check_warns_about_a_broker_without_tls_outside_this_machine(tmp_path):
     assert "warning: mqtt.hq_public_key_file is not set" in run.stderr
     local = write_config(tmp_path / "l.toml", {"kiosk": {"data_dir": str(tmp_path)}})
     assert "without TLS" not in kiosk_cli("--config", str(local), "--check").stderr
+
+
+def test_head_office_s_shared_subscription_passes_the_acl_and_a_kiosk_s_does_not(pki, fleet_broker):  # noqa: F811
+    """Head office's workers read through `$share/hq/...`; a kiosk's credentials cannot read another kiosk's
+    messages that way either."""
+    port = fleet_broker
+    seen = {"hq": [], "kiosk-02": []}
+    hq = connect(pki, port, "hq", on_message=lambda c, u, m: seen["hq"].append(m.topic))
+    hq.subscribe("$share/hq/kiosk/v1/+/+/events", qos=1)
+    other = connect(pki, port, "s001-kiosk-02", on_message=lambda c, u, m: seen["kiosk-02"].append(m.topic))
+    other.subscribe("$share/hq/kiosk/v1/s001/kiosk-01/events", qos=1)
+    kiosk = connect(pki, port, "s001-kiosk-01")
+    try:
+        time.sleep(0.5)  # both subscriptions in place
+        for _ in range(6):  # were kiosk-02 in the group, the broker would hand it about half of them
+            kiosk.publish(K1 + "events", b"{}", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: seen["hq"] == [K1 + "events"] * 6, 10)
+        time.sleep(0.5)
+        assert seen["kiosk-02"] == []
+    finally:
+        for c in (hq, other, kiosk):
+            c.loop_stop()
+            c.disconnect()
