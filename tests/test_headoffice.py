@@ -348,3 +348,34 @@ def test_reconciliation_reaches_each_order_s_timeline(hq_engine, kiosk_store, tm
     assert steps[good.order_no]["what"] == "reconciled" and steps[good.order_no]["detail"]["result"] == "matched"
     assert steps[bad.order_no]["detail"]["result"] == "difference"
     assert [a["kind"] for a in queries.alerts(hq_engine)] == ["recon_difference"]
+
+
+def test_unanswered_commands_are_sent_again_when_idempotent_and_given_up_otherwise(hq_engine, broker):
+    import paho.mqtt.client as mqtt
+
+    from headoffice.commands import Commands
+    from tests.loopback import Subscriber, wait_until
+
+    clock = Clock()
+    watcher = Subscriber(broker.port, "kiosk/v1/s1/k1/cmd/#")
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="hq-commands-test")
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        commands = Commands(hq_engine, client, None, answer_timeout_s=60, clock=clock)
+        ping = commands.send("s1", "k1", "ping")
+        refund = commands.send("s1", "k1", "refund", {"order_no": "K01-1"})
+        with pytest.raises(ValueError, match="unknown command 'dance'"):
+            commands.send("s1", "k1", "dance")
+        assert wait_until(lambda: len(watcher.raw("ping")) == 1 and len(watcher.raw("refund")) == 1, 10)
+        clock.t += 61
+        assert commands.expire() == 2
+        assert wait_until(lambda: len(watcher.raw("ping")) == 2, 10)
+        assert json.loads(watcher.raw("ping")[1])["id"] == ping  # the same id: the kiosk answers it once
+        assert commands.result(ping)["state"] == "sent" and commands.result(ping)["attempts"] == 2
+        assert commands.result(refund)["state"] == "no_answer"  # never sent twice by head office
+        assert len(watcher.raw("refund")) == 1
+    finally:
+        client.loop_stop()
+        client.disconnect()
+        watcher.close()

@@ -527,3 +527,21 @@ def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language
     k.panel.scan("6901234000016")  # nothing can be bought meanwhile
     assert run_until(ui, lambda: co.notice is not None and co.notice.key == "out_of_service")
     assert not co.cart
+
+
+def test_head_office_lock_and_settings_reach_the_screen(ui_for):
+    from kiosk.services.events import LockChanged, SettingsChanged
+
+    k, ui = ui_for(kiosk={"default_language": "en"})
+    k.events.put(LockChanged("till audit"))
+    ui.frame()
+    assert "Out of service" in [t for t, _ in ui.painter.texts]
+    assert k.controller.light_state() == "fault" and "till audit" in k.controller.out_of_service
+    k.panel.scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.notice is not None and k.checkout.notice.key == "out_of_service")
+    assert not k.checkout.cart  # nothing can be sold meanwhile
+    k.events.put(LockChanged(None))
+    k.events.put(SettingsChanged({"idle_timeout_s": 45.0, "default_language": "zh_CN"}))
+    ui.frame()
+    assert k.controller.out_of_service is None and k.controller.light_state() == "ready"
+    assert k.checkout.idle_timeout_s == 45.0 and k.checkout.language == "zh_CN"  # on the welcome screen: at once
