@@ -7,21 +7,15 @@ broker that is down or restarts loses nothing: rows stay unsent and go out in
 order on the next connection.  A fresh paho client is made per connection so
 paho's in-memory retries never duplicate what the outbox resends.
 
-Incoming: `ack` (HQ stored these ids: mark delivered) and `cmd/{name}`.
-Both are envelopes signed by head office (kiosk.signing); with no head-office
-key configured only `ping` is obeyed and acks are taken unsigned.  A retained
-command is ignored (it would run again on every reconnect).  Each command id
-is claimed in the store before it runs: a repeated command gets its answer
-again and is not carried out twice; an id reused for a different command is
-refused.  Malformed or refused commands are answered with an error on
-`cmd-result` and change nothing.
+Incoming: `ack` (HQ stored these ids: mark delivered) and `cmd/{name}`, handed
+to kiosk.intake, which checks head office's signature and each command id.  A
+retained message is ignored (a command would run again on every reconnect).
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
-import json
 import logging
 import os
 import queue
@@ -38,7 +32,8 @@ import paho.mqtt.client as mqtt
 
 from kiosk import __version__, messages
 from kiosk.config import Config
-from kiosk.signing import Refused, Verifier, canonical, load_public_key
+from kiosk.intake import CommandHandler, Intake
+from kiosk.signing import Verifier, load_public_key
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,9 +41,6 @@ log = logging.getLogger(__name__)
 WINDOW = 200  # messages in flight at once
 
 # (name, data, command id) -> the result, or None when the handler writes it itself later
-CommandHandler = Callable[[str, dict[str, Any], str], dict[str, Any] | None]
-UNSIGNED_COMMANDS = frozenset({"ping"})  # harmless: obeyed without head office's signature
-MAX_COMMAND_ID = 128
 
 
 class MqttLink:
@@ -68,12 +60,16 @@ class MqttLink:
         self.store = store
         self.prefix = cfg.topic_prefix
         self.devices = devices
-        self.on_command = on_command or (lambda name, data, cmd_id: {"ok": False, "error": f"unknown command {name!r}"})
         self.verifier = Verifier(
             load_public_key(cfg.mqtt.hq_public_key_file),
             cfg.kiosk.store_id,
             cfg.kiosk.kiosk_id,
             cfg.mqtt.command_max_age_s,
+        )
+        self.intake = Intake(
+            store,
+            self.verifier,
+            on_command or (lambda name, data, cmd_id: {"ok": False, "error": f"unknown command {name!r}"}),
         )
         self.on_status = on_status
         self.connected = threading.Event()
@@ -329,78 +325,10 @@ class MqttLink:
             log.warning("mqtt: ignored a retained message on %s", topic)
             return
         if topic == "ack":
-            self._ack(msg.payload)
+            self.intake.ack(msg.payload)
         elif topic.startswith("cmd/"):
-            self._command(topic[4:], msg.payload)
-
-    def _ack(self, payload: bytes) -> None:
-        try:
-            body = json.loads(payload)
-            if not isinstance(body, dict):
-                raise ValueError("not an object")
-            if self.verifier.enabled:
-                self.verifier.check("ack", body)
-            ids = body["data"]["ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                raise ValueError("data.ids must be a list of strings")
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            log.warning("mqtt: ignored an ack (%s)", exc)
-            return
-        self.store.mark_acked(ids)
-
-    def _command(self, name: str, payload: bytes) -> None:
-        cmd_id: str | None = None
-        try:
-            body = json.loads(payload)
-            if not isinstance(body, dict):
-                raise ValueError("the payload must be a JSON object")
-            raw_id = body.get("id")
-            if not isinstance(raw_id, str) or not raw_id or len(raw_id) > MAX_COMMAND_ID or not raw_id.isprintable():
-                raise ValueError(f"the command needs an 'id': a string of 1-{MAX_COMMAND_ID} printable characters")
-            data = body.get("data", {})
-            if not isinstance(data, dict):
-                raise ValueError("'data' must be a JSON object")
-            if name not in UNSIGNED_COMMANDS:
-                self.verifier.check(f"cmd/{name}", body)
-            cmd_id = raw_id
-            digest = hashlib.sha256(canonical({"type": f"cmd/{name}", "data": data})).hexdigest()
-            claim = self.store.claim_command(cmd_id, name, digest)
-            if claim == "answered":  # delivered again: the same answer again, nothing done twice
-                self.store.repeat_command_result(cmd_id)
-                self.wake.set()
-                return
-            if claim == "running":  # still being carried out: its answer follows
-                return
-            if claim == "conflict":
-                log.warning("command %s: id %s was used before for another command", name, cmd_id)
-                self.store.add_command_result(
-                    None,
-                    name,
-                    {"ok": False, "error": f"command id {cmd_id!r} was used before for another command"},
-                    command_id=cmd_id,
-                )
-                self.wake.set()
-                return
-            result = self.on_command(name, data, cmd_id)
-            if result is None:  # a long command: its handler writes the outcome when it is done
-                self.wake.set()
-                return
-        except Refused as exc:
-            log.warning("command %s refused: %s", name, exc)
-            result = {"ok": False, "error": f"refused: {exc}"}
-            self.store.add_command_result(None, name, result, command_id=cmd_id or _printable_id(payload))
-            self.wake.set()
-            return
-        except (ValueError, UnicodeDecodeError) as exc:
-            result = {"ok": False, "error": f"malformed command: {exc}"}
-            self.store.add_command_result(None, name, result, command_id=_printable_id(payload))
-            self.wake.set()
-            return
-        except Exception as exc:  # a command handler bug must not end the MQTT session
-            log.exception("command %s failed", name)
-            result = {"ok": False, "error": f"command failed: {exc}"}
-        self.store.add_command_result(cmd_id, name, result)
-        self.wake.set()
+            self.intake.command(topic[4:], msg.payload)
+            self.wake.set()  # its answer (or its repeat) is in the outbox
 
     def heartbeat(self) -> dict[str, Any]:
         disk = shutil.disk_usage(self.cfg.kiosk.data_dir)
@@ -425,12 +353,3 @@ class MqttLink:
         except (OSError, StopIteration):
             pass
         return data
-
-
-def _printable_id(payload: bytes) -> str | None:
-    """The id of a command that was refused, if it has a usable one, so head office can match the answer."""
-    try:
-        raw = json.loads(payload).get("id")
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return None
-    return raw if isinstance(raw, str) and 0 < len(raw) <= MAX_COMMAND_ID and raw.isprintable() else None

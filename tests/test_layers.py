@@ -34,6 +34,7 @@ SERVICES = (
     "kiosk.payments",
     "kiosk.reconcile",
     "kiosk.telemetry",
+    "kiosk.intake",
     "kiosk.receipts",
     "kiosk.fonts",
     "kiosk.signing",

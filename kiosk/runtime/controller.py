@@ -14,8 +14,7 @@ import logging
 import queue
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from hardware import MAX_CODE_AGE_S, Paper
 from kiosk.attendant import Attendant, Mode
@@ -32,6 +31,8 @@ from kiosk.checkout import (
 )
 from kiosk.codes import CodeKind, classify
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
+from kiosk.runtime.actions import Actions
+from kiosk.runtime.ports import Wiring
 from kiosk.runtime.view import Action, AttendantView, LineView, View
 from kiosk.services.events import (
     AttendantNotice,
@@ -49,9 +50,6 @@ from kiosk.services.events import (
     ServiceState,
     SettingsChanged,
 )
-from kiosk.services.paying import PaymentService
-from kiosk.services.printing import PrintService
-from kiosk.services.refunds import RefundService
 
 log = logging.getLogger(__name__)
 SHOPPER_DEVICES = ("scanner", "camera", "printer", "gateway")  # what the top bar tells the shopper is offline
@@ -59,41 +57,7 @@ STAFF_PRINTS = ("reprint", "z_report", "test_page")
 UNSETTLED = ("NO_ANSWER", "TIMEOUT", "HTTP_502")  # answers that suggest the gateway is down
 
 
-class Signals(Protocol):
-    """The lights and the buzzer (hardware.gpio.Signals)."""
-
-    def light(self, state: str) -> None: ...
-    def beep(self, pattern: str) -> None: ...
-
-
-class Link(Protocol):
-    """What the controller tells head office directly (the outbox may be on the full disk)."""
-
-    def set_out_of_service(self, problem: str | None) -> None: ...
-    def alert(self, kind: str, **data: Any) -> None: ...
-
-
-@dataclass
-class Wiring:
-    """What the controller drives, built by kiosk.runtime.wiring."""
-
-    payments: PaymentService
-    printing: PrintService
-    refunds: RefundService
-    record: Callable[..., None]  # record(kind, **data): an `events` message, written on the store worker
-    save_lockout: Callable[[int, float], None]  # the PIN lockout (failures, until: wall clock), on the store worker
-    probe_gateway: Callable[[], None]  # wake the recovery loop: is the gateway there?
-    signals: Signals | None = None
-    link: Link | None = None
-    press_sim: Callable[[str], None] | None = None  # the simulator panel's buttons
-    type_sim: Callable[[str], None] | None = None  # keys typed into the simulator's window: its scanner
-    sim_buttons: Callable[[], tuple[tuple[str, str], ...]] = lambda: ()
-    has_scanner: bool = True  # with a scanner fitted, the camera is for payment codes only
-    receipt_url: str = ""
-    currency: str = "CNY"
-
-
-class Controller:
+class Controller(Actions):
     def __init__(
         self,
         checkout: Checkout,
@@ -312,70 +276,6 @@ class Controller:
             log.info("back in service")
         if self.w.link:
             self.w.link.set_out_of_service(problem)
-
-    # -- actions -------------------------------------------------------------------------------
-    def _action_table(self) -> dict[str, Callable[[str, float], list[Effect] | None]]:
-        co, a = self.checkout, self.attendant
-        return {
-            # the shopper
-            "help": lambda _, now: co.open_help(now),
-            "close_help": lambda _, now: co.close_help(now),
-            "language": lambda lang, now: co.set_language(lang, now),
-            "plus": lambda sku, now: co.tap_plus(sku, now),
-            "minus": lambda sku, now: co.tap_minus(sku, now),
-            "remove": lambda sku, now: co.tap_remove(sku, now),
-            "pay": lambda _, now: co.tap_pay(now),
-            "back": lambda _, now: co.tap_back(now),
-            "scan_to_pay": lambda _, now: co.tap_scan_to_pay(now),
-            "cancel_payment": lambda _, now: co.tap_cancel_payment(now),
-            "start_over": lambda _, now: co.tap_start_over(now),
-            "still_here": lambda _, now: co.touch(now),
-            # staff
-            "staff": self._staff,
-            "key": lambda digit, now: a.key(digit, now),
-            "clear": lambda _, now: a.clear(now),
-            "submit_pin": self._submit_pin,
-            "attendant_back": lambda _, now: a.back_to_menu(now),
-            "attendant_exit": self._leave_attendant,
-            "reprint_last": lambda _, now: self.w.printing.reprint(None),
-            "reprint_scan": lambda _, now: a.scan_to_reprint(now),
-            "refund_scan": lambda _, now: a.scan_to_refund(now),
-            "confirm_refund": self._confirm_refund,
-            "z_report": lambda _, now: self.w.printing.z_report(co.language),
-            "test_page": lambda _, now: self.w.printing.test_page(),
-            # the simulator's panel
-            "sim": lambda name, now: self.w.press_sim(name) if self.w.press_sim else None,
-            "sim_type": lambda text, now: self.w.type_sim(text) if self.w.type_sim else None,
-        }
-
-    def _staff(self, _: str, now: float) -> None:
-        self.checkout.close_help(now)
-        self.attendant.open_keypad(now)
-
-    def _submit_pin(self, _: str, now: float) -> None:
-        a = self.attendant
-        if a.submit(now):
-            kind = "attendant_signed_in"
-        else:
-            kind = "attendant_locked_out" if a.message == "locked" else "attendant_wrong_pin"
-        self.w.save_lockout(a.failures, time.time() + max(0.0, a.locked_until - now))
-        self.w.record(kind)
-
-    def _leave_attendant(self, _: str, now: float) -> None:
-        if self.attendant.mode is not Mode.PIN:
-            self.failed = None  # staff were signed in: they have seen what failed
-        self.attendant.leave()
-
-    def _confirm_refund(self, _: str, now: float) -> None:
-        """Staff confirmed: refund what they typed (or all that is left) of the scanned order."""
-        a = self.attendant
-        order_no, amount = a.refund_order, a.refund_amount
-        if amount is None:
-            a.message = "amount_invalid"
-            return
-        a.back_to_menu(now)
-        a.message = "refunding"
-        self.w.refunds.by_attendant(order_no, amount)
 
     # -- the screens' view ------------------------------------------------------------------------
     def snapshot(self) -> View:

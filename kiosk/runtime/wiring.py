@@ -32,7 +32,8 @@ from kiosk.payments import emvqr
 from kiosk.payments.driver import PaymentDriver
 from kiosk.payments.gateways import make_gateway
 from kiosk.receipts import ReceiptSettings
-from kiosk.runtime.controller import Controller, Wiring
+from kiosk.runtime.controller import Controller
+from kiosk.runtime.ports import Wiring
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.jobs import Worker
 from kiosk.services.office import HeadOfficeCommands

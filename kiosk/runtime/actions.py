@@ -1,0 +1,85 @@
+"""What each touch does: the table from an Action's name to the domain call it stands for.
+
+Mixed into the Controller (kiosk.runtime.controller), which runs the effects
+the call returns.  The shopper's buttons go to the Checkout, the staff's to the
+Attendant and the services (printing, refunds), the simulator's to its panel.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kiosk.attendant import Attendant, Mode
+from kiosk.checkout import Checkout, Effect
+from kiosk.runtime.ports import Wiring
+
+
+class Actions:
+    checkout: Checkout
+    attendant: Attendant
+    w: Wiring
+    failed: object
+
+    def _action_table(self) -> dict[str, Callable[[str, float], list[Effect] | None]]:
+        co, a = self.checkout, self.attendant
+        return {
+            # the shopper
+            "help": lambda _, now: co.open_help(now),
+            "close_help": lambda _, now: co.close_help(now),
+            "language": lambda lang, now: co.set_language(lang, now),
+            "plus": lambda sku, now: co.tap_plus(sku, now),
+            "minus": lambda sku, now: co.tap_minus(sku, now),
+            "remove": lambda sku, now: co.tap_remove(sku, now),
+            "pay": lambda _, now: co.tap_pay(now),
+            "back": lambda _, now: co.tap_back(now),
+            "scan_to_pay": lambda _, now: co.tap_scan_to_pay(now),
+            "cancel_payment": lambda _, now: co.tap_cancel_payment(now),
+            "start_over": lambda _, now: co.tap_start_over(now),
+            "still_here": lambda _, now: co.touch(now),
+            # staff
+            "staff": self._staff,
+            "key": lambda digit, now: a.key(digit, now),
+            "clear": lambda _, now: a.clear(now),
+            "submit_pin": self._submit_pin,
+            "attendant_back": lambda _, now: a.back_to_menu(now),
+            "attendant_exit": self._leave_attendant,
+            "reprint_last": lambda _, now: self.w.printing.reprint(None),
+            "reprint_scan": lambda _, now: a.scan_to_reprint(now),
+            "refund_scan": lambda _, now: a.scan_to_refund(now),
+            "confirm_refund": self._confirm_refund,
+            "z_report": lambda _, now: self.w.printing.z_report(co.language),
+            "test_page": lambda _, now: self.w.printing.test_page(),
+            # the simulator's panel
+            "sim": lambda name, now: self.w.press_sim(name) if self.w.press_sim else None,
+            "sim_type": lambda text, now: self.w.type_sim(text) if self.w.type_sim else None,
+        }
+
+    def _staff(self, _: str, now: float) -> None:
+        self.checkout.close_help(now)
+        self.attendant.open_keypad(now)
+
+    def _submit_pin(self, _: str, now: float) -> None:
+        a = self.attendant
+        if a.submit(now):
+            kind = "attendant_signed_in"
+        else:
+            kind = "attendant_locked_out" if a.message == "locked" else "attendant_wrong_pin"
+        self.w.save_lockout(a.failures, time.time() + max(0.0, a.locked_until - now))
+        self.w.record(kind)
+
+    def _leave_attendant(self, _: str, now: float) -> None:
+        if self.attendant.mode is not Mode.PIN:
+            self.failed = None  # staff were signed in: they have seen what failed
+        self.attendant.leave()
+
+    def _confirm_refund(self, _: str, now: float) -> None:
+        """Staff confirmed: refund what they typed (or all that is left) of the scanned order."""
+        a = self.attendant
+        order_no, amount = a.refund_order, a.refund_amount
+        if amount is None:
+            a.message = "amount_invalid"
+            return
+        a.back_to_menu(now)
+        a.message = "refunding"
+        self.w.refunds.by_attendant(order_no, amount)
