@@ -290,7 +290,7 @@ def _check_cross_field(cfg: Config) -> None:
     if "{order_no}" not in cfg.receipt.url:
         raise ConfigError("receipt.url: must contain {order_no}")
     try:
-        cfg.receipt.url.format(order_no="K01-26112430285")
+        cfg.receipt.url.format(order_no="K01-261124302850")
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(
             f"receipt.url: cannot be filled in ({type(exc).__name__}: {exc}); only {{order_no}} may stand in braces"

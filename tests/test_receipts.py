@@ -93,7 +93,7 @@ def test_raster_job_bytes(order):
     assert data.startswith(b"\x1b@")  # ESC @ init
     assert b"\x1dv0" in data  # GS v 0: the text as a raster picture
     packed = code128(order.order_no)
-    assert packed.startswith(b"{BK01-2{C")  # the date and the number: one digit, then two digits to a symbol
+    assert packed.startswith(b"{BK01-{C")  # the date and the number packed two digits to a symbol
     assert b"\x1dkI" + bytes([len(packed)]) + packed in data  # GS k CODE128
     assert b"\x1d(k" in data and b"https://r.example/r/" + no in data  # GS ( k native QR
     assert data.endswith(b"\x1bd\x06\x1dV\x00")  # feed, GS V 0 full cut
@@ -157,7 +157,7 @@ def test_barcodes_fit_58_mm_paper_and_everything_printed_decodes(order):
     """The longest order number fits 58 mm at 2 dots a module; the preview's barcode and QR read back."""
     from hardware.decoder import Decoder
 
-    assert code128_modules(code128("ABCDEF-99123186399")) * 2 <= 384  # the longest prefix fits 58 mm
+    assert code128_modules(code128("ABCDEF-991231863999")) * 2 <= 384  # the longest prefix fits 58 mm
     assert code128("x123") == b"{Bx123"  # short digit runs stay in set B
     s = settings(58)
     page = np.array(preview_image(sale_receipt(order, s), s).convert("L"))

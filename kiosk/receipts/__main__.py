@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         receipt, name = z_report(summary, settings, language, cfg.kiosk.currency), f"Z-{day}"
     else:
         if not args.key:
-            print("give the order number: python -m kiosk.receipts order K01-26112430285", file=sys.stderr)
+            print("give the order number: python -m kiosk.receipts order K01-261124302850", file=sys.stderr)
             return 2
         order = open_store(cfg).find_order(args.key)
         if order is None:

@@ -152,8 +152,8 @@ class Journal(Database):
                 raise ValueError(f"payment {out_trade_no} is {p['state']}, it cannot become PAID")
             now = messages.utc_now()
             day = datetime.now().strftime("%y%m%d")
-            # K01-26112531177: the day, then its number (one run of digits: the barcode packs it in pairs)
-            order_no = f"{self.id.order_prefix}-{day}{self._order_number(db, day):05d}"
+            # K01-261125311770: the day, then its number (one run of digits: the barcode packs it in pairs)
+            order_no = f"{self.id.order_prefix}-{day}{self._order_number(db, day):06d}"
             cart = json.loads(p["cart_json"])
             t = cart["totals"]
             db.execute(
@@ -207,17 +207,18 @@ class Journal(Database):
 
     @staticmethod
     def _order_number(db: sqlite3.Connection, day: str) -> int:
-        """The day's next order number: above the last one, and never below the second of the day it is now.
+        """The day's next order number: above the last one, and never below the tenth of a second of the day it
+        is now.
 
         So a kiosk whose database was replaced (a re-imaged SD card, a new installation) never gives an order
-        number again, even on the same day: a kiosk sells far less than one order a second, so the numbers it
-        gave before are all below the time of day it starts again (given a set clock).  Numbers still rise
-        within the day, with gaps.
+        number again, even on the same day: it completes far fewer than ten orders a second (each waits for a
+        gateway's answer), so the numbers it gave before are all below the time of day it starts again (given
+        a set clock).  Numbers still rise within the day, with gaps.
         """
         now = datetime.now()
-        second = now.hour * 3600 + now.minute * 60 + now.second
+        tenth = (now.hour * 3600 + now.minute * 60 + now.second) * 10 + now.microsecond // 100_000
         row = db.execute("SELECT value FROM counters WHERE name=?", (f"order:{day}",)).fetchone()
-        n = max(second, (row[0] if row else 0) + 1)
+        n = max(tenth, (row[0] if row else 0) + 1)
         db.execute(
             "INSERT INTO counters(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value=excluded.value",
             (f"order:{day}", n),
