@@ -227,29 +227,43 @@ class NetworkPrinter:
 
 
 class SerialLine:
-    """The far end of a serial scanner: the kiosk connects with socket://127.0.0.1:PORT."""
+    """The far end of a serial scanner: the kiosk connects with socket://127.0.0.1:PORT.
+
+    Every connection is kept and every line goes to all of them: a stray client that reaches the port first
+    (another test's process reconnecting to a port number the system has since given out again) cannot take
+    the scans meant for the kiosk.
+    """
 
     def __init__(self) -> None:
         self.sock = listen()
         self.port = self.sock.getsockname()[1]
         self.url = f"socket://127.0.0.1:{self.port}"
-        self.conn: socket.socket | None = None
+        self.conns: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
+    @property
+    def conn(self) -> socket.socket | None:
+        return self.conns[-1] if self.conns else None
+
     def _accept(self) -> None:
-        try:
-            self.conn, _ = self.sock.accept()
-        except OSError:
-            pass
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
 
     def send(self, data: bytes) -> None:
-        assert wait_until(lambda: self.conn is not None, 10), "the kiosk never opened the serial line"
-        self.conn.sendall(data)
+        assert wait_until(lambda: self.conns, 10), "the kiosk never opened the serial line"
+        for conn in list(self.conns):
+            try:
+                conn.sendall(data)
+            except OSError:  # a client that went away
+                self.conns.remove(conn)
 
     def close(self) -> None:
-        for s in (self.conn, self.sock):
-            if s:
-                s.close()
+        for s in (*self.conns, self.sock):
+            s.close()
 
 
 class MjpegCamera:
