@@ -125,6 +125,7 @@ class Checkout:
         self.order_no: str | None = None
         self.paid_total = 0
         self.receipt: str | None = None  # the sale's receipt: printing / printed / failed (None: none)
+        self.shopper_cancelled = False  # the payment running now was cancelled by the shopper, not the kiosk
         self.masked_code = ""
         self.qr_text = ""
         self.qr_deadline = 0.0
@@ -143,7 +144,7 @@ class Checkout:
 
     def idle_seconds_left(self, now: float) -> int | None:
         """Seconds until the idle reset, once the countdown shows; None otherwise."""
-        if self.phase not in (Phase.CART, Phase.PAYMENT) or self.paying:
+        if self.phase not in (Phase.CART, Phase.PAYMENT) or self.paying or self.help_open:
             return None
         left = self.idle_timeout_s - (now - self.last_activity)
         return max(0, int(left + 0.999)) if left <= COUNTDOWN_S else None
@@ -201,6 +202,7 @@ class Checkout:
         self._codes.remember(scanned.text)
         self.phase = Phase.PAYMENT
         self.pay_step = PayStep.SUBMITTING
+        self.shopper_cancelled = False
         self.masked_code = scanned.masked
         self.notice = None
         return [StartPayment(scanned.text, scanned.scheme, self.cart.snapshot(), self.cart.totals())]
@@ -224,6 +226,7 @@ class Checkout:
             return [Beep("error")]
         if self.phase is Phase.PAYMENT and self.pay_step is PayStep.WAITING_CODE and self.cart:
             self.pay_step = PayStep.SUBMITTING
+            self.shopper_cancelled = False
             self.masked_code = ""
             self.notice = None
             return [StartQrPayment(self.cart.snapshot(), self.cart.totals())]
@@ -250,6 +253,7 @@ class Checkout:
             PayStep.SHOWING_QR,
         ):
             self.pay_step = PayStep.CANCELLING
+            self.shopper_cancelled = True
             return [CancelPayment()]
         return []
 
@@ -299,7 +303,7 @@ class Checkout:
             self.pay_step = step
 
     def payment_finished(
-        self, outcome: Outcome, now: float, *, order: Order | None = None, reason: str = ""
+        self, outcome: Outcome, now: float, *, order: Order | None = None, reason: str = "", settled: bool = True
     ) -> list[Effect]:
         """The payment's last word; a paid and recorded sale also gets its receipt printed."""
         self.last_activity = now
@@ -323,10 +327,13 @@ class Checkout:
         self.pay_step = PayStep.WAITING_CODE
         if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
             self.notice = Notice("out_of_service", error=True)
-        elif outcome is Outcome.CANCELLED:
-            self.notice = Notice("payment_cancelled", error=True)
-        else:
+        elif outcome is Outcome.CANCELLED:  # the gateway confirmed it closed: nothing was charged
+            self.notice = Notice("payment_cancelled" if self.shopper_cancelled else "payment_timed_out", error=True)
+        elif settled:  # declined, and final: nothing was charged
+            self.notice = Notice("payment_declined", error=True, params={"reason": reason})
+        else:  # not final yet (recovery finishes it): no promise about the money
             self.notice = Notice("payment_failed", error=True, params={"reason": reason})
+        self.shopper_cancelled = False
         return [Beep("error")]
 
     def receipt_done(self, order_no: str, printed: bool) -> None:
@@ -338,8 +345,8 @@ class Checkout:
     def tick(self, now: float) -> None:
         if self.phase is Phase.RESULT and now - self.last_activity >= self.result_timeout_s:
             self._reset()
-        elif self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying:
-            if now - self.last_activity >= self.idle_timeout_s:
+        elif self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying and not self.help_open:
+            if now - self.last_activity >= self.idle_timeout_s:  # help open: the timer waits for staff
                 self._reset()
 
     def _reset(self) -> None:

@@ -105,7 +105,7 @@ def test_a_code_is_never_tried_twice(co):
     co.scan(ALIPAY, 2)
     co.payment_finished(Outcome.FAILED, 3, reason="NOTENOUGH")
     assert co.phase is Phase.PAYMENT and co.pay_step is PayStep.WAITING_CODE and co.cart
-    assert co.notice.key == "payment_failed" and co.notice.params["reason"] == "NOTENOUGH"
+    assert co.notice.key == "payment_declined" and co.notice.params["reason"] == "NOTENOUGH"
     assert co.scan(ALIPAY, 4) == [Beep("error")] and co.notice.key == "code_used"
     assert isinstance(co.scan("281234567890123452", 5)[0], StartPayment)
 
@@ -200,3 +200,37 @@ def test_a_wallet_the_gateway_does_not_take_is_refused_unused():
     wechat = "134567890123456781"
     assert co.scan(wechat, 2) == [Beep("error")] and co.notice.key == "wallet_not_accepted" and not co.paying
     assert isinstance(co.scan(ALIPAY, 3)[0], StartPayment)
+
+
+def test_help_pauses_the_idle_timer(co):
+    """Issue 13, defect 1: staff called for help must not find the cart gone."""
+    for code in (WATER, MILK, BAG):
+        co.scan(code, 0)
+    co.open_help(1)
+    co.tick(1000)
+    assert co.cart.totals().items == 3 and co.help_open and co.phase is Phase.CART
+    assert co.idle_seconds_left(1000) is None  # no countdown behind the help box
+    co.close_help(1001)
+    co.tick(1001 + 59)
+    assert co.cart  # the idle time counts again from when help closed
+    co.tick(1001 + 61)
+    assert not co.cart
+
+
+def test_the_shopper_is_told_whether_money_moved(co):
+    """Issue 13, defect 6: a gateway timeout is not the shopper's cancel; a settled failure says nothing was
+    charged; an unsettled one makes no such promise."""
+    co.scan(WATER, 1)
+    co.scan(ALIPAY, 2)
+    co.tap_cancel_payment(3)
+    co.payment_finished(Outcome.CANCELLED, 4)
+    assert co.notice.key == "payment_cancelled"
+    co.scan("281234567890123452", 5)  # this time the gateway never confirms and the kiosk cancels it
+    co.payment_finished(Outcome.CANCELLED, 6)
+    assert co.notice.key == "payment_timed_out"
+    co.scan("281234567890123453", 7)
+    co.payment_finished(Outcome.FAILED, 8, reason="NOTENOUGH")
+    assert co.notice.key == "payment_declined" and co.notice.params["reason"] == "NOTENOUGH"
+    co.scan("281234567890123454", 9)
+    co.payment_finished(Outcome.FAILED, 10, reason="ERROR:OperationalError", settled=False)
+    assert co.notice.key == "payment_failed"  # the outcome is not known yet: no promise about the money

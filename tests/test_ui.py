@@ -71,7 +71,7 @@ def test_phone_confirmation_and_decline(ui_for):
     tap(ui, "sim:scan")
     assert run_until(ui, lambda: k.checkout.cart)
     tap(ui, "sim:pay_decline")
-    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_failed")
+    assert run_until(ui, lambda: k.checkout.notice and k.checkout.notice.key == "payment_declined")
     assert k.checkout.cart and k.checkout.phase is Phase.PAYMENT
     tap(ui, "sim:pay_confirm")
     assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
@@ -545,3 +545,21 @@ def test_head_office_lock_and_settings_reach_the_screen(ui_for):
     ui.frame()
     assert k.controller.out_of_service is None and k.controller.light_state() == "ready"
     assert k.checkout.idle_timeout_s == 45.0 and k.checkout.language == "zh_CN"  # on the welcome screen: at once
+
+
+def test_the_help_box_is_modal(ui_for):
+    """Issue 13, defect 2: taps on the dimmed cart behind the help box do nothing."""
+    k, ui = ui_for(attendant={"pin_hash": ""})
+    k.panel.scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    ui.frame()
+    plus, start_over = ui.button_rect("plus:P001"), ui.button_rect("start_over")
+    tap(ui, "help")
+    for rect in (plus, start_over):
+        ui.click(rect.center)
+        ui.frame()
+    assert k.checkout.cart.totals().items == 1 and k.checkout.help_open
+    assert {b.name for b in ui.painter.buttons} == {"close_help"}
+    tap(ui, "close_help")
+    ui.click(ui.button_rect("plus:P001").center)
+    assert k.checkout.cart.totals().items == 2

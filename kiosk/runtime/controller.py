@@ -162,7 +162,7 @@ class Controller(Actions):
             co.qr_ready(event.qr, event.deadline)
         elif isinstance(event, PaymentDone):
             r = event.result
-            self.run_effects(co.payment_finished(r.outcome, now, order=r.order, reason=r.reason))
+            self.run_effects(co.payment_finished(r.outcome, now, order=r.order, reason=r.reason, settled=r.settled))
             if r.reason in (OUT_OF_SERVICE, NOT_RECORDED):
                 self._set_service(r.reason if self.storage_problem is None else self.storage_problem)
             if not r.settled or r.reason in UNSETTLED:

@@ -51,6 +51,7 @@ class Screens(PaymentScreens, StaffScreens):
         if left is not None and not co.attendant.active:
             self._countdown(left)
         if co.help_open:
+            p.buttons = []  # modal: nothing behind the help box answers a touch
             self._help()
 
     def _topbar(self) -> int:
