@@ -26,6 +26,7 @@ def test_serial_scanner_passes_codes_and_drops_garbage():
     codes, status = [], []
     scanner = SerialScanner(line.url, 9600, 64, lambda t, s, at: codes.append(t), lambda *a: status.append(a))
     scanner.start()
+    assert wait_until(lambda: any(ok for _, ok, _ in status), 5)  # opened (pyserial empties the input then)
     try:
         line.send(b"6901234000016\r")
         line.send(b"\x00\xff\xfe\x80garbage\r")  # not UTF-8

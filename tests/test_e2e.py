@@ -55,6 +55,7 @@ class KioskProcess:
     def start(self) -> KioskProcess:
         ready = self.tmp / "ready"
         ready.unlink(missing_ok=True)
+        opened = self.full_log().count("scanner: connected") if (self.tmp / "kiosk.log").exists() else 0
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
         self.log = open(self.tmp / "kiosk.log", "ab")
         self.proc = subprocess.Popen(
@@ -65,6 +66,9 @@ class KioskProcess:
             stderr=subprocess.STDOUT,
         )
         assert wait_until(ready.exists, 30), self.logs()
+        # the scanner has opened its port: pyserial empties the input when it opens, so a scan sent before
+        # that moment would be lost (as with a real serial scanner)
+        assert wait_until(lambda: self.full_log().count("scanner: connected") > opened, 20), self.logs()
         return self
 
     def restart_line(self) -> None:
