@@ -15,7 +15,8 @@ spaces, UTF-8 (`canonical`).  `sig` is the Base64 of the 64-byte signature.
 
 `python -m kiosk.signing keygen PREFIX` makes a key pair (PREFIX.key, 0600, for
 head office; PREFIX.pub for the kiosks); `python -m kiosk.signing command …`
-prints a signed command, for operators and tests until head office sends them.
+prints a signed command, for tests and for sending one by hand (head office's
+`python -m headoffice cmd` is the usual way).
 """
 
 from __future__ import annotations

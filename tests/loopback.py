@@ -229,9 +229,8 @@ class NetworkPrinter:
 class SerialLine:
     """The far end of a serial scanner: the kiosk connects with socket://127.0.0.1:PORT.
 
-    Every connection is kept and every line goes to all of them: a stray client that reaches the port first
-    (another test's process reconnecting to a port number the system has since given out again) cannot take
-    the scans meant for the kiosk.
+    Every connection is kept and every line goes to all of them (a scanner that reconnects gets the lines
+    too).  Send only once the kiosk has opened the port: pyserial empties the input when it opens.
     """
 
     def __init__(self) -> None:

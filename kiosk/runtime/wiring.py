@@ -132,6 +132,7 @@ class Runtime:
             min_free_bytes=min_free,
         )
         self._build_devices()
+        self._autopilot = threading.Event()  # stops the simulator's autopilot shopper
         self.mqtt = (
             MqttLink(
                 cfg,
@@ -237,7 +238,7 @@ class Runtime:
             "camera": c.camera.type,
             "printer": c.printer.type,
             "gpio": self.signals.factory if self.signals else "off",
-            "health": self.controller.device_health() if hasattr(self, "controller") else {},
+            "health": self.controller.device_health(),  # asked by the link, which starts after the controller
         }
 
     # -- life ------------------------------------------------------------------------------
@@ -249,7 +250,6 @@ class Runtime:
                 dev.start()
         self.recovery.start()
         self.commands.restore()  # head office's lock and settings survive restarts
-        self._autopilot = threading.Event()
         if self.panel and self.cfg.simulator.autopilot_s:
             self.panel.autopilot(self.cfg.simulator.autopilot_s, self._autopilot)
         if self.signals:
@@ -267,8 +267,7 @@ class Runtime:
         )
 
     def stop(self) -> None:
-        if hasattr(self, "_autopilot"):
-            self._autopilot.set()
+        self._autopilot.set()
         self.recovery.stop()
         self.payments.cancel()
         for dev in (self.scanner, self.camera):
