@@ -54,15 +54,35 @@ class Cart:
         line = self._find(sku)
         return line is not None and self.add(line.product)
 
-    def decrement(self, sku: str) -> None:
+    def decrement(self, sku: str) -> tuple[int, CartLine] | None:
+        """One fewer; a line that reaches 0 leaves the cart and is returned with its place (for undo)."""
         line = self._find(sku)
-        if line is not None:
+        if line is None:
+            return None
+        if line.qty > 1:
             line.qty -= 1
-            if line.qty <= 0:
-                self.lines.remove(line)
+            return None
+        return self.remove(sku)
 
-    def remove(self, sku: str) -> None:
-        self.lines = [ln for ln in self.lines if ln.product.sku != sku]
+    def remove(self, sku: str) -> tuple[int, CartLine] | None:
+        """The line leaves the cart; returns its place and the line as it was (for undo), or None."""
+        line = self._find(sku)
+        if line is None:
+            return None
+        index = self.lines.index(line)
+        del self.lines[index]
+        return index, CartLine(line.product, line.qty)
+
+    def put_back(self, index: int, line: CartLine) -> None:
+        """Undo a removal: the line returns to its place (merged if the product was scanned again meanwhile)."""
+        there = self._find(line.product.sku)
+        if there is not None:
+            there.qty = min(MAX_QTY, there.qty + line.qty)
+        else:
+            self.lines.insert(min(index, len(self.lines)), CartLine(line.product, line.qty))
+
+    def line(self, sku: str) -> CartLine | None:
+        return self._find(sku)
 
     def clear(self) -> None:
         self.lines = []

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from kiosk.cart import MAX_QTY, Cart, Totals
+from kiosk.cart import MAX_QTY, Cart, CartLine, Totals
 from kiosk.catalog import Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
 from kiosk.orders import Order
 
 COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
+UNDO_S = 8.0  # a removed line can be put back for this long
 
 
 class Phase(Enum):
@@ -49,6 +50,25 @@ class Notice:
     key: str
     error: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CartChange:
+    """The cart's latest change, for the screen to show and highlight: which line, how, and a number that
+    counts every change (so the screen knows when to bring the changed line back into view)."""
+
+    sku: str
+    kind: str  # added / more / fewer / removed / put_back
+    seq: int
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A line the shopper removed, which "Undo" puts back until `until`."""
+
+    index: int
+    line: CartLine
+    until: float
 
 
 # --- effects: what the runtime must do -------------------------------------
@@ -132,6 +152,9 @@ class Checkout:
         self.payments_available = True  # False while the payment gateway cannot be reached
         self.out_of_service = False  # True while the kiosk cannot record a sale (disk full or failing)
         self.last_activity = now
+        self.changed: CartChange | None = None  # the cart's latest change (highlighted on screen)
+        self.removal: Removal | None = None  # the last removed line, while it can be put back
+        self.confirming_start_over = False  # "Remove all items?" is asked
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -142,12 +165,25 @@ class Checkout:
     def totals(self) -> Totals:
         return self.cart.totals()
 
+    @property
+    def keeps_result(self) -> bool:
+        """The result screen shows the e-receipt code (no paper receipt): it stays until the shopper is done."""
+        return self.phase is Phase.RESULT and self.receipt == "failed"
+
+    def _waits_for_idle(self) -> bool:
+        """The screen waits for the shopper, and the idle timer runs (help open: it waits for staff)."""
+        shopping = self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying
+        return (shopping or self.keeps_result) and not self.help_open
+
     def idle_seconds_left(self, now: float) -> int | None:
         """Seconds until the idle reset, once the countdown shows; None otherwise."""
-        if self.phase not in (Phase.CART, Phase.PAYMENT) or self.paying or self.help_open:
+        if not self._waits_for_idle():
             return None
         left = self.idle_timeout_s - (now - self.last_activity)
         return max(0, int(left + 0.999)) if left <= COUNTDOWN_S else None
+
+    def can_undo(self, now: float) -> bool:
+        return self.removal is not None and now < self.removal.until and self.phase is Phase.CART
 
     # -- shopper actions ---------------------------------------------------
     def touch(self, now: float) -> None:
@@ -159,6 +195,8 @@ class Checkout:
             self.notice = Notice("out_of_service", error=True)
             return [Beep("error")]
         scanned = classify(text)
+        if not self.paying:
+            self.confirming_start_over = False  # the shopper carries on: the question is moot
         if scanned.kind is CodeKind.PAYMENT:
             return self._payment_code(scanned, now)
         if self.paying or self.phase is Phase.RESULT and scanned.kind is not CodeKind.PRODUCT:
@@ -178,7 +216,10 @@ class Checkout:
             self.notice = Notice("max_qty", error=True, params={"max": MAX_QTY})
             return [Beep("error")]
         self.phase = Phase.CART
-        self.notice = Notice("added", params={"sku": product.sku})
+        line = self.cart.line(product.sku)
+        qty = line.qty if line is not None else 1
+        self._changed(product.sku, "added" if qty == 1 else "more")
+        self.notice = Notice("added", params={"sku": product.sku, "item": product, "amount": product.price})
         return [Beep("ok")]
 
     def _payment_code(self, scanned: Scanned, now: float) -> list[Effect]:
@@ -258,29 +299,89 @@ class Checkout:
         return []
 
     def tap_plus(self, sku: str, now: float) -> list[Effect]:
-        return self._edit(now, lambda: self.cart.increment(sku))
+        self.last_activity = now
+        line = self.cart.line(sku)
+        if self.phase is not Phase.CART or line is None:
+            return []
+        if not self.cart.increment(sku):
+            self.notice = Notice("max_qty", error=True, params={"max": MAX_QTY})
+            return [Beep("error")]
+        self._changed(sku, "more")
+        self.notice = Notice("quantity", params={"item": line.product, "qty": line.qty})
+        return []
 
     def tap_minus(self, sku: str, now: float) -> list[Effect]:
-        return self._edit(now, lambda: self.cart.decrement(sku))
+        """One fewer; at quantity 1 the line is removed, and can be put back (see tap_undo)."""
+        self.last_activity = now
+        line = self.cart.line(sku)
+        if self.phase is not Phase.CART or line is None:
+            return []
+        if line.qty == 1:
+            return self.tap_remove(sku, now)
+        self.cart.decrement(sku)
+        self._changed(sku, "fewer")
+        self.notice = Notice("quantity", params={"item": line.product, "qty": line.qty})
+        return []
 
     def tap_remove(self, sku: str, now: float) -> list[Effect]:
-        return self._edit(now, lambda: self.cart.remove(sku))
-
-    def _edit(self, now: float, change: Any) -> list[Effect]:
+        """The line leaves the cart; the shopper is told what went, for how much, and may undo it for UNDO_S."""
         self.last_activity = now
         if self.phase is not Phase.CART:
             return []
-        change()
-        self.notice = None
-        if not self.cart:
-            self.phase = Phase.IDLE
+        removed = self.cart.remove(sku)
+        if removed is None:
+            return []
+        index, line = removed
+        self.removal = Removal(index, line, now + UNDO_S)
+        self._changed(sku, "removed")
+        self.notice = Notice("removed", params={"item": line.product, "amount": line.amount})
+        return []  # an empty cart stays on screen while Undo is offered (tick moves on)
+
+    def tap_undo(self, now: float) -> list[Effect]:
+        """Put the last removed line back where it was."""
+        self.last_activity = now
+        r = self.removal
+        if r is None or not self.can_undo(now):
+            return []
+        self.cart.put_back(r.index, r.line)
+        self.removal = None
+        self._changed(r.line.product.sku, "put_back")
+        self.notice = Notice("put_back", params={"item": r.line.product, "amount": r.line.amount})
         return []
 
+    def _changed(self, sku: str, kind: str) -> None:
+        seq = self.changed.seq + 1 if self.changed else 1
+        self.changed = CartChange(sku, kind, seq)
+        if kind != "removed":
+            self.removal = None  # Undo undoes the latest change only
+
     def tap_start_over(self, now: float) -> list[Effect]:
-        """The shopper clears the cart (or closes the result screen)."""
+        """ "Start over" under the cart: with items in it, the shopper is asked first (see confirm_start_over)."""
+        self.last_activity = now
+        if self.phase is Phase.CART and self.cart:
+            self.confirming_start_over = True
+            return []
         if not self.paying:
             self._reset()
+        return []
+
+    def confirm_start_over(self, now: float) -> list[Effect]:
+        """The shopper answered yes: the cart is emptied."""
         self.last_activity = now
+        if self.confirming_start_over and not self.paying:
+            self._reset()
+        return []
+
+    def keep_shopping(self, now: float) -> list[Effect]:
+        self.last_activity = now
+        self.confirming_start_over = False
+        return []
+
+    def tap_done(self, now: float) -> list[Effect]:
+        """The shopper leaves the result screen."""
+        self.last_activity = now
+        if self.phase is Phase.RESULT:
+            self._reset()
         return []
 
     def set_language(self, language: str, now: float) -> None:
@@ -343,11 +444,16 @@ class Checkout:
 
     # -- time ---------------------------------------------------------------
     def tick(self, now: float) -> None:
-        if self.phase is Phase.RESULT and now - self.last_activity >= self.result_timeout_s:
-            self._reset()
-        elif self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying and not self.help_open:
-            if now - self.last_activity >= self.idle_timeout_s:  # help open: the timer waits for staff
+        if self.removal is not None and now >= self.removal.until:
+            self.removal = None
+            if self.phase is Phase.CART and not self.cart:  # the last line went and was not put back
+                self.phase = Phase.IDLE
+                self.notice = None
+        if self._waits_for_idle():
+            if now - self.last_activity >= self.idle_timeout_s:
                 self._reset()
+        elif self.phase is Phase.RESULT and not self.help_open and now - self.last_activity >= self.result_timeout_s:
+            self._reset()
 
     def _reset(self) -> None:
         self.cart.clear()
@@ -358,6 +464,9 @@ class Checkout:
         self.order_no = None
         self.receipt = None
         self.help_open = False
+        self.changed = None
+        self.removal = None
+        self.confirming_start_over = False
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

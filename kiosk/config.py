@@ -33,6 +33,33 @@ def _choice(*values: str) -> dict[str, Any]:
     return {"choices": values}
 
 
+_LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2}|_Han[st])?$")
+LOCALIZED = {"localized": True}  # a text the shopper reads: one string, or a table of one per language
+
+
+class Localized(str):
+    """A store text given per language (`{ zh_CN = "…", en = "…" }`): as a str it is the first one given;
+    `in_language()` picks the shopper's."""
+
+    texts: dict[str, str]
+
+    def __new__(cls, texts: dict[str, str]) -> Localized:
+        self = super().__new__(cls, next(iter(texts.values())))
+        self.texts = dict(texts)
+        return self
+
+    def in_language(self, language: str) -> str:
+        if language in self.texts:
+            return self.texts[language]
+        base = language.split("_")[0]
+        return next((t for lang, t in self.texts.items() if lang.split("_")[0] == base), str(self))
+
+
+def in_language(text: str, language: str) -> str:
+    """A config text in the shopper's language (itself, when it was given as one string for all)."""
+    return text.in_language(language) if isinstance(text, Localized) else text
+
+
 @dataclass(frozen=True)
 class KioskSection:
     store_id: str = "demo-store"
@@ -99,10 +126,10 @@ class PrinterSection:
 
 @dataclass(frozen=True)
 class ReceiptSection:
-    store_name: str = "Demo Store"
-    store_address: str = "88 Demo Road, Shanghai"
+    store_name: str = field(default="Demo Store", metadata=LOCALIZED)
+    store_address: str = field(default="88 Demo Road, Shanghai", metadata=LOCALIZED)
     tax_id: str = "91310000DEMO00000X"
-    footer: str = "Thank you! Keep this receipt for returns within 7 days."
+    footer: str = field(default="Thank you! Keep this receipt for returns within 7 days.", metadata=LOCALIZED)
     url: str = "https://receipts.example.com/r/{order_no}"
     mode: str = field(default="raster", metadata=_choice("raster", "native"))
 
@@ -235,6 +262,8 @@ def _section_names() -> dict[str, type]:
 
 
 def _coerce(key: str, value: Any, f: dataclasses.Field) -> Any:
+    if f.metadata.get("localized") and isinstance(value, dict):
+        return _localized(key, value)
     kind = {"bool": bool, "int": int, "float": float, "str": str}[str(f.type)]
     ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -253,6 +282,18 @@ def _coerce(key: str, value: Any, f: dataclasses.Field) -> Any:
     if hi is not None and value > hi:
         raise ConfigError(f"{key}: {value!r} is too large; the most allowed is {hi}")
     return value
+
+
+def _localized(key: str, table: dict[str, Any]) -> Localized:
+    if not table:
+        example = '{ zh_CN = "…", en = "…" }'
+        raise ConfigError(f"{key}: an empty table; give a string, or one per language like {example}")
+    for lang, text in table.items():
+        if not _LANGUAGE_RE.match(lang):
+            raise ConfigError(f"{key}.{lang}: not a language code; use one like zh_CN, zh_TW, en, ja, ko")
+        if not isinstance(text, str):
+            raise ConfigError(f"{key}.{lang}: expected a string, got {text!r}")
+    return Localized(table)
 
 
 def from_dict(data: dict[str, Any], source: str = "") -> Config:

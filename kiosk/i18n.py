@@ -34,6 +34,14 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(mo)
 
 
-def tr(language: str, message: str, **params: object) -> str:
-    text = translations(language).gettext(message)
+def tr(language: str, message: str, *, context: str = "", **params: object) -> str:
+    """`message` in `language`; `context` tells apart one English text with two meanings (msgctxt)."""
+    t = translations(language)
+    text = t.pgettext(context, message) if context else t.gettext(message)
+    return text.format(**params) if params else text
+
+
+def trn(language: str, singular: str, plural: str, count: int, **params: object) -> str:
+    """The form for `n` ("1 item", "2 items"; Chinese has one form)."""
+    text = translations(language).ngettext(singular, plural, count)
     return text.format(**params) if params else text

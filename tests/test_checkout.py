@@ -5,6 +5,7 @@ import pytest
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import (
     MAX_QTY,
+    UNDO_S,
     Beep,
     CallHelp,
     CancelPayment,
@@ -58,7 +59,9 @@ def test_quantity_buttons(co):
     assert co.cart.lines[0].qty == 2
     co.tap_minus("P001", 3)
     co.tap_minus("P001", 4)
-    assert not co.cart and co.phase is Phase.IDLE
+    assert not co.cart and co.phase is Phase.CART  # the empty cart stays while Undo is offered
+    co.tick(4 + UNDO_S)
+    assert co.phase is Phase.IDLE
     co.scan(WATER, 5)
     co.scan(MILK, 5)
     co.tap_remove("P001", 6)
@@ -234,3 +237,76 @@ def test_the_shopper_is_told_whether_money_moved(co):
     co.scan("281234567890123454", 9)
     co.payment_finished(Outcome.FAILED, 10, reason="ERROR:OperationalError", settled=False)
     assert co.notice.key == "payment_failed"  # the outcome is not known yet: no promise about the money
+
+
+def test_changes_to_the_cart_speak(co):
+    """Issue 13, defect 9: "Added" names the item and its price, quantities say what they are now."""
+    co.scan(MILK, 1)
+    assert co.notice.key == "added"
+    assert co.notice.params["item"].sku == "P005" and co.notice.params["amount"] == 380
+    assert (co.changed.sku, co.changed.kind) == ("P005", "added")
+    co.scan(WATER, 2)
+    co.scan(MILK, 3)
+    assert (co.changed.sku, co.changed.kind, co.changed.seq) == ("P005", "more", 3)
+    co.tap_plus("P001", 4)
+    assert co.notice.key == "quantity" and co.notice.params["qty"] == 2 and co.changed.sku == "P001"
+    co.tap_minus("P001", 5)
+    assert co.notice.key == "quantity" and co.notice.params["qty"] == 1 and co.changed.kind == "fewer"
+
+
+def test_a_removed_line_can_be_put_back_for_a_while(co):
+    """Issue 13, defect 4: "×" and "−" at quantity 1 say what went, for how much, and offer Undo."""
+    co.scan(WATER, 1)
+    co.scan(MILK, 1)
+    co.scan(MILK, 1)
+    co.scan(BAG, 1)
+    co.tap_remove("P005", 2)
+    assert [ln.product.sku for ln in co.cart.lines] == ["P001", "P032"]
+    assert co.notice.key == "removed" and co.notice.params["amount"] == 760
+    assert co.notice.params["item"].name("zh_CN") == "纯牛奶 250ml"
+    assert co.can_undo(2 + UNDO_S - 0.1)
+    co.tap_undo(3)
+    assert [(ln.product.sku, ln.qty) for ln in co.cart.lines] == [("P001", 1), ("P005", 2), ("P032", 1)]
+    assert co.notice.key == "put_back" and co.changed.sku == "P005" and not co.can_undo(3)
+    co.tap_minus("P001", 4)  # "−" at 1 removes, and can be undone too
+    assert co.notice.key == "removed" and co.can_undo(5)
+    co.tap_undo(4 + UNDO_S)  # too late
+    assert [ln.product.sku for ln in co.cart.lines] == ["P005", "P032"]
+    co.tap_remove("P032", 20)
+    co.scan(WATER, 21)  # another change: Undo is for the latest change only
+    assert not co.can_undo(21)
+
+
+def test_start_over_asks_first(co):
+    """Issue 13, defect 4: one tap on "Start over" does not empty a cart; the shopper is asked."""
+    co.scan(WATER, 1)
+    co.scan(MILK, 1)
+    co.tap_start_over(2)
+    assert co.confirming_start_over and co.cart.totals().items == 2
+    co.keep_shopping(3)
+    assert not co.confirming_start_over and co.cart.totals().items == 2
+    co.tap_start_over(4)
+    co.scan(BAG, 5)  # scanning on answers the question too
+    assert not co.confirming_start_over and co.cart.totals().items == 3
+    co.tap_start_over(6)
+    co.confirm_start_over(7)
+    assert not co.cart and co.phase is Phase.IDLE and not co.confirming_start_over
+
+
+def test_the_e_receipt_code_stays_until_the_shopper_is_done(co):
+    """Issue 13, defect 5: with no paper receipt the result screen does not time out after result_timeout_s."""
+    co.scan(WATER, 1)
+    co.scan(ALIPAY, 2)
+    co.payment_finished(Outcome.PAID, 3, order=an_order("K01-261124-0001"))
+    co.receipt_done("K01-261124-0001", False)
+    co.tick(3 + 11)
+    assert co.phase is Phase.RESULT and co.keeps_result
+    assert co.idle_seconds_left(3 + 60 - 10) == 10  # the idle countdown asks if anyone is still there
+    co.tick(3 + 60)
+    assert co.phase is Phase.IDLE
+    co.scan(WATER, 70)
+    co.scan("281234567890123452", 71)
+    co.payment_finished(Outcome.PAID, 72, order=an_order("K01-261124-0002"))
+    co.receipt_done("K01-261124-0002", False)
+    co.tap_done(73)
+    assert co.phase is Phase.IDLE

@@ -33,12 +33,25 @@ def test_no_file_means_simulator_defaults():
         ({"receipt": {"url": "https://x/r"}}, "receipt.url: must contain {order_no}"),
         ({"receipt": {"mode": "pdf"}}, "receipt.mode: 'pdf' is not allowed; use one of 'raster', 'native'"),
         ({"attendant": {"pin_hash": "1234"}}, "attendant.pin_hash: not a PIN hash"),
+        ({"receipt": {"store_name": {"chinese": "店"}}}, "receipt.store_name.chinese: not a language code"),
+        ({"receipt": {"footer": {"en": 3}}}, "receipt.footer.en: expected a string, got 3"),
+        ({"receipt": {"store_name": {}}}, "receipt.store_name: an empty table"),
+        ({"receipt": {"tax_id": {"en": "x"}}}, "receipt.tax_id: expected a string"),
     ],
 )
 def test_bad_keys_are_named(data, message):
     with pytest.raises(ConfigError) as err:
         from_dict(data)
     assert str(err.value).startswith(message), str(err.value)
+
+
+def test_store_texts_may_be_given_per_language():
+    from kiosk.config import in_language
+
+    r = from_dict({"receipt": {"store_name": {"zh_CN": "示范便利店", "en": "Demo Store"}, "footer": "Thanks"}}).receipt
+    assert in_language(r.store_name, "en") == "Demo Store" and in_language(r.store_name, "zh_TW") == "示范便利店"
+    assert in_language(r.store_name, "ko") == "示范便利店" == str(r.store_name)  # the first, where none matches
+    assert in_language(r.footer, "en") == "Thanks"
 
 
 def test_cli_reports_a_bad_key_in_one_line_without_traceback(tmp_path):

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 from hardware.simulator import BUTTONS
-from kiosk.i18n import LOCALE_DIR, tr
+from kiosk.i18n import LOCALE_DIR, tr, trn
 from kiosk.ui import texts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,3 +41,39 @@ def test_placeholders_survive_translation():
 
 def test_catalogs_exist_for_every_language():
     assert sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/kiosk.po")) == ["en", "zh_CN"]
+
+
+def plural_messages() -> set[tuple[str, str]]:
+    """(singular, plural) pairs passed to the screens' plural calls (`self._n`)."""
+    found = set()
+    for module in (REPO / "kiosk" / "ui").glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "_n" and len(node.args) >= 2:
+                found.add((node.args[0].value, node.args[1].value))
+    return found
+
+
+def test_counts_read_right_in_every_language():
+    """Issue 13, defect 7: "1 items"."""
+    pairs = plural_messages()
+    assert ("{n} item", "{n} items") in pairs
+    for one, many in pairs:
+        assert trn("en", one, many, 1, n=1) == one.format(n=1) and trn("en", one, many, 2, n=2) == many.format(n=2)
+        assert trn("zh_CN", one, many, 1, n=1) != one.format(n=1), f"untranslated: {one!r}"
+
+
+def test_no_english_text_stands_for_two_meanings():
+    """Issue 13, defect 7: "Printed" was both the Z report's time of printing (打印时间) and the staff's
+    "the job printed" (已打印); one msgid can carry one translation, so each meaning has its own context."""
+    for po in LOCALE_DIR.glob("*/LC_MESSAGES/kiosk.po"):
+        keys, context = [], ""
+        for line in po.read_text().splitlines():
+            if line.startswith("msgctxt "):
+                context = ast.literal_eval(line[8:])
+            elif line.startswith("msgid ") and line != 'msgid ""':
+                keys.append((context, ast.literal_eval(line[6:])))
+                context = ""
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        assert twice == [], f"{po}: {twice}"
+    assert tr("zh_CN", "Printed") == "已打印"
+    assert tr("zh_CN", "Printed", context="time of printing") == "打印时间"

@@ -247,7 +247,7 @@ def test_scan_to_pay_with_an_emvco_qr(gateway, store):
     assert r.outcome is Outcome.PAID and r.order.total == 200
     objects = dict(emvqr.parse(shown[0]))  # a valid payload: CRC checked
     assert objects["54"] == "2.00" and objects["01"] == "12" and objects["53"] == "156"
-    assert store.payment(r.out_trade_no)["channel"] == "qr"
+    assert store.payment(r.out_trade_no)["channel"] == "emvco"  # the wallet the QR is for, not "qr"
 
 
 def test_scan_to_pay_expires_and_is_closed(gateway, store):

@@ -40,15 +40,8 @@ def order(store):
 
 
 def settings(mm=80, **kw):
-    return ReceiptSettings(
-        find_cjk_font(),
-        mm,
-        store_address="上海市静安区南京西路88号",
-        tax_id="91310000DEMO00000X",
-        footer="谢谢惠顾 Thank you",
-        url="https://r.example/r/{order_no}",
-        **kw,
-    )
+    kw = {"store_address": "上海市静安区南京西路88号", "footer": "谢谢惠顾 Thank you", **kw}
+    return ReceiptSettings(find_cjk_font(), mm, tax_id="91310000DEMO00000X", url="https://r.example/r/{order_no}", **kw)
 
 
 def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
@@ -219,3 +212,39 @@ def test_receipts_interrupted_by_a_stop_are_reported_not_printed(tmp_path):
         assert len(fates) == 1
     finally:
         third.stop()
+
+
+def test_texts_with_two_meanings_and_scan_to_pay_channels_on_paper(store):
+    """Issue 13, defect 7: the Z report's "Printed" is a time (打印时间), the staff's is a state (已打印); a
+    scan-to-pay order names its wallet, and one recorded as "qr" before that reads "scan to pay", not "qr"."""
+    from datetime import date
+
+    from kiosk.i18n import tr
+
+    otn = begin_payment(store, DEMO_PRODUCTS[:1], language="zh_CN", channel="qr", masked="-")
+    old = store.complete_payment(otn, trade_id="2026112422001")
+    assert {b.left: b.right for b in sale_receipt(old, settings()).blocks if isinstance(b, Pair)}[
+        "支付方式"
+    ] == "扫码支付"
+    z = z_report(store.day_summary(date.today().isoformat()), settings(), "zh_CN", "CNY")
+    pairs = {b.left: b.right for b in z.blocks if isinstance(b, Pair)}
+    assert "打印时间" in pairs and "扫码支付 ×1" in pairs and not any("qr" in left for left in pairs)
+    assert tr("zh_CN", "Printed") == "已打印"
+
+
+def test_store_texts_follow_the_shoppers_language(order):
+    """Issue 13, defect 7: store name, address and footer given per language print in the receipt's language."""
+    from kiosk.config import Localized
+
+    s = settings(
+        store_name=Localized({"zh_CN": "示范便利店", "en": "Demo Store"}),
+        store_address=Localized({"zh_CN": "上海市静安区南京西路88号", "en": "88 West Nanjing Road, Shanghai"}),
+        footer=Localized({"zh_CN": "谢谢惠顾", "en": "Thank you"}),
+    )
+    zh = sale_receipt(order, s)
+    en = sale_receipt(dataclasses.replace(order, language="en"), s)
+    assert zh.blocks[0] == Title("示范便利店") and Centre("谢谢惠顾") in zh.blocks
+    assert en.blocks[0] == Title("Demo Store") and Centre("Thank you") in en.blocks
+    assert Centre("88 West Nanjing Road, Shanghai") in en.blocks
+    plain = sale_receipt(dataclasses.replace(order, language="en"), dataclasses.replace(s, footer="谢谢 Thanks"))
+    assert Centre("谢谢 Thanks") in plain.blocks  # one text for every language

@@ -59,6 +59,7 @@ class PayRequest:
 class Gateway(Protocol):
     name: str
     schemes: frozenset[str]  # the wallets it takes (kiosk.codes.Scheme values)
+    qr_channel: str  # the wallet its "scan to pay" QR is for: the channel such a payment is recorded under
     poll_interval_s: float  # its own pace, used when the config leaves payment.poll_interval_s at 0
     paying_limit_s: float
 

@@ -92,6 +92,7 @@ def yuan(minor: int) -> str:
 
 class AlipayGateway:
     name = "alipay"
+    qr_channel = "alipay"  # a precreate QR is paid in the Alipay app
     schemes = frozenset({"alipay"})
     poll_interval_s, paying_limit_s = 3.0, 60.0  # payments.md: query every 3-5 s for about 60 s
 

@@ -154,7 +154,9 @@ class PaymentDriver:
     ) -> Result:
         """ "Scan to pay": precreate a QR, show it, poll until paid, cancelled or expired; close what is left."""
         cancel = cancel or threading.Event()
-        out_trade_no = self._begin(channel="qr", code_masked="-", lines=lines, totals=totals, language=language)
+        out_trade_no = self._begin(
+            channel=self.gateway.qr_channel, code_masked="-", lines=lines, totals=totals, language=language
+        )
         if out_trade_no is None:
             return Result(Outcome.FAILED, "", reason=OUT_OF_SERVICE)
         try:

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS refunds (
 
 class SandboxGateway:
     name = "sandbox"
+    qr_channel = "emvco"  # its QR is an EMVCo merchant-presented code
     schemes = frozenset({"alipay", "wechat", "unionpay", "emvco"})  # the sandbox takes every wallet
     poll_interval_s, paying_limit_s = 3.0, 60.0
 

@@ -68,6 +68,7 @@ def verify_message(timestamp: str, nonce: str, body: str, signature: str, key: r
 
 class WechatPayGateway:
     name = "wechatpay"
+    qr_channel = "wechat"  # a Native QR is paid in WeChat
     schemes = frozenset({"wechat"})
     poll_interval_s, paying_limit_s = 10.0, 45.0  # payments.md: query about every 10 s up to 45 s
 

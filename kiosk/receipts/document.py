@@ -8,14 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.catalog import TAX_RATES_BP
-from kiosk.config import Config
+from kiosk.config import Config, in_language
 from kiosk.i18n import tr
 from kiosk.money import format_money, tax_breakdown
 from kiosk.orders import Order
 
 COLUMNS = {58: 32, 80: 48}  # Font A (12x24 dots) columns per line
 DOTS = {58: 384, 80: 576}
-CHANNELS = {"alipay": "Alipay", "wechat": "WeChat Pay", "unionpay": "UnionPay", "emvco": "EMV"}
+# what a payment channel is called on paper ("qr": scan-to-pay orders recorded before the gateway named the wallet)
+CHANNELS = {"alipay": "Alipay", "wechat": "WeChat Pay", "unionpay": "UnionPay", "emvco": "EMV", "qr": "Scan to pay"}
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,10 @@ def _local_time(rfc3339: str) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _header(s: ReceiptSettings) -> list[Block]:
-    blocks: list[Block] = [Title(s.store_name)]
+def _header(s: ReceiptSettings, language: str) -> list[Block]:
+    blocks: list[Block] = [Title(in_language(s.store_name, language))]
     if s.store_address:
-        blocks.append(Centre(s.store_address))
+        blocks.append(Centre(in_language(s.store_address, language)))
     if s.tax_id:
         blocks.append(Centre(s.tax_id))
     return blocks
@@ -127,7 +128,7 @@ def sale_receipt(order: Order, s: ReceiptSettings, *, reprint: bool = False) -> 
     def _(msg: str, **kw: object) -> str:
         return tr(lang, msg, **kw)
 
-    blocks = _header(s)
+    blocks = _header(s, lang)
     if reprint:
         blocks.append(Centre(_("*** REPRINT ***")))
     blocks += [
@@ -156,7 +157,7 @@ def sale_receipt(order: Order, s: ReceiptSettings, *, reprint: bool = False) -> 
         Rule(),
     ]
     if s.footer:
-        blocks.append(Centre(s.footer))
+        blocks.append(Centre(in_language(s.footer, lang)))
     return Receipt(tuple(blocks), barcode=order.order_no, qr=s.url.format(order_no=order.order_no))
 
 
@@ -167,7 +168,7 @@ def refund_slip(order: Order, refund: Mapping[str, Any], s: ReceiptSettings) -> 
         return tr(lang, msg, **kw)
 
     blocks = [
-        *_header(s),
+        *_header(s, lang),
         Centre(_("REFUND")),
         Rule(),
         Pair(_("Order"), order.order_no),
@@ -188,7 +189,7 @@ def reconciliation_summary(report: Mapping[str, Any], s: ReceiptSettings, langua
         return tr(language, msg, **kw)
 
     blocks: list[Block] = [
-        *_header(s),
+        *_header(s, language),
         Centre(_("RECONCILIATION")),
         Rule(),
         Pair(_("Date"), report["date"]),
@@ -213,12 +214,12 @@ def z_report(summary: Mapping[str, Any], s: ReceiptSettings, language: str, curr
         return tr(language, msg, **kw)
 
     blocks = [
-        *_header(s),
+        *_header(s, language),
         Centre(_("END OF DAY (Z) REPORT")),
         Rule(),
         Pair(_("Date"), summary["date"]),
         Pair(_("Kiosk"), s.kiosk_id),
-        Pair(_("Printed"), datetime.now().strftime("%Y-%m-%d %H:%M")),
+        Pair(tr(language, "Printed", context="time of printing"), datetime.now().strftime("%Y-%m-%d %H:%M")),
         Rule(),
     ]
     for channel, row in sorted(summary["by_channel"].items()):

@@ -20,6 +20,7 @@ class Actions:
     attendant: Attendant
     w: Wiring
     failed: object
+    cart_scroll: tuple[int, int] | None  # (first line shown, the cart change it was chosen at)
 
     def _action_table(self) -> dict[str, Callable[[str, float], list[Effect] | None]]:
         co, a = self.checkout, self.attendant
@@ -36,6 +37,11 @@ class Actions:
             "scan_to_pay": lambda _, now: co.tap_scan_to_pay(now),
             "cancel_payment": lambda _, now: co.tap_cancel_payment(now),
             "start_over": lambda _, now: co.tap_start_over(now),
+            "confirm_start_over": lambda _, now: co.confirm_start_over(now),
+            "keep_shopping": lambda _, now: co.keep_shopping(now),
+            "undo": lambda _, now: co.tap_undo(now),
+            "done": lambda _, now: co.tap_done(now),
+            "scroll": self._scroll,
             "still_here": lambda _, now: co.touch(now),
             # staff
             "staff": self._staff,
@@ -54,6 +60,11 @@ class Actions:
             "sim": lambda name, now: self.w.press_sim(name) if self.w.press_sim else None,
             "sim_type": lambda text, now: self.w.type_sim(text) if self.w.type_sim else None,
         }
+
+    def _scroll(self, top: str, now: float) -> None:
+        """The shopper scrolled the cart: `top` is the first line to show (until the cart changes again)."""
+        self.checkout.touch(now)
+        self.cart_scroll = (int(top), self.checkout.changed.seq if self.checkout.changed else 0)
 
     def _staff(self, _: str, now: float) -> None:
         self.checkout.close_help(now)

@@ -80,6 +80,7 @@ class Controller(Actions):
         self.paper = Paper.UNKNOWN
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
         self.failed: JobFailed | None = None  # the latest background job that failed, until staff have seen it
+        self.cart_scroll: tuple[int, int] | None = None  # where the shopper scrolled the cart to (screen state)
         self._actions: dict[str, Callable[[str, float], list[Effect] | None]] = self._action_table()
 
     # -- from any thread ------------------------------------------------------------
@@ -284,6 +285,8 @@ class Controller(Actions):
         if co.receipt == "failed" and "printer" not in down:
             down.append("printer")
         order_no = co.order_no
+        seq = co.changed.seq if co.changed else 0
+        cart_top = self.cart_scroll[0] if self.cart_scroll and self.cart_scroll[1] == seq else None
         return View(
             now=now,
             language=co.language,
@@ -297,6 +300,10 @@ class Controller(Actions):
             lines=tuple(
                 LineView(ln.product.sku, ln.product.name(co.language), ln.qty, ln.amount) for ln in co.cart.lines
             ),
+            changed_sku=co.changed.sku if co.changed and co.changed.kind != "removed" else None,
+            cart_top=cart_top,
+            can_undo=co.can_undo(now),
+            confirming_start_over=co.confirming_start_over,
             totals=co.totals(),
             paid_total=co.paid_total,
             order_no=order_no,

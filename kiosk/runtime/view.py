@@ -56,6 +56,10 @@ class View:
     help_open: bool
     idle_seconds_left: int | None
     lines: tuple[LineView, ...]
+    changed_sku: str | None  # the line that changed last: highlighted, and kept in view
+    cart_top: int | None  # the first line shown, as the shopper scrolled; None: the screen keeps changed_sku in view
+    can_undo: bool  # a removed line can be put back ("Undo" beside the notice)
+    confirming_start_over: bool  # "Remove all items?" is up
     totals: Totals
     paid_total: int
     order_no: str | None

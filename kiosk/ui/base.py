@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk.catalog import Product
 from kiosk.checkout import Notice
-from kiosk.i18n import tr
+from kiosk.i18n import tr, trn
+from kiosk.money import format_money
 from kiosk.runtime.view import View
 from kiosk.ui import theme
 from kiosk.ui.texts import NOTICES, REASONS
@@ -23,6 +25,19 @@ class ScreenBase:
     def _(self, msg: str, **params: object) -> str:
         return tr(self.view.language, msg, **params)
 
+    def _n(self, singular: str, plural: str, count: int, **params: object) -> str:
+        return trn(self.view.language, singular, plural, count, **params)
+
+    def _modal_box(self, height: int) -> pygame.Rect:
+        """Dim the frame and draw the box of a modal dialog on it; the caller empties p.buttons first."""
+        shade = pygame.Surface((self.w, self.h), pygame.SRCALPHA)
+        shade.fill((0, 0, 0, 140))
+        self.p.surface.blit(shade, (0, 0))
+        box = pygame.Rect(0, 0, min(560, self.w - 40), height)
+        box.center = (self.w // 2, self.h // 2)
+        pygame.draw.rect(self.p.surface, theme.PANEL, box, border_radius=16)
+        return box
+
     @property
     def view(self) -> View:
         assert self.v is not None, "draw() first"
@@ -31,11 +46,17 @@ class ScreenBase:
     def now(self) -> float:
         return self.view.now
 
-    def _notice(self, n: Notice | None, pos: tuple[int, int], anchor: str = "midbottom") -> None:
+    def _notice(self, n: Notice | None, pos: tuple[int, int], anchor: str = "midbottom", width: int = 0) -> None:
+        """A notice in the shopper's language: an item by its name, an amount as money, a reason in words."""
         if n is None:
             return
         params = dict(n.params)
         if "reason" in params:
             params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
+        if isinstance(params.get("item"), Product):
+            params["item"] = params["item"].name(self.view.language)
+        if isinstance(params.get("amount"), int):
+            params["amount"] = format_money(params["amount"], self.view.currency)
         text = self._(NOTICES[n.key], **params)
-        self.p.text(text, pos, 24, theme.DANGER if n.error else theme.PRIMARY, anchor=anchor, max_width=self.w - 40)
+        colour = theme.DANGER if n.error else theme.PRIMARY
+        self.p.text(text, pos, 24, colour, anchor=anchor, max_width=width or self.w - 40)

@@ -9,7 +9,7 @@ from kiosk.money import format_money
 from kiosk.runtime.view import Action
 from kiosk.ui import theme
 from kiosk.ui.base import ScreenBase
-from kiosk.ui.texts import NOTICES, RECEIPT_TEXT, STEP_TEXT
+from kiosk.ui.texts import E_RECEIPT, NOTICES, RECEIPT_TEXT, STEP_TEXT
 from kiosk.ui.widgets import qr_surface
 
 
@@ -52,7 +52,7 @@ class PaymentScreens(ScreenBase):
             self._(STEP_TEXT[step]),
             (cx, body.top + 140),
             34,
-            theme.WARN if step is PayStep.USER_PAYING else theme.INK,
+            theme.WARN_INK if step is PayStep.USER_PAYING else theme.INK,
             anchor="center",
             max_width=self.w - 40,
         )
@@ -107,6 +107,9 @@ class PaymentScreens(ScreenBase):
 
     def _result(self, body: pygame.Rect) -> None:
         p, co = self.p, self.view
+        if co.receipt == "failed" and co.order_no and co.receipt_url:
+            self._paid_with_e_receipt(body)
+            return
         cx = body.centerx
         p.text(self._("Payment successful"), (cx, body.top + 50), 48, theme.PRIMARY, anchor="center")
         p.text(format_money(co.paid_total, co.currency), (cx, body.top + 110), 40, anchor="center")
@@ -123,20 +126,6 @@ class PaymentScreens(ScreenBase):
                 anchor="center",
                 max_width=self.w - 40,
             )
-        elif co.receipt == "failed" and co.order_no:
-            url = co.receipt_url
-            size = min(180, body.height - 280)
-            if size >= 80:
-                qr = self._qr_cache.get(url) or self._qr_cache.setdefault(url, qr_surface(url, size))
-                p.surface.blit(qr, qr.get_rect(midtop=(cx, body.top + 190)))
-            p.text(
-                self._("The printer is unavailable. Photograph this code for your e-receipt."),
-                (cx, body.bottom - 90),
-                20,
-                theme.DANGER,
-                anchor="center",
-                max_width=self.w - 40,
-            )
         else:
             p.text(
                 self._(RECEIPT_TEXT["printing" if co.receipt == "printing" else "printed"]),
@@ -144,11 +133,34 @@ class PaymentScreens(ScreenBase):
                 30,
                 anchor="center",
             )
-        p.button(
-            pygame.Rect(cx - 110, body.bottom - 70, 220, 60),
-            self._("Done"),
-            Action("start_over"),
-            "done",
-            fill=theme.PRIMARY,
-            ink=theme.PRIMARY_INK,
-        )
+        self._done_button(pygame.Rect(cx - 110, body.bottom - 70, 220, 60))
+
+    def _paid_with_e_receipt(self, body: pygame.Rect) -> None:
+        """Paid, but no paper receipt: the e-receipt's QR as large as the screen allows, beside (landscape) or
+        under (portrait) what happened; it stays until the shopper taps Done."""
+        p, co = self.p, self.view
+        url = co.receipt_url
+        if self.portrait:
+            size = min(body.width - 80, body.height - 420, 360)
+            words = pygame.Rect(body.left + 30, body.top + 20, body.width - 60, 300)
+            qr_at = (body.centerx - size // 2, words.bottom)
+        else:
+            size = min(body.height - 40, body.width // 2 - 40, 360)
+            qr_at = (body.right - 30 - size, body.top + 20)
+            words = pygame.Rect(body.left + 30, body.top + 20, qr_at[0] - body.left - 60, body.height - 40)
+        if url not in self._qr_cache or self._qr_cache[url].get_width() != size:
+            self._qr_cache.clear()
+            self._qr_cache[url] = qr_surface(url, size)
+        p.surface.blit(self._qr_cache[url], qr_at)
+        x, y = words.left, words.top
+        y = p.text(self._("Payment successful"), (x, y), 36, theme.PRIMARY, max_width=words.width).bottom + 4
+        y = p.text(format_money(co.paid_total, co.currency), (x, y), 36, max_width=words.width).bottom + 4
+        y = p.text(self._("Order {order_no}", order_no=co.order_no), (x, y), 20, theme.MUTED).bottom + 12
+        y = p.paragraph(self._(E_RECEIPT), (x, y), 22, theme.DANGER, words.width, 4)
+        done = pygame.Rect(x, max(y + 12, words.bottom - 60), min(220, words.width), 60)
+        if self.portrait:
+            done = pygame.Rect(body.centerx - 110, body.bottom - 70, 220, 60)
+        self._done_button(done)
+
+    def _done_button(self, rect: pygame.Rect) -> None:
+        self.p.button(rect, self._("Done"), Action("done"), "done", fill=theme.PRIMARY, ink=theme.PRIMARY_INK)

@@ -12,11 +12,11 @@ import pygame
 from kiosk.checkout import Phase
 from kiosk.i18n import LANGUAGES
 from kiosk.money import format_money
-from kiosk.runtime.view import Action, View
+from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
 from kiosk.ui.payment import PaymentScreens
 from kiosk.ui.staff import StaffScreens
-from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF
+from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT
 from kiosk.ui.widgets import Button
 
 
@@ -50,15 +50,15 @@ class Screens(PaymentScreens, StaffScreens):
         left = co.idle_seconds_left
         if left is not None and not co.attendant.active:
             self._countdown(left)
-        if co.help_open:
-            p.buttons = []  # modal: nothing behind the help box answers a touch
-            self._help()
+        if co.help_open or (co.confirming_start_over and co.phase is Phase.CART and not co.attendant.active):
+            p.buttons = []  # modal: nothing behind the box answers a touch
+            self._help() if co.help_open else self._confirm_start_over()
 
     def _topbar(self) -> int:
         p, co = self.p, self.view
         h = 64
         pygame.draw.rect(p.surface, theme.TOPBAR, (0, 0, self.w, h))
-        p.text(self._("Self-checkout"), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
+        title = p.text(self._("Self-checkout"), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
         other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
         p.button(
@@ -67,7 +67,7 @@ class Screens(PaymentScreens, StaffScreens):
             Action("help"),
             "help",
             fill=theme.WARN,
-            ink=theme.PRIMARY_INK,
+            ink=theme.INK,
         )
         p.button(
             pygame.Rect(self.w - 2 * bw - 2 * theme.PAD, 8, bw, 48),
@@ -78,15 +78,15 @@ class Screens(PaymentScreens, StaffScreens):
         down = [self._(DEVICE_TEXT[n]) for n in co.devices_down]
         if co.needs_staff:
             down.append(self._(NEEDS_STAFF))
-        if down:
-            p.text(
-                " · ".join(dict.fromkeys(down)),
-                (self.w - 2 * bw - 3 * theme.PAD, h // 2),
-                18,
-                (255, 200, 120),
-                anchor="midright",
-                max_width=self.w // 3,
-            )
+        if down:  # what is offline: on one line, or one per line, never smaller than theme.MIN_TEXT
+            right, ink = self.w - 2 * bw - 3 * theme.PAD, (255, 200, 120)
+            width, items = right - title.right - 2 * theme.PAD, list(dict.fromkeys(down))
+            joined = " · ".join(items)
+            if len(items) > 1 and p.font(18).size(joined)[0] > width:
+                for n, item in enumerate([items[0], " · ".join(items[1:])]):
+                    p.text(item, (right, h // 2 + (n * 2 - 1) * 14), 18, ink, anchor="midright", max_width=width)
+            else:
+                p.two_lines(joined, (right, h // 2), width, h - 8, 18, ink, "midright")
         return h
 
     # -- screens ------------------------------------------------------------------
@@ -106,58 +106,103 @@ class Screens(PaymentScreens, StaffScreens):
         self._notice(self.view.notice, (body.centerx, body.bottom - 20))
 
     def _cart(self, body: pygame.Rect) -> None:
-        p, co = self.p, self.view
-        cur = co.currency
-        t = co.totals
         if self.portrait:
             summary = pygame.Rect(body.left, body.bottom - 300, body.width, 300)  # totals above, buttons below
             listing = pygame.Rect(body.left, body.top, body.width, body.height - 300)
         else:
             summary = pygame.Rect(body.right - 280, body.top, 280, body.height)
             listing = pygame.Rect(body.left, body.top, body.width - 280, body.height)
-        # the lines, newest at the bottom; as many as fit
+        notice = pygame.Rect(listing.left, listing.bottom - theme.UNDO_BAR, listing.width, theme.UNDO_BAR)
+        self._cart_lines(pygame.Rect(listing.left, listing.top, listing.width, listing.height - theme.UNDO_BAR))
+        self._cart_notice(notice)
+        self._cart_summary(summary)
+
+    def _cart_lines(self, area: pygame.Rect) -> None:
+        """Every line can be reached: as many as fit, the changed one in view and highlighted, ▲ ▼ to scroll."""
+        p, co = self.p, self.view
         row_h = 60
-        fits = max(1, (listing.height - 40) // row_h)
-        lines = co.lines[-fits:]
-        y = listing.top + 8
-        for ln in lines:
-            r = pygame.Rect(listing.left + 8, y, listing.width - 16, row_h - 6)
-            pygame.draw.rect(p.surface, theme.PANEL, r, border_radius=8)
-            sku = ln.sku
-            # name | − qty + | amount | ×   (every touch target 48 px)
-            right = r.right - 4
-            p.button(
-                pygame.Rect(right - 48, r.top + 3, 48, 48),
-                "×",
-                Action("remove", sku),
-                f"remove:{sku}",
-                size=28,
-                fill=theme.PANEL,
-                ink=theme.DANGER,
+        n = len(co.lines)
+        fits = max(1, (area.height - 8) // row_h)
+        top = self._first_line_shown(fits)
+        width = area.width - 16
+        if n > fits:  # a scroll column at the right: up, where we are, down
+            width -= theme.TOUCH + 8
+            col = pygame.Rect(area.left + 8 + width + 8, area.top + 8, theme.TOUCH, area.height - 16)
+            self._scroll_button(pygame.Rect(col.left, col.top, col.width, 56), "up", max(0, top - fits), top > 0)
+            self._scroll_button(
+                pygame.Rect(col.left, col.bottom - 56, col.width, 56), "down", min(n - fits, top + fits), top + fits < n
             )
-            p.text(format_money(ln.amount, cur), (right - 56, r.centery), 24, anchor="midright")
-            plus = pygame.Rect(right - 200, r.top + 3, 48, 48)
-            minus = pygame.Rect(plus.left - 96, r.top + 3, 48, 48)
-            p.button(minus, "−", Action("minus", sku), f"minus:{sku}", size=30)
-            p.text(str(ln.qty), (minus.right + 24, r.centery), 26, anchor="center")
-            p.button(plus, "+", Action("plus", sku), f"plus:{sku}", size=30)
-            p.text(
-                ln.name,
-                (r.left + 10, r.centery),
-                22,
-                anchor="midleft",
-                max_width=minus.left - r.left - 16,
-            )
+            p.text(f"{top + 1}–{min(n, top + fits)}", (col.centerx, col.centery - 12), 16, theme.MUTED, "center")
+            p.text(f"/ {n}", (col.centerx, col.centery + 12), 16, theme.MUTED, "center")
+        if n == 0:
+            p.text(self._("Your cart is empty"), area.center, 28, theme.MUTED, anchor="center")
+        y = area.top + 8
+        for ln in co.lines[top : top + fits]:
+            self._cart_line(pygame.Rect(area.left + 8, y, width, row_h - 6), ln)
             y += row_h
-        if len(co.lines) > fits:
-            p.text(f"+{len(co.lines) - fits} …", (listing.left + 16, listing.bottom - 30), 18, theme.MUTED)
-        self._notice(co.notice, (listing.centerx, listing.bottom - 4))
-        # the summary
+
+    def _first_line_shown(self, fits: int) -> int:
+        co = self.view
+        n = len(co.lines)
+        last_top = max(0, n - fits)
+        if co.cart_top is not None:  # where the shopper scrolled to
+            return min(max(0, co.cart_top), last_top)
+        top = last_top  # the newest at the bottom, and the line that just changed in view
+        where = next((i for i, ln in enumerate(co.lines) if ln.sku == co.changed_sku), None)
+        return min(where, top) if where is not None else top
+
+    def _scroll_button(self, rect: pygame.Rect, name: str, to: int, enabled: bool) -> None:
+        p = self.p
+        p.button(rect, "", Action("scroll", str(to)), f"scroll_{name}")
+        cx, cy = rect.center
+        tip, base = (cy - 10, cy + 8) if name == "up" else (cy + 10, cy - 8)
+        colour = theme.INK if enabled else theme.EDGE
+        pygame.draw.polygon(p.surface, colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
+
+    def _cart_line(self, r: pygame.Rect, ln: LineView) -> None:
+        """name | − qty + | amount | ×   (every touch target 48 px)."""
+        p, co = self.p, self.view
+        changed = ln.sku == co.changed_sku
+        pygame.draw.rect(p.surface, theme.HIGHLIGHT if changed else theme.PANEL, r, border_radius=8)
+        if changed:
+            pygame.draw.rect(p.surface, theme.PRIMARY, (r.left, r.top, 6, r.height), border_radius=3)
+        sku, right = ln.sku, r.right - 4
+        p.button(
+            pygame.Rect(right - 48, r.top + 3, 48, 48),
+            "×",
+            Action("remove", sku),
+            f"remove:{sku}",
+            size=30,
+            fill=theme.PANEL,
+            ink=theme.DANGER,
+            edge=theme.DANGER,
+        )
+        p.text(format_money(ln.amount, co.currency), (right - 56, r.centery), 24, anchor="midright")
+        plus = pygame.Rect(right - 200, r.top + 3, 48, 48)
+        minus = pygame.Rect(plus.left - 96, r.top + 3, 48, 48)
+        p.button(minus, "−", Action("minus", sku), f"minus:{sku}", size=30)
+        p.text(str(ln.qty), (minus.right + 24, r.centery), 26, anchor="center")
+        p.button(plus, "+", Action("plus", sku), f"plus:{sku}", size=30)
+        p.two_lines(ln.name, (r.left + 12, r.centery), minus.left - r.left - 20, r.height - 4)
+
+    def _cart_notice(self, area: pygame.Rect) -> None:
+        """What just happened to the cart, with Undo while a removed line can be put back."""
+        co = self.view
+        if co.can_undo:
+            undo = pygame.Rect(area.right - 8 - 140, area.top + 4, 140, theme.TOUCH)
+            self.p.button(undo, self._("Undo"), Action("undo"), "undo", fill=theme.PRIMARY, ink=theme.PRIMARY_INK)
+            self._notice(co.notice, (area.left + 16, area.centery), anchor="midleft", width=undo.left - area.left - 24)
+        else:
+            self._notice(co.notice, (area.centerx, area.centery), anchor="center", width=area.width - 24)
+
+    def _cart_summary(self, summary: pygame.Rect) -> None:
+        p, co = self.p, self.view
+        cur, t = co.currency, co.totals
         pygame.draw.rect(p.surface, theme.PANEL, summary)
         x = summary.left + theme.PAD
         p.text(self._("Your cart"), (x, summary.top + 10), 24, theme.MUTED)
         p.text(
-            self._("{n} items", n=t.items),
+            self._n("{n} item", "{n} items", t.items, n=t.items),
             (summary.right - theme.PAD, summary.top + 12),
             22,
             theme.MUTED,
@@ -178,6 +223,8 @@ class Screens(PaymentScreens, StaffScreens):
             theme.MUTED,
             anchor="topright",
         )
+        if "printer" in co.devices_down:  # said before paying, not after
+            p.paragraph(self._(NO_PAPER_RECEIPT), (x, summary.top + 128), 16, theme.DANGER, summary.width - 24, 3)
         bw = summary.width - 2 * theme.PAD
         p.button(
             pygame.Rect(x, summary.bottom - 150, bw, 76),
@@ -195,6 +242,44 @@ class Screens(PaymentScreens, StaffScreens):
             "start_over",
         )
 
+    def _confirm_start_over(self) -> None:
+        """A modal question: "Remove all items and start over?"."""
+        p = self.p
+        box = self._modal_box(240)
+        p.text(
+            self._("Remove all items and start over?"),
+            (box.centerx, box.top + 60),
+            30,
+            anchor="center",
+            max_width=box.width - 32,
+        )
+        n = self.view.totals.items
+        p.text(
+            self._n("{n} item will be removed", "{n} items will be removed", n, n=n),
+            (box.centerx, box.top + 110),
+            22,
+            theme.MUTED,
+            anchor="center",
+            max_width=box.width - 32,
+        )
+        half = (box.width - 60) // 2
+        p.button(
+            pygame.Rect(box.left + 20, box.bottom - 80, half, 60),
+            self._("Keep shopping"),
+            Action("keep_shopping"),
+            "keep_shopping",
+            fill=theme.PRIMARY,
+            ink=theme.PRIMARY_INK,
+        )
+        p.button(
+            pygame.Rect(box.right - 20 - half, box.bottom - 80, half, 60),
+            self._("Start over"),
+            Action("confirm_start_over"),
+            "confirm_start_over",
+            fill=theme.DANGER,
+            ink=theme.PRIMARY_INK,
+        )
+
     def _out_of_service(self, body: pygame.Rect) -> None:
         p, cx = self.p, body.centerx
         p.text(self._("Out of service"), (cx, body.top + body.height // 3), 48, theme.DANGER, anchor="center")
@@ -208,17 +293,12 @@ class Screens(PaymentScreens, StaffScreens):
 
     def _help(self) -> None:
         p = self.p
-        shade = pygame.Surface((self.w, self.h), pygame.SRCALPHA)
-        shade.fill((0, 0, 0, 140))
-        p.surface.blit(shade, (0, 0))
-        box = pygame.Rect(0, 0, min(560, self.w - 40), 260)
-        box.center = (self.w // 2, self.h // 2)
-        pygame.draw.rect(p.surface, theme.PANEL, box, border_radius=16)
+        box = self._modal_box(260)
         p.text(
             self._("Help is on the way"),
             (box.centerx, box.top + 60),
             38,
-            theme.WARN,
+            theme.WARN_INK,
             anchor="center",
             max_width=box.width - 20,
         )
@@ -245,13 +325,11 @@ class Screens(PaymentScreens, StaffScreens):
             self._("Are you still there? Starting over in {s} s", s=left),
             (bar.centerx, bar.top + 45),
             32,
-            theme.PRIMARY_INK,
+            theme.INK,
             anchor="center",
             max_width=self.w - 20,
         )
-        p.text(
-            self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.PRIMARY_INK, anchor="center"
-        )
+        p.text(self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.INK, anchor="center")
         p.buttons.append(Button(bar, Action("still_here"), "still_here"))
 
     def _sim_panel(self, area: pygame.Rect) -> None:

@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         ui = UI(k)
         co = k.checkout
         for lang in ("zh_CN", "en"):
-            co.tap_start_over(0)
+            co.tap_done(0)
             co.set_language(lang, 0)
             co.last_activity = float("inf")  # no idle countdown in the pictures
             for barcode in ("6901234000016", "6901234000054", "6901234000078", "6901234000016"):
@@ -46,6 +46,18 @@ def main(argv: list[str]) -> int:
             co.last_activity = float("inf")
             ui.frame()
             ui.screenshot(out / f"cart-{lang}.png")
+            now = k.clock()  # Undo is offered for a while from now
+            co.tap_remove("P005", now)
+            co.last_activity = float("inf")
+            ui.frame()
+            ui.screenshot(out / f"removed-undo-{lang}.png")
+            co.tap_undo(now)
+            co.tap_start_over(now)
+            co.last_activity = float("inf")
+            ui.frame()
+            ui.screenshot(out / f"start-over-{lang}.png")
+            co.keep_shopping(now)
+            co.last_activity = float("inf")
             co.tap_pay(float("inf"))
             ui.frame()
             ui.screenshot(out / f"payment-{lang}.png")
@@ -62,7 +74,15 @@ def main(argv: list[str]) -> int:
             co.receipt_done(co.order_no or "", True)
             ui.frame()
             ui.screenshot(out / f"paid-{lang}.png")
-            co.tap_start_over(0)
+            co.tap_done(0)
+            co.set_language(lang, 0)
+            co.scan("6901234000016", float("inf"))
+            co.scan("281234567890123451", float("inf"))
+            co.payment_finished(Outcome.PAID, float("inf"), order=demo_order(k))
+            co.receipt_done(co.order_no or "", False)  # no paper receipt: the e-receipt code instead
+            ui.frame()
+            ui.screenshot(out / f"paid-e-receipt-{lang}.png")
+            co.tap_done(0)
             co.set_language(lang, 0)
             co.last_activity = float("inf")
             ui.frame()

@@ -71,7 +71,7 @@ class StaffScreens(ScreenBase):
                 name,
                 size=24,
                 fill=theme.WARN if exit_ else theme.SECONDARY,
-                ink=theme.PRIMARY_INK if exit_ else theme.INK,
+                ink=theme.INK,
             )
 
     def _refund_amount(self, body: pygame.Rect) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from kiosk.checkout import PayStep
 
 NOTICES = {
-    "added": "Added",
-    "unknown_barcode": "Unknown barcode {code}",
+    "added": "Added: {item} {amount}",
+    "quantity": "{item}: {qty} in the cart",
+    "removed": "Removed: {item} {amount}",
+    "put_back": "Put back: {item} {amount}",
+    "unknown_barcode": "Barcode {code} is not known here. Scan it again, or tap Help for staff.",
     "not_a_product": "This is not a product barcode",
     "not_a_payment_code": "This is not a payment code",
     "scan_products_first": "Scan your items first",
@@ -39,6 +42,10 @@ STEP_TEXT = {
     PayStep.USER_PAYING: "Confirm the payment on your phone",
     PayStep.CANCELLING: "Cancelling…",
 }
+E_RECEIPT = (
+    "Your payment went through, but the receipt could not be printed."
+    " Scan this code with your phone for your e-receipt."
+)
 RECEIPT_TEXT = {"printing": "Printing your receipt…", "printed": "Please take your receipt"}
 ATTENDANT_TEXT = {
     "wrong_pin": "Wrong PIN",
@@ -59,5 +66,6 @@ DEVICE_TEXT = {
     "printer": "Printer offline",
     "gateway": "Payments unavailable",
 }
+NO_PAPER_RECEIPT = "The printer is not working: you will get an e-receipt code instead of a paper receipt."
 NEEDS_STAFF = "Kiosk needs staff attention"  # a background job failed; the attendant menu says which
 JOB_FAILED = "A task failed: {what}"
