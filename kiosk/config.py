@@ -77,7 +77,7 @@ class KioskSection:
 class DisplaySection:
     size: str = field(
         default="800x480",
-        metadata=_choice("800x480", "1024x600", "1280x720", "720x1280"),
+        metadata=_choice("800x480", "1024x600", "1280x720", "1280x800", "720x1280", "800x1280"),
     )
     fullscreen: bool = False
     fps: int = field(default=30, metadata={"min": 5, "max": 60})

@@ -22,7 +22,7 @@ from tests.loopback import free_port
 from tests.test_receipts import LONG
 from tests.test_ui import on_screen, overlaps, picture, run_until, sign_in, tap
 
-SIZES = ["800x480", "1024x600", "1280x720", "720x1280"]
+SIZES = ["800x480", "1024x600", "1280x720", "1280x800", "720x1280"]
 
 
 def scan_all(ui, k, barcodes):
@@ -247,3 +247,28 @@ def test_a_long_product_name_wraps_instead_of_shrinking(ui_for, size, language):
     assert name.startswith(parts[0].text.rstrip("…"))
     assert all(p.size >= theme.MIN_TEXT for p in parts)
     assert overlaps(ui) == []
+
+
+@pytest.mark.parametrize(("size", "scale"), [("1024x600", 1.25), ("1280x720", 1.5), ("1280x800", 1.6)])
+def test_a_larger_screen_shows_the_same_screen_larger(ui_for, size, scale):
+    """Defect 10: a 1280x720 screen kept 800x480's sizes and left the rest empty.  Now every text, button and
+    gap grows with the screen: the same cart at 800x480 and larger, compared by what was drawn."""
+
+    def cart_at(display):
+        k, ui = ui_for(display={"size": display}, kiosk={"default_language": "en"})
+        scan_all(ui, k, ["6901234000016", "6901234000054"])
+        ui.painter.audit = []
+        ui.frame()
+        texts = {d.text: d for d in ui.painter.audit if isinstance(d, Drawn)}
+        return ui, texts
+
+    small_ui, small = cart_at("800x480")
+    big_ui, big = cart_at(size)
+    for text in ("Whole milk 250ml", "Pay", "Total", "¥5.80"):
+        assert big[text].size == pytest.approx(small[text].size * scale, abs=1), text
+    pay_small, pay_big = small_ui.button_rect("pay"), big_ui.button_rect("pay")
+    assert pay_big.width == pytest.approx(pay_small.width * scale, abs=2)
+    assert pay_big.height == pytest.approx(pay_small.height * scale, abs=2)
+    w, h = big_ui.surface.get_size()
+    start_over = big_ui.button_rect("start_over")
+    assert pay_big.right >= w - 20 and start_over.bottom >= h - 64 * scale - 20  # no empty band right or below

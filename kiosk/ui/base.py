@@ -11,14 +11,14 @@ from kiosk.money import format_money
 from kiosk.runtime.view import View
 from kiosk.ui import theme
 from kiosk.ui.texts import NOTICES, REASONS
-from kiosk.ui.widgets import Painter
+from kiosk.ui.widgets import Painter, qr_surface
 
 
 class ScreenBase:
     def __init__(self, painter: Painter) -> None:
         self.p = painter
         self.v: View | None = None
-        self.w, self.h = painter.surface.get_size()
+        self.w, self.h = painter.size  # layout units (see Painter): 800x480 or 720x1280 and up
         self.portrait = self.h > self.w
         self._qr_cache: dict[str, pygame.Surface] = {}
 
@@ -28,14 +28,24 @@ class ScreenBase:
     def _n(self, singular: str, plural: str, count: int, **params: object) -> str:
         return trn(self.view.language, singular, plural, count, **params)
 
+    def _qr(self, text: str, size: int, topleft: tuple[int, int]) -> pygame.Rect:
+        """A QR code `size` layout units square at `topleft`, made once at the screen's real size."""
+        px = self.p.px(size)
+        key = f"{px}:{text}"
+        if key not in self._qr_cache:
+            self._qr_cache.clear()
+            self._qr_cache[key] = qr_surface(text, px)
+        self.p.blit(self._qr_cache[key], topleft)
+        return pygame.Rect(topleft, (size, size))
+
     def _modal_box(self, height: int) -> pygame.Rect:
         """Dim the frame and draw the box of a modal dialog on it; the caller empties p.buttons first."""
-        shade = pygame.Surface((self.w, self.h), pygame.SRCALPHA)
+        shade = pygame.Surface(self.p.surface.get_size(), pygame.SRCALPHA)
         shade.fill((0, 0, 0, 140))
         self.p.surface.blit(shade, (0, 0))
         box = pygame.Rect(0, 0, min(560, self.w - 40), height)
         box.center = (self.w // 2, self.h // 2)
-        pygame.draw.rect(self.p.surface, theme.PANEL, box, border_radius=16)
+        self.p.fill_rect(theme.PANEL, box, radius=16)
         return box
 
     @property

@@ -17,7 +17,7 @@ import pygame
 from kiosk.runtime.view import Action
 from kiosk.runtime.wiring import Runtime
 from kiosk.ui.screens import Screens
-from kiosk.ui.widgets import Painter
+from kiosk.ui.widgets import Painter, scale_for
 
 log = logging.getLogger(__name__)
 CONSOLE_DRIVERS = ("kmsdrm", "fbcon", "directfb")
@@ -36,7 +36,7 @@ class UI:
         pygame.display.set_caption("Kiosk")
         if fullscreen:
             pygame.mouse.set_visible(False)
-        self.painter = Painter(self.surface, kiosk.font_path)
+        self.painter = Painter(self.surface, kiosk.font_path, scale_for(self.surface.get_size()))
         self.screens = Screens(self.painter)
         self.clock = pygame.time.Clock()
         self.frame_ms: deque[float] = deque(maxlen=10000)  # work per frame, for the benchmark

@@ -10,7 +10,6 @@ from kiosk.runtime.view import Action
 from kiosk.ui import theme
 from kiosk.ui.base import ScreenBase
 from kiosk.ui.texts import E_RECEIPT, NOTICES, RECEIPT_TEXT, STEP_TEXT
-from kiosk.ui.widgets import qr_surface
 
 
 class PaymentScreens(ScreenBase):
@@ -77,15 +76,10 @@ class PaymentScreens(ScreenBase):
         p, co = self.p, self.view
         # as large as the screen allows: below the amount, beside (or above, in portrait) the words and the button
         size = max(120, min(body.height - 200, self.w - 80, 420)) if self.portrait else max(120, body.height - 95)
-        if co.qr_text not in self._qr_cache:
-            self._qr_cache.clear()
-            self._qr_cache[co.qr_text] = qr_surface(co.qr_text, size)
-        qr = self._qr_cache[co.qr_text]
         left = max(0, int(co.qr_deadline - self.now() + 0.999))
         expires = self._("Expires in {time}", time=f"{left // 60}:{left % 60:02d}")
         if self.portrait:
-            at = qr.get_rect(midtop=(body.centerx, body.top + 90))
-            p.surface.blit(qr, at)
+            at = self._qr(co.qr_text, size, (body.centerx - size // 2, body.top + 90))
             p.text(
                 self._("Scan this code with your wallet app"),
                 (body.centerx, at.bottom + 30),
@@ -96,8 +90,7 @@ class PaymentScreens(ScreenBase):
             p.text(expires, (body.centerx, at.bottom + 75), 24, theme.MUTED, anchor="center")
             self._cancel_button(pygame.Rect(body.centerx - 130, body.bottom - 80, 260, 64))
             return
-        at = qr.get_rect(topleft=(body.left + 40, body.top + 86))
-        p.surface.blit(qr, at)
+        at = self._qr(co.qr_text, size, (body.left + 40, body.top + 86))
         x = at.right + 30
         p.paragraph(
             self._("Scan this code with your wallet app"), (x, at.top + 10), 28, theme.INK, width=self.w - x - 20
@@ -148,10 +141,7 @@ class PaymentScreens(ScreenBase):
             size = min(body.height - 40, body.width // 2 - 40, 360)
             qr_at = (body.right - 30 - size, body.top + 20)
             words = pygame.Rect(body.left + 30, body.top + 20, qr_at[0] - body.left - 60, body.height - 40)
-        if url not in self._qr_cache or self._qr_cache[url].get_width() != size:
-            self._qr_cache.clear()
-            self._qr_cache[url] = qr_surface(url, size)
-        p.surface.blit(self._qr_cache[url], qr_at)
+        self._qr(url, size, qr_at)
         x, y = words.left, words.top
         y = p.text(self._("Payment successful"), (x, y), 36, theme.PRIMARY, max_width=words.width).bottom + 4
         y = p.text(format_money(co.paid_total, co.currency), (x, y), 36, max_width=words.width).bottom + 4

@@ -57,7 +57,7 @@ class Screens(PaymentScreens, StaffScreens):
     def _topbar(self) -> int:
         p, co = self.p, self.view
         h = 64
-        pygame.draw.rect(p.surface, theme.TOPBAR, (0, 0, self.w, h))
+        p.fill_rect(theme.TOPBAR, (0, 0, self.w, h))
         title = p.text(self._("Self-checkout"), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
         other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
@@ -82,7 +82,7 @@ class Screens(PaymentScreens, StaffScreens):
             right, ink = self.w - 2 * bw - 3 * theme.PAD, (255, 200, 120)
             width, items = right - title.right - 2 * theme.PAD, list(dict.fromkeys(down))
             joined = " · ".join(items)
-            if len(items) > 1 and p.font(18).size(joined)[0] > width:
+            if len(items) > 1 and p.width_of(joined, 18) > width:
                 for n, item in enumerate([items[0], " · ".join(items[1:])]):
                     p.text(item, (right, h // 2 + (n * 2 - 1) * 14), 18, ink, anchor="midright", max_width=width)
             else:
@@ -157,15 +157,15 @@ class Screens(PaymentScreens, StaffScreens):
         cx, cy = rect.center
         tip, base = (cy - 10, cy + 8) if name == "up" else (cy + 10, cy - 8)
         colour = theme.INK if enabled else theme.EDGE
-        pygame.draw.polygon(p.surface, colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
+        p.polygon(colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
 
     def _cart_line(self, r: pygame.Rect, ln: LineView) -> None:
         """name | − qty + | amount | ×   (every touch target 48 px)."""
         p, co = self.p, self.view
         changed = ln.sku == co.changed_sku
-        pygame.draw.rect(p.surface, theme.HIGHLIGHT if changed else theme.PANEL, r, border_radius=8)
+        p.fill_rect(theme.HIGHLIGHT if changed else theme.PANEL, r, radius=8)
         if changed:
-            pygame.draw.rect(p.surface, theme.PRIMARY, (r.left, r.top, 6, r.height), border_radius=3)
+            p.fill_rect(theme.PRIMARY, (r.left, r.top, 6, r.height), radius=3)
         sku, right = ln.sku, r.right - 4
         p.button(
             pygame.Rect(right - 48, r.top + 3, 48, 48),
@@ -198,7 +198,7 @@ class Screens(PaymentScreens, StaffScreens):
     def _cart_summary(self, summary: pygame.Rect) -> None:
         p, co = self.p, self.view
         cur, t = co.currency, co.totals
-        pygame.draw.rect(p.surface, theme.PANEL, summary)
+        p.fill_rect(theme.PANEL, summary)
         x = summary.left + theme.PAD
         p.text(self._("Your cart"), (x, summary.top + 10), 24, theme.MUTED)
         p.text(
@@ -320,7 +320,7 @@ class Screens(PaymentScreens, StaffScreens):
     def _countdown(self, left: int) -> None:
         p = self.p
         bar = pygame.Rect(0, self.h // 2 - 70, self.w, 140)
-        pygame.draw.rect(p.surface, theme.WARN, bar)
+        p.fill_rect(theme.WARN, bar)
         p.text(
             self._("Are you still there? Starting over in {s} s", s=left),
             (bar.centerx, bar.top + 45),
@@ -330,11 +330,11 @@ class Screens(PaymentScreens, StaffScreens):
             max_width=self.w - 20,
         )
         p.text(self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.INK, anchor="center")
-        p.buttons.append(Button(bar, Action("still_here"), "still_here"))
+        p.buttons.append(Button(p.to_px(bar), Action("still_here"), "still_here"))
 
     def _sim_panel(self, area: pygame.Rect) -> None:
         p, buttons = self.p, self.view.sim_buttons
-        pygame.draw.rect(p.surface, theme.SIM, area)
+        p.fill_rect(theme.SIM, area)
         w = (area.width - theme.PAD * (len(buttons) + 1)) // len(buttons)
         for i, (label, name) in enumerate(buttons):
             r = pygame.Rect(area.left + theme.PAD + i * (w + theme.PAD), area.top + 8, w, 48)

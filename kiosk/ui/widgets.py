@@ -16,7 +16,7 @@ import pygame
 from kiosk.runtime.view import Action
 from kiosk.ui import theme
 
-NO_LINE_START = set("。，、！？；：）」』》〉】”’.,!?;:)")  # punctuation that stays at the end of its line
+NO_LINE_START = set("。，、！？；：）」』》〉】”’.,!?;:)")  # punctuation that never starts a line
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Drawn:
 
     text: str
     rect: pygame.Rect
-    size: int  # the font size it was drawn at
+    size: int  # the font size it was drawn at, in real pixels
     colour: tuple[int, int, int]
     background: tuple[int, int, int]  # the commonest colour under it before it was drawn
 
@@ -41,36 +41,82 @@ class DrawnButton:
 
 @dataclass
 class Button:
-    rect: pygame.Rect
+    rect: pygame.Rect  # in real pixels, where a touch lands
     action: Action  # what a touch on it asks the controller to do
     name: str  # a stable name tests and tools can find the button by
 
 
 class Painter:
-    """Renders text with one CJK font, caching rendered surfaces (text rendering is the costly part)."""
+    """Draws in layout units: the screens lay out an 800x480 (or 720x1280) screen, and `scale` makes every
+    position, size and font larger on a larger screen, so a 1280x720 screen shows the same screen bigger
+    rather than the same sizes with empty space.  Text is rendered at the real size (sharp, not scaled up),
+    with one CJK font, caching rendered surfaces (text rendering is the costly part).  Buttons and the texts
+    list are kept in real pixels: what a touch and a test see."""
 
-    def __init__(self, surface: pygame.Surface, font_path: str) -> None:
+    def __init__(self, surface: pygame.Surface, font_path: str, scale: float = 1.0) -> None:
         self.surface = surface
         self.font_path = font_path
+        self.scale = scale
         self._fonts: dict[int, pygame.font.Font] = {}
         self._cache: dict[tuple, pygame.Surface] = {}
         self.buttons: list[Button] = []
         self.texts: list[tuple[str, pygame.Rect]] = []  # what was written where this frame (layout checks)
         self.audit: list[Drawn | DrawnButton] | None = None  # set to [] to keep one (tests)
 
-    def font(self, size: int) -> pygame.font.Font:
-        f = self._fonts.get(size)
+    # -- units ----------------------------------------------------------------------
+    @property
+    def size(self) -> tuple[int, int]:
+        """The screen in layout units."""
+        w, h = self.surface.get_size()
+        return round(w / self.scale), round(h / self.scale)
+
+    def px(self, v: float) -> int:
+        return round(v * self.scale)
+
+    def to_px(self, rect) -> pygame.Rect:
+        r = pygame.Rect(rect)
+        return pygame.Rect(
+            self.px(r.left), self.px(r.top), self.px(r.right) - self.px(r.left), self.px(r.bottom) - self.px(r.top)
+        )
+
+    def to_layout(self, rect: pygame.Rect) -> pygame.Rect:
+        s = self.scale
+        left, top = round(rect.left / s), round(rect.top / s)
+        return pygame.Rect(left, top, round(rect.right / s) - left, round(rect.bottom / s) - top)
+
+    def _font(self, px_size: int) -> pygame.font.Font:
+        f = self._fonts.get(px_size)
         if f is None:
-            f = self._fonts[size] = pygame.font.Font(self.font_path, size)
+            f = self._fonts[px_size] = pygame.font.Font(self.font_path, px_size)
         return f
 
-    def text_surface(self, text: str, size: int, colour: tuple[int, int, int]) -> pygame.Surface:
-        key = (text, size, colour)
+    def width_of(self, text: str, size: int) -> float:
+        return self._font(self.px(size)).size(text)[0] / self.scale
+
+    def line_height(self, size: int) -> float:
+        return self._font(self.px(size)).get_linesize() / self.scale
+
+    # -- shapes -----------------------------------------------------------------------
+    def fill_rect(self, colour, rect, radius: int = 0, width: int = 0) -> None:
+        pygame.draw.rect(
+            self.surface, colour, self.to_px(rect), width=self.px(width) if width else 0, border_radius=self.px(radius)
+        )
+
+    def polygon(self, colour, points: list[tuple[float, float]]) -> None:
+        pygame.draw.polygon(self.surface, colour, [(self.px(x), self.px(y)) for x, y in points])
+
+    def blit(self, picture: pygame.Surface, topleft: tuple[int, int]) -> None:
+        """A picture made at real size (see px) placed at a layout position."""
+        self.surface.blit(picture, (self.px(topleft[0]), self.px(topleft[1])))
+
+    # -- text -------------------------------------------------------------------------
+    def text_surface(self, text: str, px_size: int, colour: tuple[int, int, int]) -> pygame.Surface:
+        key = (text, px_size, colour)
         s = self._cache.get(key)
         if s is None:
             if len(self._cache) > 600:
                 self._cache.clear()
-            s = self._cache[key] = self.font(size).render(text, True, colour)
+            s = self._cache[key] = self._font(px_size).render(text, True, colour)
         return s
 
     def text(
@@ -82,38 +128,44 @@ class Painter:
         anchor: str = "topleft",
         max_width: int | None = None,
     ) -> pygame.Rect:
-        """One line; too wide for max_width, it is drawn smaller down to theme.MIN_TEXT, then shortened with …"""
-        s = self.text_surface(text, size, colour)
-        while max_width and s.get_width() > max_width and size > theme.MIN_TEXT:
-            size -= 2
-            s = self.text_surface(text, size, colour)
-        if max_width and s.get_width() > max_width:
-            text = self.shorten(text, size, max_width)
-            s = self.text_surface(text, size, colour)
-        rect = s.get_rect(**{anchor: pos})
-        self._record(text, rect, size, colour)
+        """One line; too wide for max_width, it is drawn smaller down to theme.MIN_TEXT, then shortened with …
+        Returns where it went, in layout units."""
+        px_size, smallest = self.px(size), self.px(theme.MIN_TEXT)
+        limit = self.px(max_width) if max_width else 0
+        s = self.text_surface(text, px_size, colour)
+        while limit and s.get_width() > limit and px_size > smallest:
+            px_size = max(smallest, px_size - 2)
+            s = self.text_surface(text, px_size, colour)
+        if limit and s.get_width() > limit:
+            text = self._shorten(text, px_size, limit)
+            s = self.text_surface(text, px_size, colour)
+        rect = s.get_rect(**{anchor: (self.px(pos[0]), self.px(pos[1]))})
+        self._record(text, rect, px_size, colour)
         self.surface.blit(s, rect)
         self.texts.append((text, rect))
-        return rect
+        return self.to_layout(rect)
 
-    def shorten(self, text: str, size: int, width: int) -> str:
-        """The longest start of `text` that fits `width` with an ellipsis after it."""
-        font = self.font(size)
-        while text and font.size(text + "…")[0] > width:
+    def _shorten(self, text: str, px_size: int, px_width: int) -> str:
+        """The longest start of `text` that fits `px_width` with an ellipsis after it."""
+        font = self._font(px_size)
+        while text and font.size(text + "…")[0] > px_width:
             text = text[:-1]
         return text.rstrip() + "…"
 
     def lines(self, text: str, size: int, width: int, max_lines: int) -> list[str]:
-        """`text` wrapped to `width` (at spaces where there are any, else between characters), at most
-        `max_lines` lines, the last shortened with … when the rest does not fit."""
-        font = self.font(size)
+        """`text` wrapped to `width` (at spaces where there are any, else between characters; closing punctuation
+        never starts a line), at most `max_lines` lines, the last shortened with … when the rest does not fit."""
+        font, limit = self._font(self.px(size)), self.px(width)
         out, line = [], ""
         for ch in text:
-            if font.size(line + ch)[0] > width and line and ch not in NO_LINE_START:
+            if font.size(line + ch)[0] > limit and line:
                 cut = line.rfind(" ")
                 if cut > 0:
                     out.append(line[:cut])
                     line = line[cut + 1 :] + ch
+                elif ch in NO_LINE_START and len(line) > 1:  # the character before goes down with it
+                    out.append(line[:-1])
+                    line = line[-1] + ch
                 else:
                     out.append(line)
                     line = ch
@@ -123,7 +175,7 @@ class Painter:
         out = [part.strip() for part in out]
         if len(out) > max_lines:
             rest = " ".join(out[max_lines - 1 :]) if " " in text else "".join(out[max_lines - 1 :])
-            out = out[: max_lines - 1] + [self.shorten(rest, size, width)]
+            out = out[: max_lines - 1] + [self._shorten(rest, self.px(size), limit)]
         return out
 
     def two_lines(
@@ -136,31 +188,40 @@ class Painter:
         colour=theme.INK,
         anchor: str = "midleft",
     ) -> None:
-        """Text in a box (a product name, a status): one line at `size` if it fits, else two lines (smaller,
-        never below theme.MIN_TEXT), the second shortened with … when even that is not enough.  `at` is the
-        box's midleft, midright or center point, as `anchor` says."""
-        if self.font(size).size(text)[0] <= width:
-            self.text(text, at, size, colour, anchor=anchor)
-            return
+        """Text in a box (a product name, a label, a status): one line at `size` if it fits, else two lines
+        (smaller, never below theme.MIN_TEXT, no word broken where a smaller size avoids it), the second
+        shortened with … when even that is not enough.  `at` is the box's midleft, midright or center point,
+        as `anchor` says."""
+        for s in range(size, max(theme.MIN_TEXT, size - 4) - 1, -2):  # one line, a little smaller if need be
+            if self.width_of(text, s) <= width:
+                self.text(text, at, s, colour, anchor=anchor)
+                return
         words = set(text.split())
-        sizes = [s for s in range(size, theme.MIN_TEXT - 1, -2) if 2 * self.font(s).get_linesize() <= height]
+        sizes = [s for s in range(size, theme.MIN_TEXT - 1, -2) if 2 * self.line_height(s) <= height]
         for s in sizes or [theme.MIN_TEXT]:  # the largest size at which two lines hold it, no word broken
             parts = self.lines(text, s, width, 3)
             if len(parts) <= 2 and (" " not in text or all(w in words for part in parts for w in part.split())):
                 break
         else:
             parts = self.lines(text, s, width, 2)
-        step = self.font(s).get_linesize()
-        y = at[1] - step * len(parts) // 2
+        step = self.line_height(s)
+        y = at[1] - step * len(parts) / 2
+        line_anchor = {"midleft": "topleft", "midright": "topright"}.get(anchor, "midtop")
         for part in parts:
-            self.text(
-                part, (at[0], y), s, colour, anchor={"midleft": "topleft", "midright": "topright"}.get(anchor, "midtop")
-            )
+            self.text(part, (at[0], round(y)), s, colour, anchor=line_anchor)
             y += step
 
-    def _record(self, text: str, rect: pygame.Rect, size: int, colour) -> None:
+    def paragraph(self, text: str, topleft: tuple[int, int], size: int, colour, width: int, max_lines: int = 6) -> int:
+        """Text wrapped to `width`; returns the y under its last line."""
+        x, y = topleft
+        for part in self.lines(text, size, width, max_lines):
+            self.text(part, (x, round(y)), size, colour)
+            y += self.line_height(size)
+        return round(y)
+
+    def _record(self, text: str, rect: pygame.Rect, px_size: int, colour) -> None:
         if self.audit is not None:
-            self.audit.append(Drawn(text, rect.copy(), size, tuple(colour), self._commonest(rect)))
+            self.audit.append(Drawn(text, rect.copy(), px_size, tuple(colour), self._commonest(rect)))
 
     def _commonest(self, rect: pygame.Rect) -> tuple[int, int, int]:
         area = rect.clip(self.surface.get_rect())
@@ -170,14 +231,7 @@ class Painter:
         colours, counts = np.unique(pixels, axis=0, return_counts=True)
         return tuple(int(c) for c in colours[counts.argmax()])  # type: ignore[return-value]
 
-    def paragraph(self, text: str, topleft: tuple[int, int], size: int, colour, width: int, max_lines: int = 6) -> int:
-        """Text wrapped to `width` pixels; returns the y under its last line."""
-        x, y = topleft
-        for part in self.lines(text, size, width, max_lines):
-            self.text(part, (x, y), size, colour)
-            y += self.font(size).get_linesize()
-        return y
-
+    # -- buttons ------------------------------------------------------------------------
     def button(
         self,
         rect: pygame.Rect,
@@ -194,17 +248,18 @@ class Painter:
         assert rect.width >= theme.TOUCH and rect.height >= theme.TOUCH, f"touch target {name} too small"
         if edge is None:
             edge = theme.EDGES.get(tuple(fill))
+        real = self.to_px(rect)
         if self.audit is not None:
-            self.audit.append(DrawnButton(name, rect.copy(), tuple(fill), edge, self._around(rect)))
-        pygame.draw.rect(self.surface, fill, rect, border_radius=10)
+            self.audit.append(DrawnButton(name, real.copy(), tuple(fill), edge, self._around(real)))
+        self.fill_rect(fill, rect, radius=10)
         if edge is not None:
-            pygame.draw.rect(self.surface, edge, rect, width=2, border_radius=10)
+            self.fill_rect(edge, rect, radius=10, width=2)
         if label:
             self.two_lines(label, rect.center, rect.width - 12, rect.height - 4, size, ink, anchor="center")
-        self.buttons.append(Button(rect, action, name))
+        self.buttons.append(Button(real, action, name))
 
     def _around(self, rect: pygame.Rect) -> tuple[int, int, int]:
-        """The commonest colour of a 3-pixel ring just outside `rect`."""
+        """The commonest colour of a 3-pixel ring just outside `rect` (real pixels)."""
         outer = rect.inflate(6, 6).clip(self.surface.get_rect())
         pixels = pygame.surfarray.array3d(self.surface.subsurface(outer))
         ring = np.ones(pixels.shape[:2], dtype=bool)
@@ -214,10 +269,19 @@ class Painter:
         return tuple(int(c) for c in colours[counts.argmax()])  # type: ignore[return-value]
 
     def hit(self, pos: tuple[int, int]) -> Button | None:
-        for b in reversed(self.buttons):  # the last drawn is on top
+        """The button under a touch at `pos` (real pixels), the last drawn on top."""
+        for b in reversed(self.buttons):
             if b.rect.collidepoint(pos):
                 return b
         return None
+
+
+def scale_for(size: tuple[int, int]) -> float:
+    """How much larger than its layout a screen of `size` is drawn: the screens are laid out for 800x480
+    (landscape) and 720x1280 (portrait); larger screens show the same layout larger, never smaller."""
+    w, h = size
+    base_w, base_h = (720, 1280) if h > w else (800, 480)
+    return max(1.0, min(w / base_w, h / base_h))
 
 
 def qr_surface(text: str, size: int) -> pygame.Surface:
