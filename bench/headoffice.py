@@ -172,7 +172,12 @@ def latency(msgs: list[tuple[str, bytes]], db_url: str, rate: float, tmp: Path) 
     return times[len(times) // 2], times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
+RUNS = 5  # each throughput figure is the median of this many runs, with the lowest and highest shown
+
+
 def bench_headoffice() -> list[Row]:
+    import statistics
+
     from tests.postgres import Cluster
 
     rows: list[Row] = []
@@ -183,20 +188,23 @@ def bench_headoffice() -> list[Row]:
         cluster = Cluster(fsync=True)
         try:
             for name in ("SQLite", "PostgreSQL"):
-                rates = {}
-                for workers in (1, 2):
-                    run = tmp / f"{name}-{workers}"
-                    run.mkdir()
-                    url = f"sqlite:///{run / 'hq.sqlite'}" if name == "SQLite" else cluster.new_database()
-                    rates[workers] = throughput(msgs, url, workers, run)
-                    print(f"{name}, {workers} worker(s): {rates[workers]:.0f} messages/s stored once")
+                rates: dict[int, list[float]] = {1: [], 2: []}
+                for n in range(RUNS):
+                    for workers in (1, 2):
+                        run = tmp / f"{name}-{workers}-{n}"
+                        run.mkdir()
+                        url = f"sqlite:///{run / 'hq.sqlite'}" if name == "SQLite" else cluster.new_database()
+                        rates[workers].append(throughput(msgs, url, workers, run))
+                        print(f"{name}, {workers} worker(s): {rates[workers][-1]:.0f} messages/s stored once")
+                median = {w: statistics.median(r) for w, r in rates.items()}
                 rows.append(
                     (
                         f"head office: {len(msgs)} fleet messages through mosquitto, stored exactly once on {name}: "
-                        "1 worker / 2 workers on a shared subscription",
-                        f"{rates[1]:.0f} / {rates[2]:.0f} messages/s",
+                        f"1 worker / 2 workers on a shared subscription (median of {RUNS} runs, min-max)",
+                        " / ".join(f"{median[w]:.0f} ({min(r):.0f}-{max(r):.0f})" for w, r in rates.items())
+                        + " messages/s",
                         ">= 2000 messages/s",
-                        max(rates.values()) >= 2000,
+                        max(median.values()) >= 2000,
                     )
                 )
                 run = tmp / f"{name}-latency"

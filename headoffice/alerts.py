@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, select, tuple_, update
 
 from headoffice.db import alerts
 
@@ -49,45 +49,97 @@ def close(conn: Connection, store: str, kiosk: str, kind: str, key: str, now: fl
     conn.execute(update(alerts).where(_key(store, kiosk, kind, key)).values(open=False, closed_at=now))
 
 
-def on_status(conn: Connection, store: str, kiosk: str, state: str, reason: str, now: float) -> None:
+AlertKey = tuple[str, str, str, str]  # store, kiosk, kind, key
+
+
+class Pending:
+    """A batch's alert changes, in order, written at its end in one query and two statements (instead of a
+    look-up and an insert for every event).  The result is what opening and closing them one by one gives."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[bool, AlertKey, float, str]] = []
+
+    def open(self, store: str, kiosk: str, kind: str, key: str, now: float, detail: str = "") -> None:  # noqa: A003
+        self.ops.append((True, (store, kiosk, kind, key), now, detail[:500]))
+
+    def close(self, store: str, kiosk: str, kind: str, key: str, now: float) -> None:
+        self.ops.append((False, (store, kiosk, kind, key), now, ""))
+
+    def write(self, conn: Connection) -> None:
+        if not self.ops:
+            return
+        keys = list({k for _, k, _, _ in self.ops})
+        cols = (alerts.c.store, alerts.c.kiosk, alerts.c.kind, alerts.c.key)
+        state: dict[AlertKey, tuple[str, int]] = {  # open now: ("db", n) or ("new", index in new)
+            (st, k, kind, key): ("db", n)
+            for i in range(0, len(keys), 500)
+            for n, st, k, kind, key in conn.execute(
+                select(alerts.c.n, *cols).where(and_(alerts.c.open, tuple_(*cols).in_(keys[i : i + 500])))
+            )
+        }
+        new: list[dict[str, Any]] = []
+        closing: list[dict[str, Any]] = []
+        for opening, k, now, detail in self.ops:
+            where = state.get(k)
+            if opening and where is None:
+                new.append(dict(zip(("store", "kiosk", "kind", "key"), k, strict=True)))
+                new[-1].update(open=True, opened_at=now, closed_at=None, detail=detail)
+                state[k] = ("new", len(new) - 1)
+            elif not opening and where is not None:
+                if where[0] == "db":
+                    closing.append({"alert": where[1], "at": now})
+                else:
+                    new[where[1]].update(open=False, closed_at=now)
+                del state[k]
+        if new:
+            conn.execute(insert(alerts), new)
+        if closing:
+            conn.execute(
+                update(alerts).where(alerts.c.n == bindparam("alert")).values(open=False, closed_at=bindparam("at")),
+                closing,
+            )
+        self.ops.clear()
+
+
+def on_status(sink: Pending, store: str, kiosk: str, state: str, reason: str, now: float) -> None:
     if state == "lost":
-        open(conn, store, kiosk, "kiosk_lost", "", now, "the broker says the kiosk went away without a word")
+        sink.open(store, kiosk, "kiosk_lost", "", now, "the broker says the kiosk went away without a word")
     elif state == "locked":
-        open(conn, store, kiosk, "kiosk_locked", "", now, reason)
+        sink.open(store, kiosk, "kiosk_locked", "", now, reason)
     elif state == "online":
-        close(conn, store, kiosk, "kiosk_lost", "", now)
-        close(conn, store, kiosk, "kiosk_locked", "", now)
+        sink.close(store, kiosk, "kiosk_lost", "", now)
+        sink.close(store, kiosk, "kiosk_locked", "", now)
 
 
-def on_event(conn: Connection, store: str, kiosk: str, data: dict[str, Any], now: float) -> None:
+def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: float) -> None:
     kind = data["kind"]
     message = str(data.get("message", ""))
     if kind == "printer_paper_out":
-        open(conn, store, kiosk, "paper_out", "", now, message)
+        sink.open(store, kiosk, "paper_out", "", now, message)
     elif kind == "printer_paper_near_end":
-        open(conn, store, kiosk, "paper_low", "", now)
+        sink.open(store, kiosk, "paper_low", "", now)
     elif kind.endswith("_lost") and kind.removesuffix("_lost") in DEVICE_EVENTS:
-        open(conn, store, kiosk, "device_lost", kind.removesuffix("_lost"), now, message)
+        sink.open(store, kiosk, "device_lost", kind.removesuffix("_lost"), now, message)
     elif kind.endswith("_back") and kind.removesuffix("_back") in DEVICE_EVENTS:
         device = kind.removesuffix("_back")
-        close(conn, store, kiosk, "device_lost", device, now)
+        sink.close(store, kiosk, "device_lost", device, now)
         if device == "printer":
-            close(conn, store, kiosk, "paper_out", "", now)
-            close(conn, store, kiosk, "paper_low", "", now)
+            sink.close(store, kiosk, "paper_out", "", now)
+            sink.close(store, kiosk, "paper_low", "", now)
     elif kind == "help_pressed":
-        open(conn, store, kiosk, "help", "", now, str(data.get("screen", "")))
+        sink.open(store, kiosk, "help", "", now, str(data.get("screen", "")))
     elif kind == "attendant_signed_in":
-        close(conn, store, kiosk, "help", "", now)
+        sink.close(store, kiosk, "help", "", now)
     elif kind == "out_of_service":
-        open(conn, store, kiosk, "kiosk_locked", "", now, message)
+        sink.open(store, kiosk, "kiosk_locked", "", now, message)
     elif kind == "back_in_service":
-        close(conn, store, kiosk, "kiosk_locked", "", now)
+        sink.close(store, kiosk, "kiosk_locked", "", now)
     elif kind == "job_failed":
-        open(conn, store, kiosk, "job_failed", f"{data.get('pool')}/{data.get('job')}", now, str(data.get("error")))
+        sink.open(store, kiosk, "job_failed", f"{data.get('pool')}/{data.get('job')}", now, str(data.get("error")))
     elif kind == "reconciliation_differences":
-        open(conn, store, kiosk, "recon_difference", str(data.get("date", "")), now, message)
+        sink.open(store, kiosk, "recon_difference", str(data.get("date", "")), now, message)
     elif kind == "recovery_failed":
-        open(conn, store, kiosk, "recovery_failed", "", now, message)
+        sink.open(store, kiosk, "recovery_failed", "", now, message)
 
 
 def open_alerts(conn: Connection, store: str | None = None, kiosk: str | None = None) -> list[dict[str, Any]]:

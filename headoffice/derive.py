@@ -52,6 +52,7 @@ class _Batch:
     telemetry: dict[Kiosk, tuple[dict[str, Any], float]] = field(default_factory=dict)
     seen: dict[Kiosk, float] = field(default_factory=dict)
     touched: set[Kiosk] = field(default_factory=set)
+    alerts: alert_rules.Pending = field(default_factory=alert_rules.Pending)  # opened and closed by the messages
 
     def step(self, store: str, kiosk: str, order_no: str, at: str, what: str, detail: Any) -> None:
         self.timeline.append(
@@ -72,7 +73,7 @@ class Derive:
         if row.state != state:
             conn.execute(update(kiosks).where(_is(store, kiosk)).values(state=state, state_since=now))
         conn.execute(update(kiosks).where(_is(store, kiosk)).values(state_ts=body["ts"]))
-        alert_rules.on_status(conn, store, kiosk, state, body["data"].get("reason", ""), now)
+        alert_rules.on_status(b.alerts, store, kiosk, state, body["data"].get("reason", ""), now)
 
     def _birth(self, conn, store, kiosk, body, now, out, b) -> None:
         d = body["data"]
@@ -97,7 +98,7 @@ class Derive:
             values["seq_max"] = d["last_seq"]
         conn.execute(update(kiosks).where(_is(store, kiosk)).values(**values))
         if d["gateway"]["sandbox"]:
-            alert_rules.open(conn, store, kiosk, "sandbox_gateway", "", now, "this kiosk takes no real money")
+            b.alerts.open(store, kiosk, "sandbox_gateway", "", now, "this kiosk takes no real money")
 
     def _telemetry(self, conn, store, kiosk, body, now, out, b) -> None:
         b.telemetry[(store, kiosk)] = (body["data"], now)
@@ -213,7 +214,7 @@ class Derive:
         b.events.append(
             {"store": store, "kiosk": kiosk, "msg_id": body["id"], "kind": d["kind"], "ts": body["ts"], "data": d}
         )
-        alert_rules.on_event(conn, store, kiosk, d, now)
+        alert_rules.on_event(b.alerts, store, kiosk, d, now)
         if d["kind"] == "reconciled":
             self._reconciled(conn, store, kiosk, body, b)
 

@@ -26,7 +26,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, Table, and_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from headoffice import alerts as alert_rules
 from headoffice.db import (
@@ -108,12 +123,7 @@ class Ingest(Derive):
         checked = [self._check(r, out, b) for r in batch]
         self._pending_kiosks = set()
         with self.engine.begin() as conn:
-            keys = list({(c[1]["store"], c[1]["kiosk"], c[1]["id"]) for c in checked if c is not None})
-            for i in range(0, len(keys), 500):  # what is known already, in one query per 500
-                q = select(messages.c.store, messages.c.kiosk, messages.c.id, messages.c.digest).where(
-                    tuple_(messages.c.store, messages.c.kiosk, messages.c.id).in_(keys[i : i + 500])
-                )
-                b.known.update({(st, k, i_): d for st, k, i_, d in conn.execute(q)})
+            b.known.update(_stored_digests(conn, {(c[1]["store"], c[1]["kiosk"], c[1]["id"]) for c in checked if c}))
             for r in b.invalid:
                 self._quarantine(conn, r[0], r[1], r[2])
             for c in checked:
@@ -121,6 +131,7 @@ class Ingest(Derive):
                     self._one(conn, *c, out, b)
             self._flush(conn, b)
             self._write_payments(conn, b)
+            b.alerts.write(conn)
             if b.messages:
                 _bulk_insert(conn, messages, b.messages)
             if b.lines:
@@ -405,6 +416,30 @@ class Ingest(Derive):
             values.update(gap_since=None, resend_asked=None)
             alert_rules.close(conn, store, kiosk, "seq_gap", "", now)
         conn.execute(update(kiosks).where(_is(store, kiosk)).values(**values))
+
+
+def _stored_digests(conn: Connection, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+    """The digests of those of `keys` (store, kiosk, id) already stored: one query per 1000, by the batch's
+    stores, kiosks and ids (the primary key's columns), the exact keys picked out here.  On PostgreSQL each list
+    is one array parameter (`= ANY`): a short statement psycopg sends as it is, instead of rewriting thousands of
+    placeholders for every batch."""
+    found: dict[tuple[str, str, str], str] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 1000):
+        part = ordered[i : i + 1000]
+        cols = (messages.c.store, messages.c.kiosk, messages.c.id)
+        values = [sorted({k[n] for k in part}) for n in range(3)]
+        if conn.dialect.name == "postgresql":
+            where = [
+                c == any_(bindparam(f"k{n}", v, type_=ARRAY(String)))
+                for n, (c, v) in enumerate(zip(cols, values, strict=True))
+            ]
+        else:
+            where = [c.in_(v) for c, v in zip(cols, values, strict=True)]
+        q = select(*cols, messages.c.digest).where(*where)
+        wanted = set(part)
+        found.update({(st, k, m): d for st, k, m, d in conn.execute(q) if (st, k, m) in wanted})
+    return found
 
 
 def _bulk_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,46 @@ def _compiled() -> Callable[[Any], Any]:
     return fastjsonschema.compile({k: v for k, v in schema().items() if k not in ("$schema", "$id")})
 
 
+@lru_cache(maxsize=64)  # types come from the network: a bounded cache
+def _for_type(kind: str) -> Callable[[Any], Any]:
+    """The schema as it stands for messages of one `type`: each if/then rule whose `if` holds for `kind` kept as
+    a plain rule, the others dropped.  Every `if` of the schema looks at `type` alone, so for one type this
+    gives the whole schema's verdict without trying ten failing `if`s per message (each a raised exception in
+    fastjsonschema, about half of head office's checking time).  A rule on anything else: no shortcut."""
+    s = {k: v for k, v in schema().items() if k not in ("$schema", "$id")}
+    rules = []
+    for rule in s.get("allOf", []):
+        cond = rule.get("if")
+        if cond is None:
+            rules.append(rule)
+            continue
+        if set(cond) != {"properties"} or set(cond["properties"]) != {"type"}:
+            return _compiled()
+        try:
+            fastjsonschema.compile(cond)({"type": kind})
+            holds = True
+        except fastjsonschema.JsonSchemaException:
+            holds = False
+        branch = rule.get("then" if holds else "else")
+        if branch is not None:
+            rules.append(branch)
+    return fastjsonschema.compile({**s, "allOf": rules})
+
+
+def prepare() -> None:
+    """Compile the check of every kiosk topic now (tens of milliseconds each), not inside the first batches."""
+    for kind in KIOSK_TOPICS:
+        _for_type(kind)
+
+
+def validator_for(body: Any) -> Callable[[Any], Any]:
+    """The compiled schema to check `body` with: the one for its type when it names a plausible one."""
+    kind = body.get("type") if isinstance(body, dict) else None
+    if isinstance(kind, str) and 0 < len(kind) <= 40:
+        return _for_type(kind)
+    return _compiled()
+
+
 def parse_topic(topic: str) -> Topic:
     parts = topic.split("/")
     if len(parts) != 5 or parts[:2] != ["kiosk", "v1"] or parts[4] not in KIOSK_TOPICS:
@@ -55,7 +95,7 @@ def check(topic: Topic, payload: bytes) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid(f"not JSON ({exc})") from None
     try:
-        _compiled()(body)
+        validator_for(body)(body)
     except fastjsonschema.JsonSchemaException as exc:
         raise Invalid(str(exc.message).replace("data.", "", 1)[:300]) from None
     if body["type"] != topic.name:

@@ -24,6 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 
+from headoffice import protocol
 from headoffice.commands import Commands, ack_envelope
 from headoffice.config import Config
 from headoffice.db import make_engine
@@ -39,6 +40,7 @@ class Service:
         self.cfg = cfg
         self.engine = engine or make_engine(cfg.database.url)
         upgrade(self.engine)
+        protocol.prepare()
         self.key = load_key(cfg.commands.private_key_file)
         self.ingest = Ingest(self.engine, gap_wait_s=cfg.ingest.gap_wait_s)
         self.inbox: queue.Queue[tuple[mqtt.MQTTMessage, float]] = queue.Queue()
