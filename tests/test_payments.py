@@ -3,6 +3,7 @@
 import json
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -198,6 +199,42 @@ def test_recovery_never_touches_a_payment_still_in_flight(tmp_path, store):
     worker.join(10)
     assert results[0].outcome is Outcome.PAID
     assert store.open_payments() == []
+
+
+def test_a_shoppers_payment_never_waits_on_recoverys_reading_of_the_journal(gateway, store, monkeypatch):
+    """Issue 14: recovery read the open payments while holding the lock a new payment needs, so a shopper's
+    payment waited for that read (a full scan, on a year of history).  The read now happens outside the lock;
+    a payment that finishes meanwhile is left alone."""
+    d = driver(gateway, store)
+    reading, release = threading.Event(), threading.Event()
+    real = store.open_payments
+
+    def slow_read():
+        found = real()
+        reading.set()
+        release.wait(10)  # a long read of the journal
+        return found
+
+    store.begin_payment(  # an orphan from before a restart, for recovery to find
+        gateway="sandbox",
+        channel="alipay",
+        code_masked="-",
+        lines=start(store, "1").lines,
+        totals=start(store, "1").totals,
+        language="en",
+    )
+    monkeypatch.setattr(store, "open_payments", slow_read)
+    recovery = threading.Thread(target=d.recover_all)
+    recovery.start()
+    assert reading.wait(5)
+    began = time.monotonic()
+    r = d.pay(start(store, "281234567890123451"), language="en", subject="t")  # while recovery reads
+    assert r.outcome is Outcome.PAID and time.monotonic() - began < 5 and recovery.is_alive()
+    release.set()
+    recovery.join(10)
+    assert store.payment(r.out_trade_no)["state"] == "PAID"
+    assert [p["state"] for p in real()] == []  # the orphan was driven to its end too
+    assert d.recover(r.out_trade_no).reason == "already final"  # found open, finished since: left alone
 
 
 @pytest.mark.parametrize(

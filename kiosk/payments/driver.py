@@ -115,7 +115,7 @@ class PaymentDriver:
         if problem:
             log.error("no payment taken: %s", problem)
             return None
-        with self._lock:  # recover_all() lists open payments under the same lock: it never sees this one unowned
+        with self._lock:  # journaled and owned at once: recover_all() never takes this one for an orphan
             try:
                 out_trade_no = self.store.begin_payment(gateway=self.gateway.name, **payment)
             except STORE_ERRORS as exc:
@@ -303,8 +303,9 @@ class PaymentDriver:
         return self.store.set_refund_state(orn, "UNKNOWN")
 
     def recover_refunds(self) -> list[dict[str, Any]]:
+        candidates = self.store.open_refunds()  # read without the lock: see recover_all
         with self._lock:
-            orphans = [r for r in self.store.open_refunds() if r["out_request_no"] not in self._in_flight]
+            orphans = [r for r in candidates if r["out_request_no"] not in self._in_flight]
         results = []
         for r in orphans:
             try:
@@ -322,14 +323,24 @@ class PaymentDriver:
         return self.gateway.query(f"{self.store.id.order_prefix}PROBE").status is not Status.UNKNOWN
 
     def recover(self, out_trade_no: str) -> Result:
-        """Drive one payment found open (after a restart, or a cancel that did not go through) to a final state."""
+        """Drive one payment found open (after a restart, or a cancel that did not go through) to a final state.
+        One that became final since it was found (its own pay() finished it) is left as it is."""
+        state = PaymentState(self.store.payment(out_trade_no)["state"])
+        if state.final:
+            outcome = {PaymentState.FAILED: Outcome.FAILED, PaymentState.CANCELLED: Outcome.CANCELLED}
+            return Result(outcome.get(state, Outcome.PAID), out_trade_no, reason="already final")
         answer = self.gateway.query(out_trade_no)
         return self._settle(out_trade_no, answer, lambda step: None, threading.Event(), recovered=True)
 
     def recover_all(self) -> list[Result]:
-        """Drive every open payment that no live pay() owns to a final state."""
+        """Drive every open payment that no live pay() owns to a final state.
+
+        The journal is read without the lock, so a shopper's payment never waits on it.  _begin() journals and
+        owns a payment under the lock, so one read here is owned by now (skipped) or has no owner (recovered);
+        one whose pay() finished in between is final, and recover() leaves it."""
+        candidates = self.store.open_payments()
         with self._lock:
-            orphans = [p for p in self.store.open_payments() if p["out_trade_no"] not in self._in_flight]
+            orphans = [p for p in candidates if p["out_trade_no"] not in self._in_flight]
         results = []
         for p in orphans:
             try:

@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk import messages
 from kiosk.config import Config
-from kiosk.store.database import Database, Identity, StoreError, describe
+from kiosk.store.database import Database, Identity, StoreError, day_range, describe
 from kiosk.store.journal import CODE_MEMORY_S, Journal, _public
 
 __all__ = [
@@ -197,7 +197,7 @@ class Store(Journal):
         return [
             dict(r)
             for r in self.conn().execute(
-                "SELECT * FROM refunds WHERE state NOT IN ('REFUNDED', 'FAILED') ORDER BY created_at"
+                "SELECT * FROM refunds WHERE state IN ('SUBMITTING', 'UNKNOWN') ORDER BY created_at"
             )
         ]
 
@@ -206,11 +206,23 @@ class Store(Journal):
 
     def journal_rows(self, day: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The local day's payments (by creation) and refunds (by their last change), for reconciliation."""
-        db = self.conn()
+        db, span = self.conn(), day_range(day)
         payments = [
-            _public(p) for p in db.execute("SELECT * FROM payments WHERE date(created_at, 'localtime') = ?", (day,))
+            _public(p)
+            for p in db.execute(
+                "SELECT out_trade_no, amount, state, reason, trade_id, created_at FROM payments"
+                " WHERE created_at >= ? AND created_at < ?",
+                span,
+            )
         ]
-        refunds = [dict(r) for r in db.execute("SELECT * FROM refunds WHERE date(updated_at, 'localtime') = ?", (day,))]
+        refunds = [
+            dict(r)
+            for r in db.execute(
+                "SELECT out_request_no, out_trade_no, amount, state FROM refunds"
+                " WHERE updated_at >= ? AND updated_at < ?",
+                span,
+            )
+        ]
         return payments, refunds
 
 

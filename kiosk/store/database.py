@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -321,9 +321,23 @@ class Database:
             return self._next(db, "mqtt_session")
 
 
+def _stamp(when: datetime) -> str:
+    """A time in the database's timestamp format (kiosk.messages.utc_now): fixed width, so strings sort as times."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def day_range(day: str) -> tuple[str, str]:
+    """The local calendar day YYYY-MM-DD as [start, end) in the database's UTC timestamps: a day's rows are a
+    range on an indexed column, not a date() computed on every row of the history (DST days have 23 or 25 h)."""
+    first = date.fromisoformat(day)
+    start = datetime.combine(first, time()).astimezone()
+    end = datetime.combine(first + timedelta(days=1), time()).astimezone()
+    return _stamp(start), _stamp(end)
+
+
 def _utc_before(seconds: float) -> str:
     """The outbox's timestamp format, `seconds` ago (the strings sort as the times do)."""
-    return (datetime.now(UTC) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return _stamp(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
 def _disk_refused(exc: sqlite3.OperationalError) -> bool:

@@ -21,7 +21,7 @@ from kiosk.cart import Totals
 from kiosk.catalog import Product
 from kiosk.orders import Order
 from kiosk.payment_state import FINAL_STATES, PaymentState
-from kiosk.store.database import Database
+from kiosk.store.database import Database, day_range
 
 CODE_MEMORY_S = 24 * 3600  # a wallet code once tried is refused for this long (they expire within minutes)
 
@@ -235,9 +235,10 @@ class Journal(Database):
         return self._order(self.conn(), order_no)
 
     def open_payments(self) -> list[dict[str, Any]]:
-        finals = tuple(s.value for s in FINAL_STATES)
-        q = f"SELECT * FROM payments WHERE state NOT IN ({','.join('?' * len(finals))}) ORDER BY created_at"
-        return [_public(r) for r in self.conn().execute(q, finals)]
+        """Payments not final yet, oldest first (the index on state: however long the history)."""
+        open_states = [s.value for s in PaymentState if s not in FINAL_STATES]
+        q = f"SELECT * FROM payments WHERE state IN ({','.join('?' * len(open_states))}) ORDER BY created_at"
+        return [_public(r) for r in self.conn().execute(q, open_states)]
 
     def mark_receipt(self, order_no: str, printed: bool, reason: str = "", *, reprint: bool = False) -> None:
         """The receipt's fate, with its `receipts` message: printed, not printed (and why), or reprinted."""
@@ -275,35 +276,41 @@ class Journal(Database):
         return row[0] if row else None
 
     def day_summary(self, day: str) -> dict[str, Any]:
-        """Totals for one local calendar day (YYYY-MM-DD) for the end-of-day report."""
+        """Totals for one local calendar day (YYYY-MM-DD) for the end-of-day report: ranges on indexed times, so
+        the cost is the day's, not the whole history's."""
         db = self.conn()
+        span = day_range(day)
         by_channel = {
             r["channel"]: {"count": r["n"], "total": r["total"]}
             for r in db.execute(
                 "SELECT p.channel, count(*) AS n, sum(o.total) AS total FROM orders o"
                 " JOIN payments p ON p.out_trade_no = o.out_trade_no"
-                " WHERE date(o.paid_at, 'localtime') = ? GROUP BY p.channel",
-                (day,),
+                " WHERE o.paid_at >= ? AND o.paid_at < ? GROUP BY p.channel",
+                span,
             )
         }
 
         def count(sql: str) -> int:
-            return int(db.execute(sql, (day,)).fetchone()[0] or 0)
+            return int(db.execute(sql, span).fetchone()[0] or 0)
 
         return {
             "date": day,
             "by_channel": by_channel,
             "orders": sum(c["count"] for c in by_channel.values()),
             "total": sum(c["total"] for c in by_channel.values()),
-            "failed": count("SELECT count(*) FROM payments WHERE state='FAILED' AND date(created_at,'localtime')=?"),
+            "failed": count(
+                "SELECT count(*) FROM payments WHERE created_at >= ? AND created_at < ? AND state='FAILED'"
+            ),
             "cancelled": count(
-                "SELECT count(*) FROM payments WHERE state='CANCELLED' AND date(created_at,'localtime')=?"
+                "SELECT count(*) FROM payments WHERE created_at >= ? AND created_at < ? AND state='CANCELLED'"
             ),
-            "refunds": count("SELECT count(*) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"),
+            "refunds": count(
+                "SELECT count(*) FROM refunds WHERE updated_at >= ? AND updated_at < ? AND state='REFUNDED'"
+            ),
             "refunded": count(
-                "SELECT sum(amount) FROM refunds WHERE state='REFUNDED' AND date(updated_at,'localtime')=?"
+                "SELECT sum(amount) FROM refunds WHERE updated_at >= ? AND updated_at < ? AND state='REFUNDED'"
             ),
-            "unprinted": count("SELECT count(*) FROM orders WHERE receipt_printed=0 AND date(paid_at,'localtime')=?"),
+            "unprinted": count("SELECT count(*) FROM orders WHERE paid_at >= ? AND paid_at < ? AND receipt_printed=0"),
         }
 
 

@@ -104,4 +104,19 @@ CREATE TABLE IF NOT EXISTS attendant (  -- the PIN lockout, kept across restarts
   locked_until REAL NOT NULL          -- wall-clock seconds
 );
 """,
+    # every query the kiosk runs reads an index (tests/test_store_queries.py): costs stay flat as history grows
+    """
+CREATE INDEX IF NOT EXISTS orders_paid ON orders(paid_at);                      -- a day's orders, the last order
+CREATE INDEX IF NOT EXISTS orders_queued ON orders(receipt_status) WHERE receipt_status = 'queued';
+CREATE INDEX IF NOT EXISTS payments_created ON payments(created_at);            -- a day's payments, recent codes
+DROP INDEX IF EXISTS payments_open;
+CREATE INDEX IF NOT EXISTS payments_open ON payments(state, created_at);        -- open payments, oldest first
+CREATE INDEX IF NOT EXISTS refunds_updated ON refunds(updated_at);              -- a day's refunds
+CREATE INDEX IF NOT EXISTS refunds_order ON refunds(order_no);
+CREATE INDEX IF NOT EXISTS refunds_trade ON refunds(out_trade_no);
+DROP INDEX IF EXISTS refunds_open;
+CREATE INDEX IF NOT EXISTS refunds_open ON refunds(state, created_at);
+CREATE INDEX IF NOT EXISTS outbox_unacked ON outbox(sent_at) WHERE acked_at IS NULL;  -- sent, not acknowledged
+CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL;  -- pruning
+""",
 )
