@@ -32,8 +32,8 @@ def small_disk(tmp_path):
 
 
 def fill(disk) -> None:
-    """Write a file until the disk is full."""
-    with (disk / "filler").open("wb") as f:
+    """Write a file until the disk is full (unbuffered: a buffered file would try again, and fail, on close)."""
+    with (disk / "filler").open("wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
