@@ -16,6 +16,8 @@ is open changes nothing, closing one that is closed changes nothing.  The rules:
 | seq_gap          | a seq gap not closed in `gap_wait_s`        | the gap closes                         |
 | conflict         | one id with other content                   | staff close it                         |
 | recon_difference | event `reconciliation_differences`          | staff close it                         |
+| disk_low         | event `disk_low` (free space under the warn | event `disk_ok`                        |
+|                  | threshold; at min_free_mb no sales)         |                                        |
 | sandbox_gateway  | birth from a kiosk on the sandbox gateway   | staff close it                         |
 """
 
@@ -138,6 +140,10 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
         sink.open(store, kiosk, "job_failed", f"{data.get('pool')}/{data.get('job')}", now, str(data.get("error")))
     elif kind == "reconciliation_differences":
         sink.open(store, kiosk, "recon_difference", str(data.get("date", "")), now, message)
+    elif kind == "disk_low":
+        sink.open(store, kiosk, "disk_low", "", now, f"{data.get('free_mb')} MB free")
+    elif kind == "disk_ok":
+        sink.close(store, kiosk, "disk_low", "", now)
     elif kind == "recovery_failed":
         sink.open(store, kiosk, "recovery_failed", "", now, message)
 

@@ -67,6 +67,8 @@ class KioskSection:
     order_prefix: str = "K01"
     data_dir: str = "data"
     min_free_mb: int = field(default=64, metadata={"min": 1, "max": 100000})  # less free: out of service
+    disk_warn_mb: int = field(default=512, metadata={"min": 1, "max": 1000000})  # less free: head office is told
+    preview_retention_days: float = field(default=7.0, metadata={"min": 0})  # simulator receipt pictures kept
     currency: str = "CNY"
     default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
     idle_timeout_s: float = field(default=90.0, metadata={"min": 10})

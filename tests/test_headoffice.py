@@ -193,14 +193,16 @@ def test_kiosk_state_birth_telemetry_and_alerts_from_its_own_messages(hq_engine,
     assert k["catalog_version"] == kiosk_store.catalog_version()
     kiosk_store.add_event("printer_paper_out", message="paper out")
     kiosk_store.add_event("help_pressed", screen="cart")
+    kiosk_store.add_event("disk_low", free_mb=300, warn_mb=512)
     ingest.store_batch(outbox(kiosk_store))
-    assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["help", "paper_out"]
+    assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["disk_low", "help", "paper_out"]
     ingest.store_batch([direct("status", {"state": "lost"}, ts="2026-11-25T08:05:00.000Z")])
     ingest.store_batch([direct("status", {"state": "online"}, ts="2026-11-25T08:01:00.000Z")])  # older: ignored
     assert queries.fleet(hq_engine)[0]["state"] == "lost"
     assert "kiosk_lost" in [a["kind"] for a in queries.alerts(hq_engine)]
     kiosk_store.add_event("printer_back")
     kiosk_store.add_event("attendant_signed_in")
+    kiosk_store.add_event("disk_ok", free_mb=900, warn_mb=512)
     ingest.store_batch(outbox(kiosk_store))
     ingest.store_batch([direct("status", {"state": "online"}, ts="2026-11-25T08:06:00.000Z")])
     assert queries.alerts(hq_engine) == []

@@ -298,3 +298,39 @@ def test_head_office_may_acknowledge_before_the_broker_s_puback_is_seen(store):
     store.mark_sent([row["seq"]])
     sent_at, acked_at = store.conn().execute("SELECT sent_at, acked_at FROM outbox").fetchone()
     assert sent_at and acked_at and store.unacked_count() == 0
+
+
+def ean13(body12: str) -> str:
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body12))
+    return body12 + str((10 - total % 10) % 10)
+
+
+def test_the_checkout_reads_products_on_demand_never_the_whole_catalog(tmp_path):
+    """Issue 14: a store of 10^5 products held every one in memory (173 MB, a second to start).  Now the checkout
+    asks the store for the barcode it scanned (an indexed read), through a bounded cache."""
+    import tracemalloc
+
+    from kiosk.catalog import Product
+    from kiosk.checkout import Checkout
+
+    store = Store(tmp_path / "kiosk.sqlite", ID)
+    products = [
+        Product(f"S{i:06d}", ean13(f"69{i:010d}"), f"商品{i}", f"Item {i}", 100 + i % 900) for i in range(20_000)
+    ]
+    assert store.seed_catalog(products) == 20_000
+    tracemalloc.start()
+    lookup = store.catalog()
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert held < 50_000  # nothing of the 20,000 products is loaded up front
+    co = Checkout(lookup, now=0)
+    co.scan(products[12_345].barcode, 1)
+    co.scan(products[19_999].barcode, 2)
+    assert [ln.product.sku for ln in co.cart.lines] == ["S012345", "S019999"]
+    co.scan(ean13("690000099999"), 3)  # not in the catalog
+    assert co.notice.key == "unknown_barcode"
+    small = type(lookup)(store, cache_size=100)
+    for p in products[:500]:
+        assert small[p.barcode] == p
+    assert len(small._cache) == 100 and len(small) == 20_000 and products[7].barcode in small
+    assert store.seed_catalog(products[:10]) == 0  # already there: nothing added, the version unchanged

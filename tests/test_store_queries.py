@@ -2,8 +2,8 @@
 
 The store's connections are traced while a kiosk's day is played through the
 real store and payment driver: sales, a decline, refunds, receipts, the Z
-report, reconciliation's journal, recovery, the outbox's whole life, commands
-and the staff lockout.  Each statement seen is then explained: none may scan
+report, reconciliation's journal, recovery, the outbox's whole life, commands,
+the staff lockout and the checkout's product look-ups.  Each statement seen is then explained: none may scan
 orders, payments, refunds or the outbox.  A query added later without an index
 fails here (the list of statements is taken from running code, not written by
 hand).
@@ -24,7 +24,7 @@ from kiosk.payments.sandbox import SandboxGateway
 from kiosk.store import Identity, Store
 from tests.test_payments import start
 
-BIG_TABLES = ("orders", "order_lines", "payments", "refunds", "outbox")
+BIG_TABLES = ("orders", "order_lines", "payments", "refunds", "outbox", "products")
 
 
 @pytest.fixture
@@ -49,13 +49,16 @@ def traced(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sqlite3, "connect", connect)
     store = Store(path, Identity("demo-store", "kiosk-01", "K01", "CNY"))
-    store.seed_catalog(DEMO_PRODUCTS)
+    store.seed_catalog(DEMO_PRODUCTS)  # loading a catalog reads it all once (its version is a digest of it)
+    seen.clear()
     return store, seen
 
 
 def a_day_at_the_kiosk(store: Store, tmp_path) -> None:
     gateway = SandboxGateway(tmp_path / "sandbox.sqlite", latency_s=0, user_paying_s=0.2, request_timeout_s=0.2)
     driver = PaymentDriver(gateway, store, poll_interval_s=0.05, paying_limit_s=5.0)
+    catalog = store.catalog()  # the checkout's look-up: one product by its barcode, never the whole catalog
+    assert catalog.get("6901234000016").sku == "P001" and catalog.get("6900000000007") is None
     paid = [driver.pay(start(store, f"28123456789012{n:03d}1"), language="zh_CN", subject="t") for n in range(4)]
     driver.pay(start(store, "281234567890123453"), language="en", subject="t")  # declined
     for r in paid:

@@ -22,6 +22,8 @@ Who owns which thread, and what it may touch:
 | worker printer       | PrintService: render and print             | printer, store; posts PrintDone           |
 | worker store-io      | events, PIN lockout, the sandbox's wallet  | store (and the sandbox gateway)           |
 | recovery             | RecoveryLoop: open payments/refunds, disk  | driver, gateway, store; posts state       |
+| housekeeping         | Housekeeping: prune outbox and previews,   | store (small transactions), data/receipts |
+|                      | give free pages back, warn of a full disk  |                                           |
 | MQTT (paho's loop)   | MqttLink: outbox, head office's commands   | store; HeadOfficeCommands, which hands    |
 |                      |                                            | long work to the back-office worker       |
 

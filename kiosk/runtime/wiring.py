@@ -35,6 +35,7 @@ from kiosk.receipts import ReceiptSettings
 from kiosk.runtime.controller import Controller
 from kiosk.runtime.ports import Wiring
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
+from kiosk.services.housekeeping import Housekeeping
 from kiosk.services.jobs import Worker
 from kiosk.services.office import HeadOfficeCommands
 from kiosk.services.paying import PaymentService
@@ -131,6 +132,13 @@ class Runtime:
             interval_s=cfg.payment.recovery_interval_s,
             min_free_bytes=min_free,
         )
+        self.housekeeping = Housekeeping(
+            self.store,
+            self.data_dir / "receipts",
+            outbox_retention_s=cfg.mqtt.outbox_retention_days * 86400,
+            preview_retention_s=cfg.kiosk.preview_retention_days * 86400,
+            warn_free_bytes=cfg.kiosk.disk_warn_mb * 2**20,
+        )
         self._build_devices()
         self._autopilot = threading.Event()  # stops the simulator's autopilot shopper
         self.mqtt = (
@@ -208,7 +216,7 @@ class Runtime:
             scanner=sim_scanner,
             camera=sim_camera,
             printer=self.printer.virtual,
-            product_codes=lambda: list(self.checkout.catalog),
+            product_codes=self.store.product_codes,
             wallet_scan=self._wallet_scan if hasattr(self.gateway, "wallet_scans") else None,
         )
         self.panel = panel if panel.useful else None
@@ -249,6 +257,7 @@ class Runtime:
             if dev is not None:
                 dev.start()
         self.recovery.start()
+        self.housekeeping.start()
         self.commands.restore()  # head office's lock and settings survive restarts
         if self.panel and self.cfg.simulator.autopilot_s:
             self.panel.autopilot(self.cfg.simulator.autopilot_s, self._autopilot)
@@ -269,6 +278,7 @@ class Runtime:
     def stop(self) -> None:
         self._autopilot.set()
         self.recovery.stop()
+        self.housekeeping.stop()
         self.payments.cancel()
         for dev in (self.scanner, self.camera):
             if dev is not None:

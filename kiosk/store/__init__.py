@@ -2,7 +2,8 @@
 
 One `Store` per kiosk, built in layers of one concern each:
 `database.Database` (opening, identity, connections, transactions, outbox),
-`journal.Journal` (catalog, payments, orders, receipts, reports) and, here,
+`catalog.CatalogStore` (products, the catalog's version, the checkout's look-up),
+`journal.Journal` (payments, orders, receipts, reports) and, here,
 refunds, head office's commands and the staff PIN lockout.  The schema and its
 migrations are in `schema`.
 """

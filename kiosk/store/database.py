@@ -75,6 +75,9 @@ class Database:
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and not db.execute("SELECT 1 FROM sqlite_master").fetchone():
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new database: free pages can be given back (reclaim_space)
+            db.execute("VACUUM")  # an empty file: instant; applies the setting (WAL mode has written the header)
         for n, step in enumerate(MIGRATIONS[version:], start=version + 1):
             try:
                 db.executescript(f"BEGIN IMMEDIATE;{step};PRAGMA user_version={n};COMMIT;")
@@ -285,13 +288,30 @@ class Database:
         q = "SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL AND acked_at IS NULL"
         return int(self.conn().execute(q).fetchone()[0])
 
-    def prune_outbox(self, retention_s: float) -> int:
-        """Delete messages head office acknowledged more than `retention_s` ago; nothing unacknowledged goes."""
-        with self.tx() as db:
-            cur = db.execute(
-                "DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at < ?", (_utc_before(retention_s),)
-            )
-            return cur.rowcount
+    def prune_outbox(self, retention_s: float, batch: int = 500, most: int = 100_000) -> int:
+        """Delete messages head office acknowledged more than `retention_s` ago; nothing unacknowledged goes.
+        `batch` rows per transaction, so a sale never waits behind a long delete; at most `most` in one call."""
+        cutoff, gone = _utc_before(retention_s), 0
+        while gone < most:
+            with self.tx() as db:
+                n = db.execute(
+                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+                    " WHERE acked_at IS NOT NULL AND acked_at < ? ORDER BY acked_at LIMIT ?)",
+                    (cutoff, batch),
+                ).rowcount
+            gone += n
+            if n < batch:
+                break
+        return gone
+
+    def reclaim_space(self, pages: int = 256) -> int:
+        """Give up to `pages` free pages back to the file system (databases made with auto_vacuum=INCREMENTAL,
+        every one since schema 4); returns how many pages are still free.  A few pages at a time: short."""
+        db = self.conn()
+        if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
+            # its own short write transaction; executescript steps it to the end (execute() frees one page a call)
+            db.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+        return int(db.execute("PRAGMA freelist_count").fetchone()[0])
 
     def resend_from(self, from_seq: int) -> int:
         """Head office is missing messages from `from_seq` on: every one not acknowledged goes again (same id).

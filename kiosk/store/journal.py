@@ -1,4 +1,5 @@
-"""The sales side of the store: the catalog, the payment journal, orders and their receipts, the day's totals.
+"""The sales side of the store: the payment journal, orders and their receipts, the day's totals (the catalog is
+kiosk.store.catalog).
 
 Each change is one transaction with the outbox message that reports it
 (`payments`, `orders`, `events`); a payment becomes PAID together with its
@@ -7,53 +8,23 @@ order, its lines and both messages.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import sqlite_utils
 
 from kiosk import messages
 from kiosk.cart import Totals
 from kiosk.catalog import Product
 from kiosk.orders import Order
 from kiosk.payment_state import FINAL_STATES, PaymentState
-from kiosk.store.database import Database, day_range
+from kiosk.store.catalog import CatalogStore
+from kiosk.store.database import day_range
 
 CODE_MEMORY_S = 24 * 3600  # a wallet code once tried is refused for this long (they expire within minutes)
 
 
-class Journal(Database):
-    # -- catalog ------------------------------------------------------------
-    def seed_catalog(self, products: Iterable[Product]) -> int:
-        """Insert products that are not there yet; returns how many were added."""
-        with self.tx() as db:
-            before = db.execute("SELECT count(*) FROM products").fetchone()[0]
-            sqlite_utils.Database(db)["products"].insert_all((p.__dict__ for p in products), pk="sku", ignore=True)
-            added = db.execute("SELECT count(*) FROM products").fetchone()[0] - before
-            if added or not self._meta(db, "catalog_version"):
-                db.execute(
-                    "INSERT INTO meta VALUES ('catalog_version', ?)"
-                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                    (_catalog_digest(db),),
-                )
-            return added
-
-    def catalog_version(self) -> str:
-        """What catalog this kiosk sells from: a digest of its products (head office compares kiosks by it)."""
-        return self._meta(self.conn(), "catalog_version")
-
-    def catalog(self) -> dict[str, Product]:
-        rows = (
-            self.conn()
-            .execute("SELECT sku, barcode, name_zh, name_en, price, tax_class FROM products WHERE active=1")
-            .fetchall()
-        )
-        return {r["barcode"]: Product(*r) for r in rows}
-
+class Journal(CatalogStore):
     # -- the payment journal ----------------------------------------------------
     def begin_payment(
         self,
@@ -131,10 +102,11 @@ class Journal(Database):
             row = db.execute("SELECT state FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
             if row is None or PaymentState(row["state"]) in FINAL_STATES or row["state"] == state.value:
                 return False
-            db.execute(
+            db.execute(  # a final payment needs its cart no more
                 "UPDATE payments SET state=?, trade_id=COALESCE(NULLIF(?, ''), trade_id), reason=NULLIF(?, ''),"
-                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
-                (state.value, trade_id, reason, int(recovered), messages.utc_now(), out_trade_no),
+                " recovered=MAX(recovered, ?), updated_at=?,"
+                " cart_json=CASE WHEN ? THEN '' ELSE cart_json END WHERE out_trade_no=?",
+                (state.value, trade_id, reason, int(recovered), messages.utc_now(), int(state.final), out_trade_no),
             )
             self._report_payment(db, out_trade_no)
             return True
@@ -190,9 +162,9 @@ class Journal(Database):
                         prod["tax_class"],
                     ),
                 )
-            db.execute(
+            db.execute(  # the cart is now the order's lines: stored once
                 "UPDATE payments SET state='PAID', trade_id=COALESCE(NULLIF(?, ''), trade_id), order_no=?,"
-                " recovered=MAX(recovered, ?), updated_at=? WHERE out_trade_no=?",
+                " recovered=MAX(recovered, ?), updated_at=?, cart_json='' WHERE out_trade_no=?",
                 (trade_id, order_no, int(recovered), now, out_trade_no),
             )
             self._report_payment(db, out_trade_no)
@@ -319,8 +291,3 @@ def _public(row: sqlite3.Row) -> dict[str, Any]:
     p = dict(row)
     p.pop("code_digest", None)
     return p
-
-
-def _catalog_digest(db: sqlite3.Connection) -> str:
-    rows = db.execute("SELECT sku, barcode, name_zh, name_en, price, tax_class, active FROM products ORDER BY sku")
-    return hashlib.sha256(json.dumps([list(r) for r in rows], ensure_ascii=False).encode()).hexdigest()[:12]

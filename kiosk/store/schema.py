@@ -119,4 +119,8 @@ CREATE INDEX IF NOT EXISTS refunds_open ON refunds(state, created_at);
 CREATE INDEX IF NOT EXISTS outbox_unacked ON outbox(sent_at) WHERE acked_at IS NULL;  -- sent, not acknowledged
 CREATE INDEX IF NOT EXISTS outbox_acked ON outbox(acked_at) WHERE acked_at IS NOT NULL;  -- pruning
 """,
+    # the cart is stored once: a final payment's cart lives on in its order's lines (or is no longer needed)
+    """
+UPDATE payments SET cart_json = '' WHERE state IN ('PAID', 'FAILED', 'CANCELLED', 'REFUNDED', 'PARTIALLY_REFUNDED');
+""",
 )
