@@ -1,6 +1,7 @@
 # make run    - the kiosk on embedded defaults (simulated devices, sandbox gateway, SQLite in ./data)
 # make test   - the whole test suite, headless
 # make bench  - benchmarks -> bench/RESULTS.md
+# make bench-scale - the kiosk's costs at 10^3..10^5 orders and 10^2..10^5 products -> bench/RESULTS.md
 # make demo   - mosquitto, head office and three simulated kiosks selling on their own (Ctrl+C stops)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ ON_PI := $(shell grep -qs "Raspberry Pi" /proc/device-tree/model && echo 1)
 VENV_FLAGS := $(if $(ON_PI),--system-site-packages)
 HEADLESS := SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy GPIOZERO_PIN_FACTORY=mock
 
-.PHONY: run test bench demo lint deps dev-deps system-deps clean
+.PHONY: run test bench bench-scale demo lint deps dev-deps system-deps clean
 
 run: deps
 	$(PY) -m kiosk $(if $(CONFIG),--config $(CONFIG))
@@ -21,6 +22,9 @@ test: dev-deps lint
 
 bench: dev-deps
 	$(HEADLESS) $(PY) -m bench
+
+bench-scale: dev-deps
+	$(HEADLESS) $(PY) -m bench.scale
 
 demo: deps
 	$(HEADLESS) $(PY) -m headoffice.demo

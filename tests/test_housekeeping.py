@@ -85,13 +85,39 @@ def test_the_cart_is_stored_once(store, tmp_path):
     assert carts[paid] == "" and carts[failed] == ""  # the paid cart is its order's lines now
     assert json.loads(carts[still_open])["totals"]["total"] == DEMO_PRODUCTS[0].price  # recovery may need it
     assert [ln.sku for ln in store.order(order.order_no).lines] == [p.sku for p in DEMO_PRODUCTS[:3]]
-    # a database from before: its final payments lose their copy of the cart when it is opened
-    db = store.conn()
-    db.execute("UPDATE payments SET cart_json='{\"lines\": []}' WHERE out_trade_no=?", (paid,))
-    db.execute("PRAGMA user_version=3")
-    store.close()
-    again = Store(store.path, ID)
-    assert again.conn().execute("SELECT cart_json FROM payments WHERE out_trade_no=?", (paid,)).fetchone()[0] == ""
+
+
+def test_a_database_from_before_is_made_small_when_it_is_opened(tmp_path):
+    """Schemas 4 and 5 on a kiosk's existing database: the final payments' carts go, each receipt's message count
+    moves into its order (the next receipt message goes on from it), the order lines move into their key's
+    tree, and the indexes of open payments and refunds hold only the open ones."""
+    from kiosk.store.schema import MIGRATIONS
+
+    old = Store(tmp_path / "old" / "kiosk.sqlite", ID)
+    old.seed_catalog(DEMO_PRODUCTS)
+    order = old.complete_payment(begin_payment(old, DEMO_PRODUCTS[:3]), trade_id="T1")
+    old.close()
+    path = tmp_path / "kiosk.sqlite"  # the same data, as a kiosk of three schemas ago kept it
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(";".join(MIGRATIONS[:3]) + ";PRAGMA user_version=3;")
+    src = sqlite3.connect(tmp_path / "old" / "kiosk.sqlite")
+    for table in ("meta", "products", "payments", "orders", "order_lines", "counters"):
+        cols = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+        rows = src.execute(f"SELECT {', '.join(cols)} FROM {table}").fetchall()
+        db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(cols))})", rows)
+    db.execute("UPDATE payments SET cart_json = '{\"lines\": [1]}'")
+    db.execute("INSERT INTO counters VALUES (?, 2)", (f"receipt:{order.order_no}",))  # two receipt messages so far
+    db.close()
+    (tmp_path / "installation-id").write_text((tmp_path / "old" / "installation-id").read_text())
+    store = Store(path, ID)
+    c = store.conn()
+    assert c.execute("SELECT cart_json FROM payments").fetchone()[0] == ""
+    assert c.execute("SELECT count(*) FROM counters WHERE name LIKE 'receipt:%'").fetchone()[0] == 0
+    assert [ln.sku for ln in store.order(order.order_no).lines] == [p.sku for p in DEMO_PRODUCTS[:3]]
+    assert "WITHOUT ROWID" in c.execute("SELECT sql FROM sqlite_master WHERE name='order_lines'").fetchone()[0]
+    store.mark_receipt(order.order_no, True)
+    [receipt] = [r["id"] for r in store.pending_outbox() if r["topic"] == "receipts"]
+    assert receipt.endswith(f"{order.order_no}:3")  # after the two sent before: never an id again
 
 
 def test_old_receipt_pictures_and_jobs_go_others_stay(store, tmp_path):

@@ -85,6 +85,7 @@ def a_day_at_the_kiosk(store: Store, tmp_path) -> None:
     store.last_order_no()
     store.find_order(paid[2].order.order_no)
     store.recent_code_digests()
+    store.forget_old_codes(0)
     store.interrupted_receipts()
     rows = store.pending_outbox()
     store.mark_sent(r["seq"] for r in rows)

@@ -3,6 +3,8 @@
 Every `interval_s` (and shortly after start) on its own thread:
 - acknowledged outbox rows older than `mqtt.outbox_retention_days` leave the database, a few hundred per
   transaction (the MQTT link also prunes at each connect, but a kiosk may stay connected for months);
+- wallet-code digests older than a day are cleared (a code is refused again for a day; wallets' codes expire
+  within minutes);
 - the simulator's receipt pictures and spooled jobs (data/receipts) older than `kiosk.preview_retention_days`
   are deleted;
 - free database pages go back to the file system, a few at a time (databases made since schema 4 have
@@ -67,9 +69,10 @@ class Housekeeping:
 
     def once(self) -> dict[str, int]:
         """One round; returns what it did (rows pruned, files deleted, pages still free, MB free)."""
-        done = {"outbox_pruned": 0, "previews_deleted": 0, "free_pages": 0}
+        done = {"outbox_pruned": 0, "codes_forgotten": 0, "previews_deleted": 0, "free_pages": 0}
         try:
             done["outbox_pruned"] = self.store.prune_outbox(self.outbox_retention_s)
+            done["codes_forgotten"] = self.store.forget_old_codes()
             done["free_pages"] = self.store.reclaim_space()
         except sqlite3.Error as exc:  # a full or failing disk: the recovery loop takes the kiosk out of service
             log.warning("housekeeping: the database was not tidied (%s)", exc)

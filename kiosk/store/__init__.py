@@ -198,7 +198,7 @@ class Store(Journal):
         return [
             dict(r)
             for r in self.conn().execute(
-                "SELECT * FROM refunds WHERE state IN ('SUBMITTING', 'UNKNOWN') ORDER BY created_at"
+                "SELECT * FROM refunds WHERE state IN ('SUBMITTING', 'UNKNOWN') ORDER BY created_at"  # schema 5's index
             )
         ]
 

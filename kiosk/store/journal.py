@@ -22,6 +22,7 @@ from kiosk.store.catalog import CatalogStore
 from kiosk.store.database import day_range
 
 CODE_MEMORY_S = 24 * 3600  # a wallet code once tried is refused for this long (they expire within minutes)
+OPEN_STATES = ", ".join(f"'{s.value}'" for s in PaymentState if s not in FINAL_STATES)  # as schema 5's index says
 
 
 class Journal(CatalogStore):
@@ -39,7 +40,8 @@ class Journal(CatalogStore):
     ) -> str:
         """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no.
 
-        `code_digest` (kiosk.codes.code_digest under `self.code_key`) marks the wallet code used, for good.
+        `code_digest` (kiosk.codes.code_digest under `self.code_key`) marks the wallet code used (for a day:
+        `forget_old_codes`; wallets' codes expire within minutes).
         """
         now = messages.utc_now()
         cart = {
@@ -77,6 +79,22 @@ class Journal(CatalogStore):
             "SELECT code_digest FROM payments WHERE code_digest IS NOT NULL AND created_at >= ?", (since,)
         )
         return {bytes(r[0]) for r in rows}
+
+    def forget_old_codes(self, older_than_s: float = CODE_MEMORY_S, batch: int = 500) -> int:
+        """Wallet-code digests older than `older_than_s` are of no use (codes expire within minutes): cleared,
+        `batch` at a time, so the payments table and its index stay small."""
+        since = (datetime.now(UTC) - timedelta(seconds=older_than_s)).strftime("%Y-%m-%dT%H:%M:%S")
+        gone = 0
+        while True:
+            with self.tx() as db:
+                n = db.execute(
+                    "UPDATE payments SET code_digest = NULL WHERE rowid IN (SELECT rowid FROM payments"
+                    " INDEXED BY payments_code WHERE code_digest IS NOT NULL AND created_at < ? LIMIT ?)",
+                    (since, batch),
+                ).rowcount
+            gone += n
+            if n < batch:
+                return gone
 
     def payment(self, out_trade_no: str) -> dict[str, Any]:
         row = self.conn().execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
@@ -207,10 +225,10 @@ class Journal(CatalogStore):
         return self._order(self.conn(), order_no)
 
     def open_payments(self) -> list[dict[str, Any]]:
-        """Payments not final yet, oldest first (the index on state: however long the history)."""
-        open_states = [s.value for s in PaymentState if s not in FINAL_STATES]
-        q = f"SELECT * FROM payments WHERE state IN ({','.join('?' * len(open_states))}) ORDER BY created_at"
-        return [_public(r) for r in self.conn().execute(q, open_states)]
+        """Payments not final yet, oldest first: the partial index of open payments, however long the history
+        (the states are written out, as the index's own condition is, so SQLite sees that it applies)."""
+        q = f"SELECT * FROM payments WHERE state IN ({OPEN_STATES}) ORDER BY created_at"
+        return [_public(r) for r in self.conn().execute(q)]
 
     def mark_receipt(self, order_no: str, printed: bool, reason: str = "", *, reprint: bool = False) -> None:
         """The receipt's fate, with its `receipts` message: printed, not printed (and why), or reprinted."""
@@ -223,7 +241,10 @@ class Journal(CatalogStore):
             self._report_receipt(db, order_no, outcome, reason)
 
     def _report_receipt(self, db: sqlite3.Connection, order_no: str, outcome: str, reason: str = "") -> None:
-        n = self._next(db, f"receipt:{order_no}")  # each outcome of one receipt is its own message
+        n = db.execute(  # each outcome of one receipt is its own message, numbered in its order
+            "UPDATE orders SET receipt_reports = receipt_reports + 1 WHERE order_no=? RETURNING receipt_reports",
+            (order_no,),
+        ).fetchone()[0]
         data = {"order_no": order_no, "outcome": outcome, **({"reason": reason} if reason else {})}
         self._enqueue(db, "receipts", self.msg_id("receipts", f"{order_no}:{n}"), data)
 
