@@ -248,3 +248,27 @@ def test_store_texts_follow_the_shoppers_language(order):
     assert Centre("88 West Nanjing Road, Shanghai") in en.blocks
     plain = sale_receipt(dataclasses.replace(order, language="en"), dataclasses.replace(s, footer="谢谢 Thanks"))
     assert Centre("谢谢 Thanks") in plain.blocks  # one text for every language
+
+
+@pytest.mark.parametrize("width", [576, 384, 203])
+def test_raster_bytes_are_python_escpos_own(order, width):
+    """The kiosk packs the receipt picture into GS v 0 itself (issue 14: python-escpos's image splitting was most
+    of a long receipt's time); the bytes are the ones python-escpos's image() sends for the same picture, bands
+    of 960 rows included."""
+    from escpos.printer import Dummy
+    from PIL import Image
+
+    from kiosk.receipts.render import raster
+
+    s = settings()
+    long = dataclasses.replace(order, lines=order.lines * 40)  # 240 lines: more than one band
+    picture = text_image(layout(sale_receipt(long, s), s.columns), s)
+    assert picture.height > 2 * 960
+    picture = picture.crop((0, 0, width, picture.height)) if width != 576 else picture
+    odd = Image.new("1", (width, 17), 1)
+    odd.putpixel((0, 0), 0)
+    odd.putpixel((width - 1, 16), 0)
+    for img in (picture, odd):
+        p = Dummy()
+        p.image(img, center=False)
+        assert raster(img) == bytes(p.output)
