@@ -55,45 +55,53 @@ def _config(tmp: Path, **sections):
 
 # --- decoding -------------------------------------------------------------------------------
 def _time_decoder(
-    fn: Callable[[np.ndarray], list[str]], frames: list[np.ndarray], expect: str | None, repeat: int = 5
-) -> tuple[float, int]:
+    fn: Callable[[np.ndarray], list[str]], frames: list[np.ndarray], expect: str | None, runs: int = 5
+) -> tuple[float, float, float, int]:
+    """ms per frame: the median of `runs` passes over the frames, with the fastest and slowest pass; and hits."""
     hits = sum((expect in fn(f)) if expect else (fn(f) == []) for f in frames)
-    t0 = time.perf_counter()
-    for _ in range(repeat):
+    passes = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
         for f in frames:
             fn(f)
-    return (time.perf_counter() - t0) * 1000 / (repeat * len(frames)), hits
+        passes.append((time.perf_counter() - t0) * 1000 / len(frames))
+    return statistics.median(passes), min(passes), max(passes), hits
+
+
+EMPTY_TARGET_MS = {640: 1.5, 1280: 3.5, 1920: 6.0}  # an empty frame, the commonest: 30 fps on a Pi needs this here
 
 
 def bench_decode() -> list[Row]:
+    import zxingcpp
     from pyzbar import pyzbar
 
-    from hardware.decoder import Decoder
+    from hardware.decoder import FORMATS, Decoder
 
     dec = Decoder()
     ours = lambda f: [s.text for s in dec.decode(f)]  # noqa: E731
     plain = lambda f: [r.data.decode("utf-8", "replace") for r in pyzbar.decode(f)]  # noqa: E731
+    zxing = lambda f: [r.text for r in zxingcpp.read_barcodes(f, formats=FORMATS, try_rotate=True) if r.valid]  # noqa: E731
     rows: list[Row] = []
     expect = {"payment QR": "281234567890123451", "EAN-13": "6901234000016", "empty": None}
-    for w, h in ((640, 480), (1280, 720)):
+    for w, h in ((640, 480), (1280, 720), (1920, 1080)):
         for kind, frames in camera_scenes(w, h).items():
-            ms, hits = _time_decoder(ours, frames, expect[kind])
-            base_ms, base_hits = _time_decoder(plain, frames, expect[kind])
-            speedup = base_ms / ms
-            label = f"decode {w}x{h} {kind}: ms/frame (pyzbar full frame)"
-            print(
-                f"{label}: {ms:.2f} ({base_ms:.2f}) = {speedup:.1f}x, hits {hits}/{len(frames)} "
-                f"({base_hits}/{len(frames)})"
+            gray = [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in frames]
+            ms, lo, hi, hits = _time_decoder(ours, frames, expect[kind])
+            base_ms, _, _, base_hits = _time_decoder(plain, frames, expect[kind])
+            zx_ms, _, _, zx_hits = _time_decoder(zxing, gray, expect[kind])
+            n = len(frames)
+            label = f"decode {w}x{h} {kind}: ms/frame, median of 5 (pyzbar full frame, zxing-cpp full frame)"
+            value = (
+                f"{ms:.2f} [{lo:.2f}-{hi:.2f}] ({base_ms:.2f}, {zx_ms:.2f}); hits {hits}/{n} ({base_hits}, {zx_hits})"
             )
-            rows.append(
-                (
-                    label,
-                    f"{ms:.2f} ({base_ms:.2f}) = {speedup:.1f}x faster; hits {hits}/{len(frames)} "
-                    f"({base_hits}/{len(frames)})",
-                    ">= 5x faster, hits >= pyzbar's",
-                    speedup >= 5 and hits >= base_hits,
-                )
-            )
+            print(f"{label}: {value}")
+            if kind == "empty":
+                target = f"<= {EMPTY_TARGET_MS[w]} ms, no false read"
+                met = ms <= EMPTY_TARGET_MS[w] and hits == n
+            else:
+                target = "hits >= pyzbar's and zxing-cpp's, faster than both"
+                met = hits >= max(base_hits, zx_hits) and ms < min(base_ms, zx_ms)
+            rows.append((label, value, target, met))
     # the real photos: hits (retail codes as GTIN-14), and false reads on the photos with no barcode
     from tests.photos import norm, photos
 
@@ -101,7 +109,6 @@ def bench_decode() -> list[Row]:
     if shots:
 
         def score(fn, names) -> tuple[int, int, float]:
-            t0 = time.perf_counter()
             hit = false = 0
             for img, expected, symbology in shots:
                 read = names(fn(img))
@@ -109,22 +116,33 @@ def bench_decode() -> list[Row]:
                     false += bool(read)
                 else:
                     hit += norm(expected, symbology) in [norm(t, s) for t, s in read]
-            return hit, false, (time.perf_counter() - t0) * 1000 / len(shots)
+            passes = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                for img, _, _ in shots:
+                    fn(img)
+                passes.append((time.perf_counter() - t0) * 1000 / len(shots))
+            return hit, false, statistics.median(passes)
 
         h_ours, f_ours, ms = score(dec.decode, lambda syms: [(s.text, s.symbology) for s in syms])
         h_base, f_base, base_ms = score(
             lambda img: pyzbar.decode(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)),
             lambda res: [(r.data.decode("utf-8", "replace"), r.type) for r in res],
         )
+        h_zx, f_zx, zx_ms = score(
+            lambda img: zxingcpp.read_barcodes(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), formats=FORMATS, try_rotate=True),
+            lambda res: [(r.text, r.format.name.upper()) for r in res if r.valid],
+        )
         codes = sum(e is not None for _, e, _ in shots)
-        print(f"real photos: {h_ours}/{codes} read, {f_ours} false; pyzbar {h_base}, {f_base} false")
+        print(f"real photos: {h_ours}/{codes} read, {f_ours} false; pyzbar {h_base}, {f_base}; zxing {h_zx}, {f_zx}")
         rows.append(
             (
                 f"decode {codes} real phone photos + {len(shots) - codes} with no code (shared/data): "
-                "hits, false reads, ms/photo (pyzbar)",
-                f"{h_ours}, {f_ours} false, {ms:.2f} ms ({h_base}, {f_base} false, {base_ms:.2f} ms)",
-                "hits >= pyzbar's, no false read",
-                h_ours >= h_base and f_ours == 0,
+                "hits, false reads, ms/photo, median of 5 (pyzbar; zxing-cpp)",
+                f"{h_ours}, {f_ours} false, {ms:.2f} ms ({h_base}, {f_base} false, {base_ms:.2f} ms; "
+                f"{h_zx}, {f_zx} false, {zx_ms:.2f} ms)",
+                "more hits than either, no false read, <= 1 ms",
+                h_ours > max(h_base, h_zx) and f_ours == 0 and ms <= 1,
             )
         )
     return rows
@@ -251,6 +269,21 @@ def bench_memory(orders: int = 100) -> list[Row]:
 
 
 # --- storage and MQTT -----------------------------------------------------------------------------
+def fsync_ms(folder: Path, n: int = 100) -> float:
+    """What one fsync of a small write costs on the disk `folder` is on (median of n): the unit a commit pays
+    (twice, in WAL mode with synchronous=FULL: the WAL, then at checkpoints the database)."""
+    path, times = folder / "fsync-probe", []
+    with path.open("wb") as f:
+        for _ in range(n):
+            f.write(b"x" * 512)
+            f.flush()
+            t0 = time.perf_counter()
+            os.fsync(f.fileno())
+            times.append((time.perf_counter() - t0) * 1000)
+    path.unlink()
+    return statistics.median(times)
+
+
 def bench_commit(n: int = 300) -> list[Row]:
     from kiosk.catalog import DEMO_PRODUCTS
     from kiosk.store import Identity, Store
@@ -259,22 +292,34 @@ def bench_commit(n: int = 300) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "k.sqlite", Identity("s", "k", "K", "CNY"))
         store.seed_catalog(DEMO_PRODUCTS)
-        times = []
+        times, sales = [], []
         for _ in range(n):
-            otn = begin_payment(store, DEMO_PRODUCTS[:8], language="zh_CN")
             t0 = time.perf_counter()
+            otn = begin_payment(store, DEMO_PRODUCTS[:8], language="zh_CN")
+            t1 = time.perf_counter()
             store.complete_payment(otn, trade_id="T")
-            times.append((time.perf_counter() - t0) * 1000)
+            t2 = time.perf_counter()
+            times.append((t2 - t1) * 1000)
+            sales.append((t2 - t0) * 1000)
+        sync = fsync_ms(Path(tmp))
     p50, p99 = pct(times, 50), pct(times, 99)
-    print(f"order commit p50 {p50:.2f} ms p99 {p99:.2f} ms")
+    s50, s99 = pct(sales, 50), pct(sales, 99)
+    print(f"order commit p50 {p50:.2f} ms p99 {p99:.2f} ms; whole sale {s50:.2f} / {s99:.2f} ms; fsync {sync:.2f} ms")
     return [
         (
             "order commit (payment PAID + order + 8 lines + 2 outbox messages, one transaction, "
-            "WAL, synchronous=FULL): p50 / p99",
-            f"{p50:.2f} / {p99:.2f} ms",
+            f"WAL, synchronous=FULL): p50 / p99 over {n}",
+            f"{p50:.2f} / {p99:.2f} ms (min {min(times):.2f}, max {max(times):.2f})",
             "p99 <= 10 ms",
             p99 <= 10,
-        )
+        ),
+        (
+            "the whole sale's two transactions (payment journalled, then PAID with its order): p50 / p99, and one "
+            "fsync on this disk (median of 100): scale by an SD card's fsync to read it for a Pi",
+            f"{s50:.2f} / {s99:.2f} ms; fsync {sync:.2f} ms",
+            "p99 <= 20 ms",
+            s99 <= 20,
+        ),
     ]
 
 
@@ -448,9 +493,11 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
 
 NOTES = [
     "- **Decode**: camera-like frames made by `bench/scenes.py` (sensor noise and blur; the code at 0.8x, 1x and 1.4x,",
-    "  tilted -8, 0 and +8 degrees), each decoded by the kiosk's decoder and by plain full-frame `pyzbar.decode` in",
-    "  the same run. The decoder finds 1D bar regions on a quarter-size gradient map and reads a crop squeezed",
-    "  along the bars (zxing-cpp, then pyzbar), else runs zxing-cpp on the full frame. Real photos: every image in",
+    "  tilted -8, 0 and +8 degrees) at 640x480, 1280x720 and 1920x1080, each decoded by the kiosk's decoder, by",
+    "  plain full-frame `pyzbar.decode` and by zxing-cpp alone on the full frame, in the same run; each time is the",
+    "  median of 5 passes, [fastest-slowest]. The decoder makes one quarter-size gradient map: regions of bars",
+    "  (1D codes) are read as a crop squeezed along the bars (zxing-cpp, then pyzbar), regions of dense edges",
+    "  (QR) at full resolution by zxing-cpp; never the whole frame. Real photos: every image in",
     "  `../shared/data/barcode-photos`, retail codes compared as GTIN-14 (UPC-E expanded), other texts with line",
     "  endings normalised; a read on a photo with no barcode is a false read.",
     "- **UI frame time**: the work of one frame (events, `pump()`, draw, flip), not the wait for the next tick; the",
@@ -460,10 +507,13 @@ NOTES = [
     "  and spooled, its PNG preview saved); it levels off (131 MB after 300 orders as after 100). It was 124 MB",
     "  before the receipts work: the receipt fonts at two sizes, the per-character glyph cache and the barcode",
     "  writer for previews add about 7 MB, once.",
-    "- **Order commit**: `Store.complete_payment()` alone, with `begin_payment()` outside the timing.",
+    "- **Order commit**: `Store.complete_payment()` alone; the whole sale adds `begin_payment()` (the journal row",
+    "  written before the request goes out). Both fsync (WAL, synchronous=FULL): the fsync figure of the same disk",
+    "  lets a reader scale them to an SD card (often 2-20 ms an fsync).",
     "- **Print**: the kiosk's own path: the payment's result is posted to the UI thread (pumped at 30 frames a",
     "  second), the printer thread lays out and rasterises the receipt, asks the printer's status, sends the job",
-    "  and asks again; the clock stops at the job's last byte at a loopback port-9100 listener.",
+    "  and asks again; the clock stops at the job's last byte at a loopback port-9100 listener. Receipts of 20 and",
+    "  200 lines (long Chinese names), min and max shown.",
     "- **Payment**: a local MJPEG stream (30 fps) starts showing a fresh Alipay-style code; the clock stops at the",
     "  first frame drawn with the paid screen. It includes the camera's own buffering, the decode, the sandbox's",
     "  200 ms answer, the SQLite commit of order and outbox, and up to one UI frame.",
@@ -479,19 +529,20 @@ NOTES = [
     "## Changes since the last figures",
     "",
     "- Issue 9: head office's throughput is now the median of 5 runs (min-max shown), and PostgreSQL meets its",
-    "  target with room: 2787 / 3447 messages/s (1 / 2 workers; 1273 / 1604 before). The schema is compiled once",
-    "  per message type instead of trying ten failing `if`s per message, a batch's alert changes are written",
-    "  together, and the look-up of known messages sends one array per column (= ANY) on PostgreSQL. SQLite rose",
-    "  too (4120 / 4608, from 1732 / 2014; the last figures came from a busier machine); both latencies fell (p99",
-    "  95 and 94 ms, from 158 and 189).",
+    "  target with room (1273 / 1604 messages/s before, 1 / 2 workers). The schema is compiled once per message",
+    "  type instead of trying ten failing `if`s per message, a batch's alert changes are written together, and",
+    "  the look-up of known messages sends one array per column (= ANY) on PostgreSQL. The last figures came",
+    "  from a busier machine, which accounts for part of SQLite's rise.",
+    "- Issue 14: decode reads only the regions a quarter-size map points at (1080p added, zxing-cpp alone added as",
+    "  a baseline): an empty frame, the commonest, 0.6 ms at 640x480 and 2.5 ms at 1920x1080 (2.9 and 8.2 ms at",
+    "  640x480 and 1280x720 before). Receipts are packed into GS v 0 bands once with numpy (python-escpos's image",
+    "  splitting was most of the time): a 200-line receipt prints in well under the 300 ms target, 20 lines in",
+    "  about half the time of before. The order commit is unchanged; the whole sale (both transactions) and the",
+    "  disk's fsync are new figures. The scaling table (`make bench-scale`, below) is new: every daily cost is",
+    "  flat from 10^3 to 10^5 orders and from 10^2 to 10^5 products, 88 MB per 10^5 orders.",
     "- Issue 13 (the shopper's screen: scrolling cart, Undo, a modal Start over, the e-receipt layout, wrapped",
-    "  names, a layout scaled to the screen): UI frame p50 / p99 2.4 / 3.8 ms in this run (2.1 / 3.0 before);",
-    "  run alone right after the change it was 1.5 / 2.5 ms, so the difference is this machine's noise. Texts are",
-    "  measured for wrapping each frame (a few font.size calls per visible line), which costs microseconds.",
-    "- Issue 14 (first part): every query of the kiosk's store reads an index (day ranges on indexed times), and",
-    "  recovery no longer holds the payment lock while it reads the journal. The commit figure is unchanged",
-    "  (p50 0.98 ms both; p99 1.57 ms, 3.71 before: noise at the tail); the flat-cost table at 10^3 to 10^5",
-    "  orders is still to come (`make bench-scale`).",
+    "  names, a layout scaled to the screen): the UI frame figure moves within this machine's noise (texts are",
+    "  measured for wrapping each frame: a few font.size calls per visible line).",
 ]
 
 
@@ -510,7 +561,13 @@ def write_results(rows: list[Row], path: Path) -> None:
     for name, value, target, met in rows:
         lines.append(f"| {name} | {value} | {target} | {'yes' if met else 'no' if met is False else '-'} |")
     lines += ["", "## How they are measured", "", *NOTES]
-    path.write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    from bench.scale import BEGIN, END
+
+    old = path.read_text() if path.exists() else ""
+    if BEGIN in old and END in old:  # make bench-scale's table stays until make bench-scale writes it again
+        text += "\n" + old[old.index(BEGIN) : old.index(END) + len(END)] + "\n"
+    path.write_text(text)
 
 
 def main(argv: list[str]) -> int:
