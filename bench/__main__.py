@@ -592,7 +592,7 @@ NOTES = [
     "  the look-up of known messages sends one array per column (= ANY) on PostgreSQL. The last figures came",
     "  from a busier machine, which accounts for part of SQLite's rise.",
     "- Issue 14: decode reads only the regions a quarter-size map points at (1080p added, zxing-cpp alone added as",
-    "  a baseline): an empty frame, the commonest, 0.6 ms at 640x480 and 2.5 ms at 1920x1080 (2.9 and 8.2 ms at",
+    "  a baseline): an empty frame, the commonest, 0.6 ms at 640x480 and 2-3 ms at 1920x1080 (2.9 and 8.2 ms at",
     "  640x480 and 1280x720 before). Receipts are packed into GS v 0 bands once with numpy (python-escpos's image",
     "  splitting was most of the time): a 200-line receipt prints in well under the 300 ms target, 20 lines in",
     "  about half the time of before. The order commit is unchanged; the whole sale (both transactions) and the",

@@ -3,8 +3,8 @@
 The pin factory (gpio.pin_factory, else GPIOZERO_PIN_FACTORY, else gpiozero's
 mock pins for the simulator) is built by `pin_factory()` and passed to each
 device, as gpiozero's own examples do for remote pins.  Mock pins keep a history of their states
-that tests read.  Lights: green = ready, amber = busy/attention, red = fault,
-as three LEDs or one RGB LED.
+that tests read.  Lights: green = ready, amber = busy/attention, red = fault, amber flashing = a shopper
+asked for help, as three LEDs or one RGB LED.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from gpiozero import LED, RGBLED, Button, Buzzer, Factory
 
 COLOURS = {"ready": (0.0, 1.0, 0.0), "busy": (1.0, 0.5, 0.0), "fault": (1.0, 0.0, 0.0), "off": (0.0, 0.0, 0.0)}
+HELP_FLASH_S = 0.4  # help pressed: the amber light flashes this fast until staff come
 # (on seconds, off seconds, times)
 BEEPS = {"ok": (0.08, 0.05, 1), "error": (0.12, 0.08, 3), "paid": (0.25, 0.1, 2), "help": (0.5, 0.2, 1)}
 
@@ -58,14 +59,21 @@ class Signals:
         self.help_button.when_pressed = lambda: on_help()
 
     def light(self, state: str) -> None:
+        """ready (green), busy (amber), fault (red), help (amber, flashing), off."""
         if state == self.state:
             return
         self.state = state
         if self.rgb is not None:
-            self.rgb.color = COLOURS[state]
+            if state == "help":
+                self.rgb.blink(on_time=HELP_FLASH_S, off_time=HELP_FLASH_S, on_color=COLOURS["busy"], background=True)
+            else:
+                self.rgb.color = COLOURS[state]
             return
         for name, led in self.leds.items():
-            led.value = name == state
+            if state == "help" and name == "busy":
+                led.blink(on_time=HELP_FLASH_S, off_time=HELP_FLASH_S, background=True)
+            else:
+                led.value = name == state
 
     def beep(self, pattern: str) -> None:
         on, off, n = BEEPS[pattern]

@@ -110,3 +110,13 @@ def hq_engine(request, tmp_path):
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def printer_listener():
+    """A port-9100 printer on loopback (tests.loopback.NetworkPrinter): answers status queries, keeps jobs."""
+    from tests.loopback import NetworkPrinter
+
+    lp = NetworkPrinter()
+    yield lp
+    lp.close()

@@ -142,7 +142,7 @@ def test_help_button_on_gpio_raises_an_event(ui_for):
     ui.frame()
     k.signals.help_button.pin.drive_low()
     assert run_until(ui, lambda: k.checkout.help_open)
-    assert k.controller.light_state() == "busy"
+    assert k.controller.light_state() == "help"  # amber, flashing
     assert wait_until(
         lambda: any(r["topic"] == "events" and "help_pressed" in r["payload"] for r in k.store.pending_outbox()), 5
     )
@@ -267,15 +267,6 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     assert overlaps(ui) == [], "staff menu"
     tap(ui, "reprint_scan")
     assert overlaps(ui) == [], "staff scan to reprint"
-
-
-@pytest.fixture
-def printer_listener():
-    from tests.loopback import NetworkPrinter
-
-    lp = NetworkPrinter()
-    yield lp
-    lp.close()
 
 
 def events(k, kind):

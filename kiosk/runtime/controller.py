@@ -114,7 +114,9 @@ class Controller(Actions):
         if self.out_of_service:
             return "fault"
         co = self.checkout
-        if co.paying or co.help_open or self.attendant.active or self.printer_attention or self.failed:
+        if co.help_open and not self.attendant.active:
+            return "help"  # amber, flashing: staff see which kiosk calls them from across the store
+        if co.paying or self.attendant.active or self.printer_attention or self.failed:
             return "busy"
         return "ready"
 
@@ -314,6 +316,7 @@ class Controller(Actions):
             qr_deadline=co.qr_deadline,
             out_of_service=co.out_of_service,
             devices_down=tuple(down),
+            printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,
             failure=f"{self.failed.job} {self.failed.key}".strip() if self.failed else "",
             attendant=AttendantView(
@@ -322,6 +325,7 @@ class Controller(Actions):
                 mode=a.mode,
                 message=a.message,
                 pin_digits=len(a.entered),
+                tries_left=max(0, a.max_attempts - a.failures),
                 refund_order=a.refund_order,
                 refund_left=a.refund_left,
                 refund_amount=a.refund_amount if a.mode is Mode.CONFIRM_REFUND else None,

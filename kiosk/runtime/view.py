@@ -38,6 +38,7 @@ class AttendantView:
     mode: Mode
     message: str
     pin_digits: int  # how many digits were typed (never the digits)
+    tries_left: int  # wrong PINs still allowed before the keypad locks
     refund_order: str
     refund_left: int
     refund_amount: int | None  # what would be refunded, or None when what was typed is not valid
@@ -70,6 +71,7 @@ class View:
     qr_deadline: float
     out_of_service: bool
     devices_down: tuple[str, ...]  # scanner, camera, printer, gateway: what the top bar says is offline
+    printer_fault: str  # why the printer failed last (printer_paper_out, printer_cover_open...; "" when fine)
     needs_staff: bool  # a background job failed: staff should look (the attendant menu says what)
     failure: str  # the latest failed job, for staff ("" when none)
     attendant: AttendantView

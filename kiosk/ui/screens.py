@@ -16,7 +16,7 @@ from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
 from kiosk.ui.payment import PaymentScreens
 from kiosk.ui.staff import StaffScreens
-from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT
+from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT, PRINTER_FAULTS
 from kiosk.ui.widgets import Button
 
 
@@ -58,7 +58,8 @@ class Screens(PaymentScreens, StaffScreens):
         p, co = self.p, self.view
         h = 64
         p.fill_rect(theme.TOPBAR, (0, 0, self.w, h))
-        title = p.text(self._("Self-checkout"), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
+        heading = "Staff mode" if co.attendant.active else "Self-checkout"
+        title = p.text(self._(heading), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
         other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
         p.button(
@@ -75,7 +76,11 @@ class Screens(PaymentScreens, StaffScreens):
             Action("language", other),
             "language",
         )
-        down = [self._(DEVICE_TEXT[n]) for n in co.devices_down]
+        fault = co.printer_fault if co.attendant.active else ""  # staff see what is wrong with the printer
+        down = [
+            self._(PRINTER_FAULTS.get(fault, DEVICE_TEXT[n]) if n == "printer" else DEVICE_TEXT[n])
+            for n in co.devices_down
+        ]
         if co.needs_staff:
             down.append(self._(NEEDS_STAFF))
         if down:  # what is offline: on one line, or one per line, never smaller than theme.MIN_TEXT

@@ -142,8 +142,11 @@ class StaffScreens(ScreenBase):
         p.text(self._("Staff PIN"), (cx - 230, body.top + 60), 24, theme.MUTED, anchor="midleft")
         p.text("●" * a.pin_digits, (cx - 230, body.top + 100), 28, anchor="midleft")
         if a.message:
+            said = self._(ATTENDANT_TEXT.get(a.message, a.message))
+            if a.message == "wrong_pin":  # how many tries before the keypad locks
+                said = self._n("Wrong PIN: {n} try left", "Wrong PIN: {n} tries left", a.tries_left, n=a.tries_left)
             p.paragraph(
-                self._(ATTENDANT_TEXT.get(a.message, a.message)),
+                said,
                 (cx - 230, body.top + 140),
                 20,
                 theme.DANGER,

@@ -66,6 +66,14 @@ DEVICE_TEXT = {
     "printer": "Printer offline",
     "gateway": "Payments unavailable",
 }
+# what staff are told is wrong with the printer (the printer's own answer to the status queries)
+PRINTER_FAULTS = {
+    "printer_paper_out": "Printer: out of paper",
+    "printer_cover_open": "Printer: cover open",
+    "printer_offline": "Printer: offline",
+    "printer_missing": "No printer fitted",
+    "printer_error": "Printer: error",
+}
 NO_PAPER_RECEIPT = "The printer is not working: you will get an e-receipt code instead of a paper receipt."
 NEEDS_STAFF = "Kiosk needs staff attention"  # a background job failed; the attendant menu says which
 JOB_FAILED = "A task failed: {what}"
