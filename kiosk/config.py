@@ -48,6 +48,9 @@ class Localized(str):
         self.texts = dict(texts)
         return self
 
+    def __repr__(self) -> str:  # every language's text: the config's digest (birth) changes with any of them
+        return f"Localized({self.texts!r})"
+
     def in_language(self, language: str) -> str:
         if language in self.texts:
             return self.texts[language]

@@ -52,6 +52,8 @@ def test_store_texts_may_be_given_per_language():
     assert in_language(r.store_name, "en") == "Demo Store" and in_language(r.store_name, "zh_TW") == "示范便利店"
     assert in_language(r.store_name, "ko") == "示范便利店" == str(r.store_name)  # the first, where none matches
     assert in_language(r.footer, "en") == "Thanks"
+    one, other = (from_dict({"receipt": {"store_name": {"zh_CN": "示范便利店", "en": en}}}) for en in ("A", "B"))
+    assert repr(one) != repr(other)  # the config's digest (in birth) sees a change in any language
 
 
 def test_cli_reports_a_bad_key_in_one_line_without_traceback(tmp_path):

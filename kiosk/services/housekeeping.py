@@ -7,7 +7,7 @@ Every `interval_s` (and shortly after start) on its own thread:
   within minutes);
 - the simulator's receipt pictures and spooled jobs (data/receipts) older than `kiosk.preview_retention_days`
   are deleted;
-- free database pages go back to the file system, a few at a time (databases made since schema 4 have
+- free database pages go back to the file system, a few at a time (databases this version makes have
   auto_vacuum=INCREMENTAL; older ones reuse their free pages instead);
 - free space below `kiosk.disk_warn_mb` is reported to head office once (`disk_low`), and its return
   (`disk_ok`); below `kiosk.min_free_mb` the kiosk is out of service (the recovery loop's check).

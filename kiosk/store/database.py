@@ -291,22 +291,29 @@ class Database:
     def prune_outbox(self, retention_s: float, batch: int = 500, most: int = 100_000) -> int:
         """Delete messages head office acknowledged more than `retention_s` ago; nothing unacknowledged goes.
         `batch` rows per transaction, so a sale never waits behind a long delete; at most `most` in one call."""
-        cutoff, gone = _utc_before(retention_s), 0
-        while gone < most:
+        return self.in_batches(
+            "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
+            " WHERE acked_at IS NOT NULL AND acked_at < ? ORDER BY acked_at LIMIT ?)",
+            _utc_before(retention_s),
+            batch=batch,
+            most=most,
+        )
+
+    def in_batches(self, sql: str, *params: Any, batch: int = 500, most: int = 10**9) -> int:
+        """Run a change whose last parameter is a LIMIT of `batch` rows, one short transaction at a time, until it
+        changes fewer (or `most` in all); returns how many rows it changed.  A sale waits for one batch at most."""
+        done = 0
+        while done < most:
             with self.tx() as db:
-                n = db.execute(
-                    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox"
-                    " WHERE acked_at IS NOT NULL AND acked_at < ? ORDER BY acked_at LIMIT ?)",
-                    (cutoff, batch),
-                ).rowcount
-            gone += n
+                n = db.execute(sql, (*params, batch)).rowcount
+            done += n
             if n < batch:
                 break
-        return gone
+        return done
 
     def reclaim_space(self, pages: int = 256) -> int:
         """Give up to `pages` free pages back to the file system (databases made with auto_vacuum=INCREMENTAL,
-        every one since schema 4); returns how many pages are still free.  A few pages at a time: short."""
+        the ones this version makes); returns how many pages are still free.  A few pages at a time: short."""
         db = self.conn()
         if db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:
             # its own short write transaction; executescript steps it to the end (execute() frees one page a call)

@@ -84,17 +84,12 @@ class Journal(CatalogStore):
         """Wallet-code digests older than `older_than_s` are of no use (codes expire within minutes): cleared,
         `batch` at a time, so the payments table and its index stay small."""
         since = (datetime.now(UTC) - timedelta(seconds=older_than_s)).strftime("%Y-%m-%dT%H:%M:%S")
-        gone = 0
-        while True:
-            with self.tx() as db:
-                n = db.execute(
-                    "UPDATE payments SET code_digest = NULL WHERE rowid IN (SELECT rowid FROM payments"
-                    " INDEXED BY payments_code WHERE code_digest IS NOT NULL AND created_at < ? LIMIT ?)",
-                    (since, batch),
-                ).rowcount
-            gone += n
-            if n < batch:
-                return gone
+        return self.in_batches(
+            "UPDATE payments SET code_digest = NULL WHERE rowid IN (SELECT rowid FROM payments"
+            " INDEXED BY payments_code WHERE code_digest IS NOT NULL AND created_at < ? LIMIT ?)",
+            since,
+            batch=batch,
+        )
 
     def payment(self, out_trade_no: str) -> dict[str, Any]:
         row = self.conn().execute("SELECT * FROM payments WHERE out_trade_no=?", (out_trade_no,)).fetchone()
