@@ -110,7 +110,14 @@ class PrintReceipt:
     order: Order
 
 
-Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt
+@dataclass(frozen=True)
+class NoPaperReceipt:
+    """The sale was paid and recorded, and the shopper chose the e-receipt only: record that none was printed."""
+
+    order: Order
+
+
+Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt | NoPaperReceipt
 
 
 # --- the state machine --------------------------------------------------------
@@ -155,6 +162,7 @@ class Checkout:
         self.changed: CartChange | None = None  # the cart's latest change (highlighted on screen)
         self.removal: Removal | None = None  # the last removed line, while it can be put back
         self.confirming_start_over = False  # "Remove all items?" is asked
+        self.paper_receipt = True  # False: the shopper chose the e-receipt only (this visit)
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -168,7 +176,7 @@ class Checkout:
     @property
     def keeps_result(self) -> bool:
         """The result screen shows the e-receipt code (no paper receipt): it stays until the shopper is done."""
-        return self.phase is Phase.RESULT and self.receipt == "failed"
+        return self.phase is Phase.RESULT and self.receipt in ("failed", "declined")
 
     def _waits_for_idle(self) -> bool:
         """The screen waits for the shopper, and the idle timer runs (help open: it waits for staff)."""
@@ -377,6 +385,13 @@ class Checkout:
         self.confirming_start_over = False
         return []
 
+    def toggle_paper_receipt(self, now: float) -> list[Effect]:
+        """The shopper wants no paper receipt (the e-receipt code instead), or wants one again; before paying."""
+        self.last_activity = now
+        if not self.paying and self.phase in (Phase.CART, Phase.PAYMENT):
+            self.paper_receipt = not self.paper_receipt
+        return []
+
     def tap_done(self, now: float) -> list[Effect]:
         """The shopper leaves the result screen."""
         self.last_activity = now
@@ -422,6 +437,9 @@ class Checkout:
             if order is None:
                 self.receipt = None
                 return [Beep("paid")]
+            if not self.paper_receipt:  # the e-receipt only, as the shopper chose
+                self.receipt = "declined"
+                return [Beep("paid"), NoPaperReceipt(order)]
             self.receipt = "printing"
             return [Beep("paid"), PrintReceipt(order)]
         self.phase = Phase.PAYMENT
@@ -467,6 +485,7 @@ class Checkout:
         self.changed = None
         self.removal = None
         self.confirming_start_over = False
+        self.paper_receipt = True
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

@@ -310,3 +310,21 @@ def test_the_e_receipt_code_stays_until_the_shopper_is_done(co):
     co.receipt_done("K01-261124-0002", False)
     co.tap_done(73)
     assert co.phase is Phase.IDLE
+
+
+def test_a_shopper_may_choose_no_paper_receipt(co):
+    """Issue 13: "a shopper may choose 'no paper receipt'": the sale is recorded, nothing is printed, the
+    e-receipt code stays until Done; the next shopper gets a paper receipt again."""
+    from kiosk.checkout import NoPaperReceipt
+
+    co.scan(WATER, 1)
+    co.toggle_paper_receipt(2)
+    assert not co.paper_receipt
+    co.scan(ALIPAY, 3)
+    order = an_order("K01-261124-0001")
+    assert co.payment_finished(Outcome.PAID, 4, order=order) == [Beep("paid"), NoPaperReceipt(order)]
+    assert co.receipt == "declined" and co.keeps_result
+    co.tick(4 + 11)
+    assert co.phase is Phase.RESULT
+    co.tap_done(20)
+    assert co.paper_receipt and co.phase is Phase.IDLE

@@ -8,6 +8,7 @@ product names shrunk to 12 px.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -272,3 +273,33 @@ def test_a_larger_screen_shows_the_same_screen_larger(ui_for, size, scale):
     w, h = big_ui.surface.get_size()
     start_over = big_ui.button_rect("start_over")
     assert pay_big.right >= w - 20 and start_over.bottom >= h - 64 * scale - 20  # no empty band right or below
+
+
+def test_no_paper_receipt_when_the_shopper_says_so(ui_for, printer_listener):
+    """Issue 13: the shopper chooses the e-receipt only before paying: nothing is printed, the order says so to
+    head office (receipts: not_printed, shopper_declined), and the screen shows the code as a choice, not a
+    failure."""
+    k, ui = ui_for(
+        kiosk={"default_language": "en"}, printer={"type": "network", "port": printer_listener.port, "timeout_s": 2}
+    )
+    k.panel.scan("6901234000016")
+    assert run_until(ui, lambda: k.checkout.cart)
+    tap(ui, "pay")
+    assert on_screen(ui, "Paper receipt: yes")
+    tap(ui, "paper_receipt")
+    assert on_screen(ui, "Paper receipt: no, e-receipt only")
+    k.panel.show_payment_code("1")
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
+    order_no = k.checkout.order_no
+    assert on_screen(ui, "Your e-receipt: scan this code with your phone.")
+    assert not on_screen(ui, "could not be printed")
+
+    def fates():
+        return [json.loads(r["payload"])["data"] for r in k.store.pending_outbox() if r["topic"] == "receipts"]
+
+    assert run_until(
+        ui, lambda: fates() == [{"order_no": order_no, "outcome": "not_printed", "reason": "shopper_declined"}]
+    )
+    assert printer_listener.jobs == [] and not k.store.order(order_no).receipt_printed
+    tap(ui, "done")
+    assert k.checkout.paper_receipt  # the next shopper gets paper again

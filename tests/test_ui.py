@@ -252,6 +252,12 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     assert overlaps(ui) == [], "cart"
     tap(ui, "pay")
     assert overlaps(ui) == [], "payment"
+    from kiosk.checkout import Notice
+
+    k.checkout.notice = Notice("code_used", error=True)  # the longest thing the payment screen says
+    ui.frame()
+    assert overlaps(ui) == [], "payment, with a notice"
+    k.checkout.notice = None
     tap(ui, "sim:pay_confirm")
     assert run_until(ui, lambda: k.checkout.pay_step.value == "user_paying")
     assert overlaps(ui) == [], "confirm on phone"

@@ -24,6 +24,7 @@ from kiosk.checkout import (
     CancelPayment,
     Checkout,
     Effect,
+    NoPaperReceipt,
     Phase,
     PrintReceipt,
     StartPayment,
@@ -151,6 +152,8 @@ class Controller(Actions):
                 self.w.record("help_pressed", screen=e.phase.value)
             elif isinstance(e, PrintReceipt):
                 self.w.printing.sale(e.order)
+            elif isinstance(e, NoPaperReceipt):
+                self.w.printing.no_paper(e.order)
 
     # -- events ----------------------------------------------------------------------------
     def _handle(self, event: Event, now: float) -> None:
@@ -306,6 +309,7 @@ class Controller(Actions):
             cart_top=cart_top,
             can_undo=co.can_undo(now),
             confirming_start_over=co.confirming_start_over,
+            paper_receipt=co.paper_receipt,
             totals=co.totals(),
             paid_total=co.paid_total,
             order_no=order_no,

@@ -61,10 +61,11 @@ class View:
     cart_top: int | None  # the first line shown, as the shopper scrolled; None: the screen keeps changed_sku in view
     can_undo: bool  # a removed line can be put back ("Undo" beside the notice)
     confirming_start_over: bool  # "Remove all items?" is up
+    paper_receipt: bool  # False: the shopper chose the e-receipt only
     totals: Totals
     paid_total: int
     order_no: str | None
-    receipt: str | None  # printing / printed / failed
+    receipt: str | None  # printing / printed / failed / declined (the shopper chose the e-receipt only)
     receipt_url: str  # the e-receipt of the order on screen ("" when none)
     masked_code: str
     qr_text: str

@@ -34,6 +34,7 @@ from kiosk.services.jobs import Worker
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+SHOPPER_DECLINED = "shopper_declined"  # the receipts message's reason when the shopper chose the e-receipt only
 
 
 def job_name(label: str) -> str:
@@ -65,6 +66,10 @@ class PrintService:
     def sale(self, order: Order) -> None:
         """The receipt of the sale just paid, for the shopper at the screen."""
         self.worker.submit("receipt", order.order_no, self._sale, order)
+
+    def no_paper(self, order: Order) -> None:
+        """The shopper chose the e-receipt only: the order's receipt is recorded (and reported) as not printed."""
+        self.worker.submit("receipt", order.order_no, self.store.mark_receipt, order.order_no, False, SHOPPER_DECLINED)
 
     def reprint(self, order_no: str | None) -> None:
         """Staff reprint an order's receipt (None: the last order)."""

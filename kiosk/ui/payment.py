@@ -9,7 +9,7 @@ from kiosk.money import format_money
 from kiosk.runtime.view import Action
 from kiosk.ui import theme
 from kiosk.ui.base import ScreenBase
-from kiosk.ui.texts import E_RECEIPT, NOTICES, RECEIPT_TEXT, STEP_TEXT
+from kiosk.ui.texts import E_RECEIPT, E_RECEIPT_CHOSEN, NOTICES, RECEIPT_TEXT, STEP_TEXT
 
 
 class PaymentScreens(ScreenBase):
@@ -27,8 +27,18 @@ class PaymentScreens(ScreenBase):
                 anchor="center",
                 max_width=self.w - 40,
             )
-            p.text(self._("Alipay · WeChat Pay · UnionPay"), (cx, body.top + 180), 22, theme.MUTED, anchor="center")
-            self._notice(co.notice, (cx, body.top + 235), anchor="center")
+            if co.notice is None:
+                p.text(self._("Alipay · WeChat Pay · UnionPay"), (cx, body.top + 180), 22, theme.MUTED, anchor="center")
+            else:  # what just happened matters more than the list of wallets
+                self._notice(co.notice, (cx, body.top + 180), anchor="center")
+            wanted = "Paper receipt: yes" if co.paper_receipt else "Paper receipt: no, e-receipt only"
+            p.button(
+                pygame.Rect(cx - 200, body.bottom - 148, 400, 52),
+                self._(wanted),
+                Action("paper_receipt"),
+                "paper_receipt",
+                size=22,
+            )
             p.button(
                 pygame.Rect(cx - 230, body.bottom - 80, 220, 64),
                 self._("Back"),
@@ -100,7 +110,7 @@ class PaymentScreens(ScreenBase):
 
     def _result(self, body: pygame.Rect) -> None:
         p, co = self.p, self.view
-        if co.receipt == "failed" and co.order_no and co.receipt_url:
+        if co.receipt in ("failed", "declined") and co.order_no and co.receipt_url:
             self._paid_with_e_receipt(body)
             return
         cx = body.centerx
@@ -146,7 +156,10 @@ class PaymentScreens(ScreenBase):
         y = p.text(self._("Payment successful"), (x, y), 36, theme.PRIMARY, max_width=words.width).bottom + 4
         y = p.text(format_money(co.paid_total, co.currency), (x, y), 36, max_width=words.width).bottom + 4
         y = p.text(self._("Order {order_no}", order_no=co.order_no), (x, y), 20, theme.MUTED).bottom + 12
-        y = p.paragraph(self._(E_RECEIPT), (x, y), 22, theme.DANGER, words.width, 4)
+        if co.receipt == "declined":  # as the shopper chose: no apology, no alarm
+            y = p.paragraph(self._(E_RECEIPT_CHOSEN), (x, y), 22, theme.INK, words.width, 4)
+        else:
+            y = p.paragraph(self._(E_RECEIPT), (x, y), 22, theme.DANGER, words.width, 4)
         done = pygame.Rect(x, max(y + 12, words.bottom - 60), min(220, words.width), 60)
         if self.portrait:
             done = pygame.Rect(body.centerx - 110, body.bottom - 70, 220, 60)

@@ -46,6 +46,7 @@ E_RECEIPT = (
     "Your payment went through, but the receipt could not be printed."
     " Scan this code with your phone for your e-receipt."
 )
+E_RECEIPT_CHOSEN = "Your e-receipt: scan this code with your phone. No paper receipt was printed."
 RECEIPT_TEXT = {"printing": "Printing your receipt…", "printed": "Please take your receipt"}
 ATTENDANT_TEXT = {
     "wrong_pin": "Wrong PIN",
