@@ -163,6 +163,7 @@ class Checkout:
         self.removal: Removal | None = None  # the last removed line, while it can be put back
         self.confirming_start_over = False  # "Remove all items?" is asked
         self.paper_receipt = True  # False: the shopper chose the e-receipt only (this visit)
+        self.high_contrast = False  # the shopper's choice of colours (this visit)
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -392,6 +393,12 @@ class Checkout:
             self.paper_receipt = not self.paper_receipt
         return []
 
+    def toggle_contrast(self, now: float) -> list[Effect]:
+        """High-contrast colours on or off, for this shopper (the next one starts with the standard ones)."""
+        self.last_activity = now
+        self.high_contrast = not self.high_contrast
+        return []
+
     def tap_done(self, now: float) -> list[Effect]:
         """The shopper leaves the result screen."""
         self.last_activity = now
@@ -486,6 +493,7 @@ class Checkout:
         self.removal = None
         self.confirming_start_over = False
         self.paper_receipt = True
+        self.high_contrast = False
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

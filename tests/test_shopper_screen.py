@@ -202,9 +202,10 @@ def every_screen(ui, k, size: str):
     yield frame("staff menu")
 
 
+@pytest.mark.parametrize("high_contrast", [False, True])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 @pytest.mark.parametrize("size", ["800x480", "720x1280"])
-def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, language):
+def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, language, high_contrast):
     """Defect 8: white on amber 2.87:1, amber text 2.67:1, grey buttons 1.16:1 on the background, a "×" with
     no shape.  Measured from what each frame drew: text 4.5:1, a button's edge 3:1 (WCAG 1.4.3, 1.4.11),
     no text under theme.MIN_TEXT and none off the screen."""
@@ -217,12 +218,16 @@ def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, lan
     screen = ui.surface.get_rect()
     sim_top = screen.height - 64
     checked = 0
+    if high_contrast:  # the shopper's switch in the top bar: light on black, 7:1 (WCAG AAA) for every text
+        tap(ui, "contrast")
+        assert tuple(ui.surface.get_at((screen.centerx, screen.centery)))[:3] == (0, 0, 0)
     for name, audit in every_screen(ui, k, size):
+        least = 7.0 if k.checkout.high_contrast else 4.5  # the visit's end puts the standard colours back
         for d in audit:
             if d.rect.top >= sim_top:  # the simulator's own panel is not the shopper's screen
                 continue
             if isinstance(d, Drawn):
-                assert contrast(d.colour, d.background) >= 4.5, (name, d.text, d.colour, d.background)
+                assert contrast(d.colour, d.background) >= least, (name, d.text, d.colour, d.background)
                 assert d.size >= theme.MIN_TEXT, (name, d.text, d.size)
                 assert screen.contains(d.rect), (name, d.text, d.rect)
             elif isinstance(d, DrawnButton):
@@ -303,3 +308,18 @@ def test_no_paper_receipt_when_the_shopper_says_so(ui_for, printer_listener):
     assert printer_listener.jobs == [] and not k.store.order(order_no).receipt_printed
     tap(ui, "done")
     assert k.checkout.paper_receipt  # the next shopper gets paper again
+
+
+def test_high_contrast_is_this_shoppers_choice(ui_for):
+    """Issue 13: a high-contrast mode a shopper can switch on; the next shopper starts with the standard one."""
+    k, ui = ui_for(kiosk={"default_language": "en"})
+    scan_all(ui, k, ["6901234000016"])
+    standard = picture(ui)
+    tap(ui, "contrast")
+    dark = picture(ui)
+    assert dark.mean() < standard.mean() / 2 and on_screen(ui, "Standard colours")
+    tap(ui, "sim:pay_ok")
+    assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
+    tap(ui, "done")
+    assert not k.checkout.high_contrast and on_screen(ui, "High contrast")
+    assert picture(ui).mean() > dark.mean() * 2

@@ -41,6 +41,7 @@ class Actions:
             "keep_shopping": lambda _, now: co.keep_shopping(now),
             "undo": lambda _, now: co.tap_undo(now),
             "paper_receipt": lambda _, now: co.toggle_paper_receipt(now),
+            "contrast": lambda _, now: co.toggle_contrast(now),
             "done": lambda _, now: co.tap_done(now),
             "scroll": self._scroll,
             "still_here": lambda _, now: co.touch(now),

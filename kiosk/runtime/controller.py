@@ -310,6 +310,7 @@ class Controller(Actions):
             can_undo=co.can_undo(now),
             confirming_start_over=co.confirming_start_over,
             paper_receipt=co.paper_receipt,
+            high_contrast=co.high_contrast,
             totals=co.totals(),
             paid_total=co.paid_total,
             order_no=order_no,

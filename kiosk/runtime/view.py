@@ -62,6 +62,7 @@ class View:
     can_undo: bool  # a removed line can be put back ("Undo" beside the notice)
     confirming_start_over: bool  # "Remove all items?" is up
     paper_receipt: bool  # False: the shopper chose the e-receipt only
+    high_contrast: bool  # the shopper switched the high-contrast colours on (until the visit ends)
     totals: Totals
     paid_total: int
     order_no: str | None

@@ -26,6 +26,7 @@ class Screens(PaymentScreens, StaffScreens):
     # -- the frame ---------------------------------------------------------------
     def draw(self, view: View) -> None:
         self.v = co = view
+        theme.use(view.high_contrast)  # the shopper's choice, for this frame
         p = self.p
         self.sim = bool(view.sim_buttons)
         p.buttons = []
@@ -68,13 +69,20 @@ class Screens(PaymentScreens, StaffScreens):
             Action("help"),
             "help",
             fill=theme.WARN,
-            ink=theme.INK,
+            ink=theme.ON_WARN,
         )
         p.button(
             pygame.Rect(self.w - 2 * bw - 2 * theme.PAD, 8, bw, 48),
             LANGUAGES[other],
             Action("language", other),
             "language",
+        )
+        p.button(
+            pygame.Rect(self.w - 3 * bw - 3 * theme.PAD, 8, bw, 48),
+            self._("Standard colours" if co.high_contrast else "High contrast"),
+            Action("contrast"),
+            "contrast",
+            size=20,
         )
         fault = co.printer_fault if co.attendant.active else ""  # staff see what is wrong with the printer
         down = [
@@ -84,7 +92,7 @@ class Screens(PaymentScreens, StaffScreens):
         if co.needs_staff:
             down.append(self._(NEEDS_STAFF))
         if down:  # what is offline: on one line, or one per line, never smaller than theme.MIN_TEXT
-            right, ink = self.w - 2 * bw - 3 * theme.PAD, (255, 200, 120)
+            right, ink = self.w - 3 * bw - 4 * theme.PAD, (255, 200, 120)
             width, items = right - title.right - 2 * theme.PAD, list(dict.fromkeys(down))
             joined = " · ".join(items)
             if len(items) > 1 and p.width_of(joined, 18) > width:
@@ -330,11 +338,11 @@ class Screens(PaymentScreens, StaffScreens):
             self._("Are you still there? Starting over in {s} s", s=left),
             (bar.centerx, bar.top + 45),
             32,
-            theme.INK,
+            theme.ON_WARN,
             anchor="center",
             max_width=self.w - 20,
         )
-        p.text(self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.INK, anchor="center")
+        p.text(self._("Touch the screen to continue"), (bar.centerx, bar.top + 100), 22, theme.ON_WARN, anchor="center")
         p.buttons.append(Button(p.to_px(bar), Action("still_here"), "still_here"))
 
     def _sim_panel(self, area: pygame.Rect) -> None:

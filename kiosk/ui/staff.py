@@ -71,7 +71,7 @@ class StaffScreens(ScreenBase):
                 name,
                 size=24,
                 fill=theme.WARN if exit_ else theme.SECONDARY,
-                ink=theme.INK,
+                ink=theme.ON_WARN if exit_ else theme.INK,
             )
 
     def _refund_amount(self, body: pygame.Rect) -> None:

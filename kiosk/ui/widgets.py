@@ -124,12 +124,13 @@ class Painter:
         text: str,
         pos: tuple[int, int],
         size: int = 24,
-        colour=theme.INK,
+        colour=None,
         anchor: str = "topleft",
         max_width: int | None = None,
     ) -> pygame.Rect:
         """One line; too wide for max_width, it is drawn smaller down to theme.MIN_TEXT, then shortened with …
-        Returns where it went, in layout units."""
+        Returns where it went, in layout units.  Colours default to the palette in use (theme.use)."""
+        colour = colour or theme.INK
         px_size, smallest = self.px(size), self.px(theme.MIN_TEXT)
         limit = self.px(max_width) if max_width else 0
         s = self.text_surface(text, px_size, colour)
@@ -185,13 +186,14 @@ class Painter:
         width: int,
         height: int,
         size: int = 22,
-        colour=theme.INK,
+        colour=None,
         anchor: str = "midleft",
     ) -> None:
         """Text in a box (a product name, a label, a status): one line at `size` if it fits, else two lines
         (smaller, never below theme.MIN_TEXT, no word broken where a smaller size avoids it), the second
         shortened with … when even that is not enough.  `at` is the box's midleft, midright or center point,
         as `anchor` says."""
+        colour = colour or theme.INK
         for s in range(size, max(theme.MIN_TEXT, size - 4) - 1, -2):  # one line, a little smaller if need be
             if self.width_of(text, s) <= width:
                 self.text(text, at, s, colour, anchor=anchor)
@@ -240,11 +242,12 @@ class Painter:
         name: str,
         *,
         size: int = 24,
-        fill=theme.SECONDARY,
-        ink=theme.INK,
+        fill=None,
+        ink=None,
         edge: tuple[int, int, int] | None = None,
     ) -> None:
         """A touch target; a light one (theme.EDGES) gets an outline so it has a visible shape."""
+        fill, ink = fill or theme.SECONDARY, ink or theme.INK
         assert rect.width >= theme.TOUCH and rect.height >= theme.TOUCH, f"touch target {name} too small"
         if edge is None:
             edge = theme.EDGES.get(tuple(fill))
