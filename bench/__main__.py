@@ -231,22 +231,15 @@ def bench_frames(seconds: float = 10.0) -> list[Row]:
 
 
 def bench_start() -> list[Row]:
+    from bench.scale import time_to_ready
+
     times = []
     for _ in range(5):
         with tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "k.toml"
             cfg.write_text(f'[kiosk]\ndata_dir = "{tmp}/data"\n[mqtt]\nenabled = false\n')
-            ready = Path(tmp) / "ready"
-            t0 = time.monotonic()
-            p = subprocess.Popen(
-                [sys.executable, "-m", "kiosk", "--config", str(cfg), "--ready-file", str(ready)],
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            while not ready.exists() and time.monotonic() - t0 < 30:
-                time.sleep(0.005)
-            times.append(time.monotonic() - t0)
+            seconds, p = time_to_ready(cfg, Path(tmp) / "ready", limit_s=30)
+            times.append(seconds)
             p.terminate()
             p.wait(10)
     print("start to ready:", ", ".join(f"{t:.2f}" for t in times))

@@ -93,24 +93,30 @@ def timed(fn: Callable[[], object], runs: int = 10 * RUNS) -> tuple[float, float
     return statistics.median(times), min(times), max(times)
 
 
+def time_to_ready(conf: Path, ready: Path, limit_s: float = 60) -> tuple[float, subprocess.Popen]:
+    """Start `python -m kiosk --config conf`; seconds until its first frame (the ready file), and the process
+    (still running: the caller reads what it needs and stops it)."""
+    ready.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(conf), "--ready-file", str(ready)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while not ready.exists() and time.monotonic() - t0 < limit_s:
+        time.sleep(0.005)
+    return time.monotonic() - t0, p
+
+
 def start_and_rss(folder: Path) -> tuple[tuple[float, float, float], float]:
     """`python -m kiosk` on this data folder: seconds to the first frame (5 runs), and its RSS once ready."""
     conf = folder.parent / f"{folder.name}.toml"
     conf.write_text(f'[kiosk]\ndata_dir = "{folder}"\n[mqtt]\nenabled = false\n[simulator]\npanel = false\n')
     times, rss = [], 0.0
     for _ in range(RUNS):
-        ready = folder.parent / f"{folder.name}.ready"
-        ready.unlink(missing_ok=True)
-        t0 = time.monotonic()
-        p = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "--config", str(conf), "--ready-file", str(ready)],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        while not ready.exists() and time.monotonic() - t0 < 60:
-            time.sleep(0.005)
-        times.append(time.monotonic() - t0)
+        seconds, p = time_to_ready(conf, folder.parent / f"{folder.name}.ready")
+        times.append(seconds)
         time.sleep(0.5)
         with open(f"/proc/{p.pid}/status") as f:
             rss = max(rss, next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024)
