@@ -7,17 +7,20 @@ differs), and catalogs of 10^2, 10^4 and 10^5 products.  On each it
 measures what a kiosk does every day: start (`python -m kiosk` to its first frame), resident memory, the order
 commit, the Z report, reconciliation's journal, the open payments recovery reads, the last order, the
 wallet-code memory, a product look-up, and the file's size.  Each timing is a median with its min-max: of 5
-runs for the start, of 50 for the rest.  The table goes into bench/RESULTS.md between the scaling markers.
+starts, of 50 runs of the rest, in rounds that visit the sizes in turn.  The table goes into bench/RESULTS.md
+between the scaling markers.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -26,7 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 ORDERS = (1_000, 10_000, 100_000)
 PRODUCTS = (100, 10_000, 100_000)
 PER_DAY = 274  # 10^5 orders a year: every size has the same busy day, and only its history differs
-RUNS = 5
+from bench.figures import RUNS  # noqa: E402
+
 BEGIN, END = "<!-- scaling: written by make bench-scale -->", "<!-- /scaling -->"
 
 
@@ -84,13 +88,13 @@ def build(folder: Path, orders: int, products: int) -> Path:
     return folder
 
 
-def timed(fn: Callable[[], object], runs: int = 10 * RUNS) -> tuple[float, float, float]:
+def timed(fn: Callable[[], object], runs: int = 10) -> list[float]:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(times), min(times), max(times)
+    return times
 
 
 def time_to_ready(conf: Path, ready: Path, limit_s: float = 60) -> tuple[float, subprocess.Popen]:
@@ -109,52 +113,66 @@ def time_to_ready(conf: Path, ready: Path, limit_s: float = 60) -> tuple[float, 
     return time.monotonic() - t0, p
 
 
-def start_and_rss(folder: Path) -> tuple[tuple[float, float, float], float]:
-    """`python -m kiosk` on this data folder: seconds to the first frame (5 runs), and its RSS once ready."""
+def start_and_rss(folder: Path) -> tuple[float, float]:
+    """`python -m kiosk` on this data folder: seconds to the first frame, and its RSS once ready."""
     conf = folder.parent / f"{folder.name}.toml"
     conf.write_text(f'[kiosk]\ndata_dir = "{folder}"\n[mqtt]\nenabled = false\n[simulator]\npanel = false\n')
-    times, rss = [], 0.0
-    for _ in range(RUNS):
-        seconds, p = time_to_ready(conf, folder.parent / f"{folder.name}.ready")
-        times.append(seconds)
-        time.sleep(0.5)
-        with open(f"/proc/{p.pid}/status") as f:
-            rss = max(rss, next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024)
-        p.terminate()
-        p.wait(20)
-    return (statistics.median(times), min(times), max(times)), rss
+    seconds, p = time_to_ready(conf, folder.parent / f"{folder.name}.ready")
+    time.sleep(0.5)
+    with open(f"/proc/{p.pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+    p.terminate()
+    p.wait(20)
+    return seconds, rss
 
 
-def measure(folder: Path) -> dict[str, object]:
+def measure_once(folder: Path, into: dict[str, list[float]]) -> None:
+    """One round on one data folder: a start, and each daily cost 10 times (the order commit too)."""
     from kiosk.catalog import DEMO_PRODUCTS
     from kiosk.payments.driver import PaymentDriver
     from kiosk.payments.sandbox import SandboxGateway
     from kiosk.store import Identity, Store
     from tests.factories import begin_payment
 
-    out: dict[str, object] = {"size_mb": (folder / "kiosk.sqlite").stat().st_size / 2**20}
-    out["start_s"], out["rss_mb"] = start_and_rss(folder)
+    seconds, rss = start_and_rss(folder)
+    into["start_s"].append(seconds)
+    into["rss_mb"].append(rss)
     store = Store(folder / "kiosk.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
     today, sample = date.today().isoformat(), store.product_codes(8)
     lookup = store.catalog()
     driver = PaymentDriver(SandboxGateway(folder / "sandbox.sqlite", latency_s=0), store)
-    out["z_report_ms"] = timed(lambda: store.day_summary(today))
-    out["journal_ms"] = timed(lambda: store.journal_rows(today))
-    out["open_payments_ms"] = timed(store.open_payments)
-    out["recovery_ms"] = timed(driver.recover_all)
-    out["last_order_ms"] = timed(store.last_order_no)
-    out["codes_ms"] = timed(store.recent_code_digests)
-    out["lookup_ms"] = timed(lambda: [lookup.forget(), [lookup.get(c) for c in sample]])
+    into["z_report_ms"] += timed(lambda: store.day_summary(today))
+    into["journal_ms"] += timed(lambda: store.journal_rows(today))
+    into["open_payments_ms"] += timed(store.open_payments)
+    into["recovery_ms"] += timed(driver.recover_all)
+    into["last_order_ms"] += timed(store.last_order_no)
+    into["codes_ms"] += timed(store.recent_code_digests)
+    into["lookup_ms"] += timed(lambda: [lookup.forget(), [lookup.get(c) for c in sample]])
     items = [lookup[c] for c in sample] or DEMO_PRODUCTS[:8]
-    commits = []
-    for _ in range(50):
+    for _ in range(10):
         otn = begin_payment(store, items, language="zh_CN")
         t0 = time.perf_counter()
         store.complete_payment(otn, trade_id="T")
-        commits.append((time.perf_counter() - t0) * 1000)
-    out["commit_ms"] = (statistics.median(commits), min(commits), max(commits))
+        into["commit_ms"].append((time.perf_counter() - t0) * 1000)
     store.close()
-    return out
+
+
+def measure(folders: list[Path]) -> list[dict[str, object]]:
+    """Every figure of every folder, in RUNS rounds that visit the folders in turn: a busy moment of the machine
+    falls on every size alike instead of on whichever was measured then.  Timings: median (min-max)."""
+    samples: list[dict[str, list[float]]] = [defaultdict(list) for _ in folders]
+    for n in range(RUNS):
+        for folder, into in zip(folders, samples, strict=True):
+            measure_once(folder, into)
+        print(f"round {n + 1} of {RUNS} done", flush=True)
+    results: list[dict[str, object]] = []
+    for folder, got in zip(folders, samples, strict=True):
+        out: dict[str, object] = {"size_mb": (folder / "kiosk.sqlite").stat().st_size / 2**20}
+        for key, values in got.items():
+            out[key] = max(values) if key == "rss_mb" else (statistics.median(values), min(values), max(values))
+        results.append(out)
+        print(folder.name, json.dumps(out, default=str), flush=True)
+    return results
 
 
 def fmt(v: object) -> str:
@@ -195,24 +213,24 @@ def main() -> int:
     from kiosk import use_headless_drivers
 
     use_headless_drivers()
-    by_orders, by_products = [], []
     with tempfile.TemporaryDirectory() as tmp:
+        folders = []
         for n in ORDERS:
             t0 = time.monotonic()
-            folder = build(Path(tmp) / f"orders-{n}", n, 32)
+            folders.append(build(Path(tmp) / f"orders-{n}", n, 32))
             print(f"built {n} orders in {time.monotonic() - t0:.0f} s", flush=True)
-            by_orders.append(measure(folder))
-            print(json.dumps(by_orders[-1], default=str), flush=True)
-        for n in PRODUCTS:
-            folder = build(Path(tmp) / f"products-{n}", 1_000, n)
-            by_products.append(measure(folder))
-            print(f"{n} products:", json.dumps(by_products[-1], default=str), flush=True)
+        by_orders = measure(folders)
+        for folder in folders:  # room on the disk for the next ones
+            shutil.rmtree(folder)
+        by_products = measure([build(Path(tmp) / f"products-{n}", 1_000, n) for n in PRODUCTS])
     per_100k = by_orders[-1]["size_mb"] * 100_000 / ORDERS[-1]
     lines = [
         BEGIN,
         "## Scaling: costs as the history and the catalog grow (`make bench-scale`)",
         "",
-        "Each timing is a median with its min-max: of 5 runs for the start, of 50 for the rest. Every history",
+        f"Each timing is a median with its min-max: of {RUNS} starts, of {RUNS * 10} runs of the rest, measured in"
+        f" {RUNS} rounds that visit the sizes in turn (so a busy moment of the machine falls on all of them).",
+        "Memory: the largest of the starts. Every history",
         f"has {PER_DAY} orders a day back from today (10^5 is a year), so a day's queries see the same day at",
         "every size; the outbox is acknowledged and pruned as head office and housekeeping leave it.",
         "Target: the largest within 1.5x of the smallest, and at most 100 MB of database per 10^5 orders",
