@@ -179,12 +179,21 @@ def _frames_child(seconds: float) -> None:
     print(json.dumps({"frames": frames, "decoded": decoded, "driver": driver}))
 
 
-def _frames(seconds: float, env: dict[str, str]) -> dict[str, Any]:
-    code = f"from bench.__main__ import _frames_child; _frames_child({seconds})"
+def child(code: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `code` in a fresh Python (a process of its own: its memory, its SDL driver); its last line, as JSON."""
     run = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, env={**os.environ, **env}, check=True
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
     )
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _frames(seconds: float, env: dict[str, str]) -> dict[str, Any]:
+    return child(f"from bench.__main__ import _frames_child; _frames_child({seconds})", env)
 
 
 def bench_frames(seconds: float = 6.0) -> list[Row]:
@@ -290,8 +299,7 @@ def bench_memory(orders: int = 100) -> list[Row]:
     code = f"from bench.__main__ import _memory_child; _memory_child({orders})"
 
     def run() -> dict[str, float]:
-        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = child(code)
         print(
             f"{r['orders']} orders in {r['seconds']:.1f} s; RSS {r['start_mb']:.0f} MB at the ready screen, "
             f"{r['end_mb']:.0f} MB after"
@@ -566,6 +574,105 @@ def _payments(tmp: Path, n: int, recovery_s: float) -> list[float]:
     return times
 
 
+# --- the catalog (issue 10) -----------------------------------------------------------------------------------
+def bench_catalog(products: int = 100_000) -> list[Row]:
+    """Head office imports a catalog file of `products` rows (checked whole, then stored) and publishes it; a
+    kiosk, in a process of its own, takes it while its screen runs: the longest frame meanwhile, the load, and
+    its memory after."""
+
+    def part(name: str, folder: str) -> dict[str, Any]:
+        return child(f"from bench.__main__ import _catalog_child; _catalog_child({name!r}, {products}, {folder!r})")
+
+    def run() -> dict[str, float]:
+        with tempfile.TemporaryDirectory() as tmp:
+            r = {**part("headoffice", tmp), **part("kiosk", tmp)}
+        print(
+            f"catalog of {products}: import {r['import_s']:.2f} s, kiosk load {r['load_s']:.2f} s, longest frame "
+            f"{r['max_frame_ms']:.1f} ms, RSS {r['rss_mb']:.0f} MB"
+        )
+        return r
+
+    results = repeat(run)
+    imports = [r["import_s"] for r in results]
+    frames = [r["max_frame_ms"] for r in results]
+    rss = [r["rss_mb"] for r in results]
+    return [
+        (
+            f"head office: import and check a {products:,}-product CSV catalog (SQLite): median of {RUNS} runs",
+            f"{spread(imports, 2)} s",
+            "<= 10 s",
+            statistics.median(imports) <= 10,
+        ),
+        (
+            f"kiosk: a published {products:,}-product catalog checked, loaded beside the old one and switched to "
+            f"while the screen runs at 30 fps: longest frame meanwhile; load time; RSS after (its own process; "
+            f"median of {RUNS})",
+            f"{spread(frames, 1)} ms; load {spread([r['load_s'] for r in results], 1)} s; RSS {spread(rss, 0)} MB",
+            "no frame over 20 ms; RSS <= 150 MB",
+            statistics.median(frames) <= 20 and statistics.median(rss) <= 150,
+        ),
+    ]
+
+
+def _catalog_child(part: str, products: int, tmp: str) -> None:
+    """headoffice: import a generated catalog file, publish it, leave cmd/catalog's data in `tmp`.  kiosk: a kiosk
+    (UI running, dummy video) takes that command through its own path."""
+    folder = Path(tmp)
+    if part == "headoffice":
+        from bench.scale import ean13
+        from headoffice import catalog as hq_catalog
+        from headoffice import publish
+        from headoffice.db import make_engine
+        from headoffice.migrate import upgrade
+        from kiosk import signing
+
+        csv_file = folder / "catalog.csv"
+        with csv_file.open("w", encoding="utf-8") as f:
+            f.write("sku,barcodes,name_zh,name_en,category,tax_class,price,unit\n")
+            for i in range(products):
+                f.write(f"S{i:06d},{ean13(f'69{i:010d}')},商品名称{i}号,Product number {i},c{i % 40},standard,")
+                f.write(f"{100 + i % 5000},piece\n")
+        engine = make_engine(f"sqlite:///{folder / 'hq.sqlite'}")
+        upgrade(engine)
+        t0 = time.perf_counter()
+        hq_catalog.import_file(engine, csv_file)
+        import_s = time.perf_counter() - t0
+        signing.keygen(str(folder / "hq"))
+        [bundle] = publish.publish(engine, signing.load_private_key(str(folder / "hq.key")), ["demo-store"])
+        (folder / "cmd.json").write_text(json.dumps(publish.command_data(engine, "demo-store", bundle.version)))
+        print(json.dumps({"import_s": import_s}))
+        return
+    from kiosk.runtime.wiring import Runtime
+    from kiosk.ui.loop import UI
+
+    data = json.loads((folder / "cmd.json").read_text())
+    label = f"{data['version']}-{data['sha256'][:12]}"
+    cfg = _config(
+        folder, mqtt={"enabled": False, "hq_public_key_file": str(folder / "hq.pub")}, camera={"type": "none"}
+    )
+    k = Runtime(cfg)
+    ui = UI(k)
+    k.start()
+    for _ in range(30):
+        ui.frame()
+        ui.clock.tick(30)
+    ui.frame_ms.clear()
+    t0 = time.perf_counter()
+    k.commands.handle("catalog", data, "bench")
+    del data
+    while k.store.catalog_version() != label and time.perf_counter() - t0 < 120:
+        ui.frame()
+        ui.clock.tick(30)
+    load_s = time.perf_counter() - t0
+    for _ in range(10):
+        ui.frame()
+        ui.clock.tick(30)
+    frames = list(ui.frame_ms)
+    k.stop()
+    ui.close()
+    print(json.dumps({"load_s": load_s, "max_frame_ms": max(frames), "rss_mb": rss_mb()}))
+
+
 BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "decode": bench_decode,
     "frames": bench_frames,
@@ -575,6 +682,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "drain": bench_drain,
     "print": bench_print,
     "payment": bench_payment,
+    "catalog": bench_catalog,
     "headoffice": lambda: __import__("bench.headoffice", fromlist=["bench_headoffice"]).bench_headoffice(),
 }
 

@@ -5,6 +5,9 @@ python -m headoffice kiosks                                                the f
 python -m headoffice order ORDER_NO                                        one order and its timeline
 python -m headoffice alerts                                                the open alerts
 python -m headoffice keygen PREFIX                                         head office's signing key pair
+python -m headoffice catalog import FILE.csv|FILE.xlsx                     check a catalog file, then store it
+python -m headoffice catalog export FILE.csv|FILE.xlsx                     head office's catalog as a file
+python -m headoffice catalog publish [--store S]...                        a new version for the stores' kiosks
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("alerts", help="open alerts")
     k = sub.add_parser("keygen", help="make PREFIX.key (head office, 0600) and PREFIX.pub (for the kiosks)")
     k.add_argument("prefix")
+    cat = sub.add_parser("catalog", help="import or export the chain's catalog (CSV or XLSX; see README)")
+    cat.add_argument("action", choices=("import", "export", "publish"))
+    cat.add_argument("file", nargs="?", default="", help="the CSV or XLSX file (import, export)")
+    cat.add_argument("--store", action="append", help="publish for this store (default: every store known)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -74,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
             for o in found:
                 print(json.dumps(o, ensure_ascii=False, default=str, indent=1))
         return 0
+    if args.what == "catalog":
+        if args.action == "publish":
+            return publish_catalog(cfg, args.store)
+        if not args.file:
+            print(f"catalog {args.action}: name the file", file=sys.stderr)
+            return 2
+        return catalog_file(cfg, args.action, args.file)
     if args.what == "cmd":
         return send_command(cfg, args)
     return run(cfg)
@@ -94,6 +108,52 @@ def run(cfg) -> int:
     logging.getLogger("headoffice").info("head office running: %s, database %s", cfg.topic_filter, _safe(cfg))
     done.wait()
     service.stop()
+    return 0
+
+
+def catalog_file(cfg, action: str, file: str) -> int:
+    from pathlib import Path
+
+    from headoffice import catalog
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+
+    engine = make_engine(cfg.database.url)
+    upgrade(engine)
+    path = Path(file)
+    if action == "export":
+        print(f"{catalog.export_file(engine, path)} products written to {path}")
+        return 0
+    if not path.is_file():
+        print(f"{path}: no such file", file=sys.stderr)
+        return 2
+    try:
+        done = catalog.import_file(engine, path)
+    except catalog.CatalogFileError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path}: {done.products} products, {done.barcodes} barcodes, {done.store_prices} store prices imported")
+    return 0
+
+
+def publish_catalog(cfg, stores: list[str] | None) -> int:
+    from headoffice import publish
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+    from headoffice.signing import load_key
+
+    try:
+        key = load_key(cfg.commands.private_key_file)
+        if key is None:
+            raise ValueError("commands.private_key_file is not set: kiosks accept only catalogs head office signed")
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        bundles = publish.publish(engine, key, stores)
+    except ValueError as exc:
+        print(f"cannot publish: {exc}", file=sys.stderr)
+        return 2
+    for b in bundles:
+        print(f"{b.store}: catalog {b.label} ({b.size} bytes), sent to its kiosks by the running head office")
     return 0
 
 

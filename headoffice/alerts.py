@@ -146,6 +146,10 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
         sink.close(store, kiosk, "disk_low", "", now)
     elif kind == "recovery_failed":
         sink.open(store, kiosk, "recovery_failed", "", now, message)
+    elif kind == "catalog_refused":
+        sink.open(store, kiosk, "catalog_refused", "", now, f"version {data.get('version')}: {data.get('reason')}")
+    elif kind == "catalog_switched":
+        sink.close(store, kiosk, "catalog_refused", "", now)
 
 
 def open_alerts(conn: Connection, store: str | None = None, kiosk: str | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -22,8 +23,8 @@ from headoffice.db import commands
 from headoffice.signing import signed
 
 # Commands the kiosk knows (kiosk/services/office.py); resent after a timeout only when doing them twice is harmless
-KNOWN = ("ping", "refund", "reconcile", "resend", "reprint", "lock", "unlock", "report", "config")
-IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config")
+KNOWN = ("ping", "refund", "reconcile", "resend", "reprint", "lock", "unlock", "report", "config", "catalog")
+IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog")
 
 
 class Publisher(Protocol):
@@ -71,8 +72,12 @@ class Commands:
         *,
         answer_timeout_s: float = 600.0,
         clock=time.time,
+        expand: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] | None = None,
     ) -> None:
+        """`expand`: for a command whose recorded data is a reference (a catalog's version), what it carries when
+        published (the bundle itself): name -> (store, data) -> data sent."""
         self.engine = engine
+        self.expand = expand or {}
         self.publisher = publisher
         self.key = key
         self.answer_timeout_s = answer_timeout_s
@@ -95,6 +100,8 @@ class Commands:
         return cmd_id
 
     def _publish(self, store: str, kiosk: str, name: str, data: dict[str, Any], cmd_id: str, now: float) -> None:
+        if name in self.expand:
+            data = self.expand[name](store, data)
         payload = command_envelope(store, kiosk, name, data, cmd_id, self.key, now)
         self.publisher.publish(f"kiosk/v1/{store}/{kiosk}/cmd/{name}", payload, qos=1, retain=False)
 

@@ -49,6 +49,7 @@ class IngestSection:
 class CommandsSection:
     private_key_file: str = ""  # head office's Ed25519 key: commands and acks are signed with it
     answer_timeout_s: float = 600.0  # no cmd-result within this: "no answer"
+    catalog_check_s: float = 10.0  # how often kiosks not on their store's newest catalog are looked for
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -239,6 +240,64 @@ commands = Table(
     Column("answered_at", Float, nullable=True),
     Index("commands_waiting", "state", "sent_at"),
     Index("commands_kiosk", "store", "kiosk", "sent_at"),
+    Index("commands_name", "name", "store", "kiosk"),
+)
+
+
+# The chain's catalog (headoffice/catalog.py): products by sku, their barcodes, and the stores' own prices
+catalog_products = Table(
+    "catalog_products",
+    metadata,
+    Column("sku", NAME, primary_key=True),
+    Column("names", JSON, nullable=False),  # language -> name
+    Column("category", String(200), nullable=False, default=""),
+    Column("tax_class", String(32), nullable=False),
+    Column("price", BigInteger, nullable=False),  # minor units, tax inclusive
+    Column("unit", String(8), nullable=False, default="piece"),  # piece or kg
+    Column("age_restricted", Boolean, nullable=False, default=False),
+    Column("image", Text, nullable=False, default=""),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("updated_at", Float, nullable=False),
+)
+
+catalog_barcodes = Table(
+    "catalog_barcodes",
+    metadata,
+    Column("gtin", String(14), primary_key=True),  # as GTIN-14: UPC-A and its EAN-13 form are one barcode
+    Column("barcode", String(14), nullable=False),  # as the file gave it
+    Column("sku", NAME, nullable=False),
+    Column("position", Integer, nullable=False),  # the product's first barcode is 0
+    Index("catalog_barcodes_sku", "sku"),
+)
+
+catalog_store_prices = Table(
+    "catalog_store_prices",
+    metadata,
+    Column("sku", NAME, primary_key=True),
+    Column("store", NAME, primary_key=True),
+    Column("price", BigInteger, nullable=False),
+)
+
+
+# Published catalogs (headoffice/publish.py): a version for the chain, one signed bundle per store
+catalog_versions = Table(
+    "catalog_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("published_at", Float, nullable=False),
+    Column("products", Integer, nullable=False),
+)
+
+catalog_bundles = Table(
+    "catalog_bundles",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("label", String(32), nullable=False),  # what the kiosk reports as its catalog_version
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("bundle", LargeBinary, nullable=False),  # gzip of the catalog's JSON, the prices resolved for the store
 )
 
 

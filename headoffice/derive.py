@@ -217,6 +217,8 @@ class Derive:
         alert_rules.on_event(b.alerts, store, kiosk, d, now)
         if d["kind"] == "reconciled":
             self._reconciled(conn, store, kiosk, body, b)
+        elif d["kind"] == "catalog_switched" and isinstance(d.get("version"), str):
+            conn.execute(update(kiosks).where(_is(store, kiosk)).values(catalog_version=d["version"][:32]))
 
     def _reconciled(self, conn, store, kiosk, body, b) -> None:
         """The kiosk compared a day with the gateway's statement: each order learns whether it matched."""

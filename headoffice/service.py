@@ -24,7 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 
-from headoffice import protocol
+from headoffice import protocol, publish
 from headoffice.commands import Commands, ack_envelope
 from headoffice.config import Config
 from headoffice.db import make_engine
@@ -46,7 +46,14 @@ class Service:
         self.inbox: queue.Queue[tuple[mqtt.MQTTMessage, float]] = queue.Queue()
         self.connected = threading.Event()
         self.client = self._client()
-        self.commands = Commands(self.engine, self.client, self.key, answer_timeout_s=cfg.commands.answer_timeout_s)
+        self.commands = Commands(
+            self.engine,
+            self.client,
+            self.key,
+            answer_timeout_s=cfg.commands.answer_timeout_s,
+            expand={"catalog": lambda store, data: publish.command_data(self.engine, store, int(data["version"]))},
+        )
+        self._next_catch_up = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -165,6 +172,11 @@ class Service:
         for store, kiosk, from_seq in self.ingest.check_gaps():
             self._ask_resend(store, kiosk, from_seq)
         self.commands.expire()
+        if time.monotonic() >= self._next_catch_up:
+            self._next_catch_up = time.monotonic() + self.cfg.commands.catalog_check_s
+            for store, kiosk, version in publish.behind(self.engine):
+                log.info("%s/%s: sending catalog version %d", store, kiosk, version)
+                self.commands.send(store, kiosk, "catalog", {"version": version})
         i = self.cfg.ingest
         self.ingest.check_silent(i.silent_heartbeats * i.telemetry_interval_s)
 

@@ -21,6 +21,9 @@ class Product:
     name_en: str
     price: int  # minor units, tax inclusive
     tax_class: str = "standard"
+    unit: str = "piece"  # piece, or kg (sold by weight)
+    age_restricted: bool = False
+    category: str = ""
 
     def name(self, language: str) -> str:
         return self.name_zh if language.startswith("zh") else self.name_en
@@ -34,6 +37,12 @@ def gtin_valid(code: str) -> bool:
     body, check = digits[:-1], digits[-1]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return (10 - total % 10) % 10 == check
+
+
+def lookup_key(code: str) -> str:
+    """How a scanned code is looked up in the catalog: a retail code as its GTIN-14 (so a scanner's UPC-A finds
+    the product listed by its EAN-13 form), any other code as it is."""
+    return gtin14(code) or code
 
 
 def upce_to_upca(code: str) -> str | None:

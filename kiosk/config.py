@@ -76,6 +76,9 @@ class KioskSection:
     default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
     idle_timeout_s: float = field(default=90.0, metadata={"min": 10})
     result_timeout_s: float = field(default=12.0, metadata={"min": 2})
+    # demo: the 32 demo products (simulator, sandbox); headoffice: only head office's catalog (cmd/catalog), and
+    # "not ready" until it has arrived
+    catalog: str = field(default="demo", metadata=_choice("demo", "headoffice"))
 
 
 @dataclass(frozen=True)

@@ -422,3 +422,14 @@ def test_a_batchs_alert_changes_end_as_one_by_one_would(hq_engine):
         ("k2", "device_lost", "camera", False, 5.0, 6.0, ""),
     ]
     assert batch.ops == []
+
+
+def test_the_migrations_make_the_schema_the_code_declares(hq_engine):
+    """headoffice/db.py and the Alembic migrations say the same: a table or index added to one only fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from headoffice.db import metadata
+
+    with hq_engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []

@@ -27,6 +27,7 @@ DOMAIN = {
     "kiosk.messages",
     "kiosk.config",
     "kiosk.i18n",
+    "kiosk.weighed",
 }
 STORE = "kiosk.store"  # the package and its modules
 SERVICES = (

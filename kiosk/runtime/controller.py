@@ -37,6 +37,7 @@ from kiosk.runtime.ports import Wiring
 from kiosk.runtime.view import Action, AttendantView, LineView, View
 from kiosk.services.events import (
     AttendantNotice,
+    CatalogStaged,
     CodeRead,
     DeviceStatus,
     Event,
@@ -77,6 +78,8 @@ class Controller(Actions):
         self.out_of_service: str | None = None  # why no sale can be made now, shown and reported
         self.storage_problem: str | None = None  # the disk cannot record a sale
         self.hq_lock: str | None = None  # head office locked this kiosk (`lock`), and why
+        self.no_catalog = False  # a kiosk that sells head office's catalog has none yet: not ready
+        self._next_catalog: CatalogStaged | None = None  # loaded, sold from when the kiosk is free
         self._out_of_service_since = 0.0
         self.paper = Paper.UNKNOWN
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
@@ -106,6 +109,8 @@ class Controller(Actions):
                 log.exception("while handling %r", event)
         self.checkout.tick(now)
         self.attendant.tick(now)
+        if self._next_catalog is not None:
+            self._switch_catalog()
         if self.w.signals:
             self.w.signals.light(self.light_state())
 
@@ -191,6 +196,20 @@ class Controller(Actions):
             self._update_service()
         elif isinstance(event, SettingsChanged):
             self._settings(event.settings)
+        elif isinstance(event, CatalogStaged):
+            self._next_catalog = event
+
+    def _switch_catalog(self) -> None:
+        """Between shoppers only: a cart keeps the prices it was scanned at, and a payment its cart."""
+        co, nxt = self.checkout, self._next_catalog
+        if nxt is None or co.phase is not Phase.IDLE or co.cart or co.paying or self.attendant.active:
+            return
+        self._next_catalog = None
+        self.w.switch_catalog(nxt.gen, nxt.version)
+        log.info("selling from catalog %s", nxt.version)
+        if self.no_catalog:
+            self.no_catalog = False
+            self._update_service()
 
     def _settings(self, settings: Mapping[str, Any]) -> None:
         """Head office changed a setting (kiosk.services.office.SETTINGS): applied to the next shopper."""
@@ -270,7 +289,11 @@ class Controller(Actions):
     def _update_service(self) -> None:
         """In or out of service (the disk, or head office's lock); head office hears of it at once, over MQTT
         directly (the disk may be full)."""
-        problem = self.storage_problem or (f"locked by head office: {self.hq_lock}" if self.hq_lock else None)
+        problem = (
+            self.storage_problem
+            or (f"locked by head office: {self.hq_lock}" if self.hq_lock else None)
+            or ("not ready: no catalog from head office yet" if self.no_catalog else None)
+        )
         self.checkout.out_of_service = problem is not None
         changed = (problem is None) != (self.out_of_service is None)
         self.out_of_service = problem
@@ -320,6 +343,7 @@ class Controller(Actions):
             qr_text=co.qr_text,
             qr_deadline=co.qr_deadline,
             out_of_service=co.out_of_service,
+            not_ready=self.no_catalog,
             devices_down=tuple(down),
             printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,

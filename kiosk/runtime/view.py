@@ -78,3 +78,4 @@ class View:
     failure: str  # the latest failed job, for staff ("" when none)
     attendant: AttendantView
     sim_buttons: tuple[tuple[str, str], ...]  # the simulator's panel: (label, name); empty when hidden
+    not_ready: bool = False  # out of service because head office's catalog has not arrived yet

@@ -34,6 +34,7 @@ from kiosk.payments.gateways import make_gateway
 from kiosk.receipts import ReceiptSettings
 from kiosk.runtime.controller import Controller
 from kiosk.runtime.ports import Wiring
+from kiosk.services.catalog_updates import CatalogUpdates
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
 from kiosk.services.jobs import Worker
@@ -78,8 +79,9 @@ class Runtime:
             paying_limit_s=cfg.payment.paying_limit_s or self.gateway.paying_limit_s,
             min_free_bytes=min_free,
         )
+        self.catalog = self.store.catalog()
         checkout = Checkout(
-            self.store.catalog(),
+            self.catalog,
             idle_timeout_s=cfg.kiosk.idle_timeout_s,
             result_timeout_s=cfg.kiosk.result_timeout_s,
             language=cfg.kiosk.default_language,
@@ -107,6 +109,13 @@ class Runtime:
             previews_dir=self.data_dir / "receipts",
         )
         self.refunds = RefundService(self.store, self.driver, self.printing, self.workers["back-office"], post)
+        self.catalog_updates = CatalogUpdates(
+            self.store,
+            self.workers["back-office"],
+            post,
+            key=load_public_key(cfg.mqtt.hq_public_key_file),
+            store_id=cfg.kiosk.store_id,
+        )
         self.commands = HeadOfficeCommands(
             self.store,
             self.gateway,
@@ -116,6 +125,7 @@ class Runtime:
             data_dir=self.data_dir,
             language=cfg.kiosk.default_language,
             post=post,
+            catalog=self.catalog_updates.receive,
         )
         self.payments = PaymentService(
             self.driver,
@@ -170,8 +180,12 @@ class Runtime:
             has_scanner=self.scanner is not None,
             receipt_url=cfg.receipt.url,
             currency=cfg.kiosk.currency,
+            switch_catalog=self._switch_catalog,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)
+        self.controller.no_catalog = not self.store.has_catalog()
+        if self.controller.no_catalog:
+            self.controller._update_service()
 
     def _open_store(self):
         store = open_store(self.cfg)
@@ -179,7 +193,11 @@ class Runtime:
         if problem:
             raise StoreError(problem)
         try:
-            store.seed_catalog(DEMO_PRODUCTS)
+            if store.switch_catalog():  # loaded before the last stop, not yet sold from: no shopper is here now
+                log.info("selling from catalog %s", store.catalog_version())
+            store.drop_unused_catalogs()
+            if self.cfg.kiosk.catalog == "demo" and not store.has_headoffice_catalog():
+                store.seed_catalog(DEMO_PRODUCTS)
             for order_no in store.interrupted_receipts():
                 log.warning("%s: its receipt was not printed before the kiosk stopped", order_no)
         except sqlite3.OperationalError as exc:
@@ -232,6 +250,17 @@ class Runtime:
         if qr:
             bill = dict(emvqr.split(dict(emvqr.parse(qr))["62"]))["01"]
             self.workers["store-io"].submit("wallet_scan", bill, self.gateway.wallet_scans, bill)
+
+    def _switch_catalog(self, gen: int, version: str) -> None:
+        """The controller found the kiosk free: look products up in the new catalog from now on; the store
+        records the switch (and drops the old catalog) on its worker, and head office hears of it."""
+        self.catalog.use(gen)
+        self.workers["store-io"].submit("catalog_switch", version, self._catalog_switched, gen, version)
+
+    def _catalog_switched(self, gen: int, version: str) -> None:
+        self.store.switch_catalog(gen, version)
+        self.store.add_event("catalog_switched", version=version)
+        self.store.drop_unused_catalogs()
 
     def _record(self, kind: str, **data: Any) -> None:
         self.workers["store-io"].submit("event", kind, self.store.add_event, kind, **data)

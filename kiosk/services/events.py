@@ -98,6 +98,14 @@ class LockChanged:
 
 
 @dataclass(frozen=True)
+class CatalogStaged:
+    """Head office's catalog `version` is loaded as generation `gen`: sell from it from the next shopper on."""
+
+    version: str
+    gen: int
+
+
+@dataclass(frozen=True)
 class SettingsChanged:
     """Head office changed settings (`config`); only the allow-listed ones, already checked."""
 
@@ -118,4 +126,5 @@ Event = (
     | JobFailed
     | LockChanged
     | SettingsChanged
+    | CatalogStaged
 )

@@ -9,7 +9,8 @@ ping; refund {order_no, amount?, reason?}; reconcile {date?}; resend {from_seq}
 (every unacknowledged message from that seq goes again); reprint {order_no};
 lock {reason?} / unlock (no sales, red light, the out-of-service screen; kept
 across restarts); report {date?} (the Z report's figures); config {key: value}
-for the keys in SETTINGS (kept, applied to the next shopper, reported in birth).
+for the keys in SETTINGS (kept, applied to the next shopper, reported in birth);
+catalog {manifest, signature, bundle} (kiosk.services.catalog_updates).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class HeadOfficeCommands:
         data_dir: Path,
         language: str,
         post: Callable[[Event], None] = lambda e: None,
+        catalog: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -67,6 +69,7 @@ class HeadOfficeCommands:
         self.data_dir = data_dir
         self.language = language
         self.post = post
+        self.catalog = catalog
 
     def restore(self) -> None:
         """At start: head office's lock and settings, as they were (they survive restarts)."""
@@ -124,6 +127,8 @@ class HeadOfficeCommands:
             return {"ok": True, **self.store.day_summary(day)}
         if name == "config":
             return self._config(body)
+        if name == "catalog" and self.catalog is not None:
+            return self.catalog(body, command_id)  # answered on cmd-result once checked and loaded
         if name == "reconcile":
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if parse_day(day) is None:

@@ -154,4 +154,37 @@ CREATE INDEX refunds_open ON refunds(state, created_at) WHERE state IN ('SUBMITT
 DROP INDEX IF EXISTS payments_code;
 CREATE INDEX payments_code ON payments(created_at) WHERE code_digest IS NOT NULL;  -- the last day's codes
 """,
+    # head office's catalogs (issue 10): products and all their barcodes in generations; the kiosk sells from
+    # one (meta catalog_gen) while the next is loaded beside it, and switches between shoppers in one small
+    # transaction.  A barcode is kept as GTIN-14 (UPC-A and its EAN-13 form are one), other codes as they are.
+    """
+CREATE TABLE products_by_gen (
+  gen INTEGER NOT NULL,
+  sku TEXT NOT NULL,
+  barcode TEXT NOT NULL,                    -- its first barcode: order lines and receipts show it
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  price INTEGER NOT NULL CHECK (price >= 0),
+  tax_class TEXT NOT NULL,
+  active INTEGER NOT NULL DEFAULT 1,
+  unit TEXT NOT NULL DEFAULT 'piece',       -- piece or kg
+  age_restricted INTEGER NOT NULL DEFAULT 0,
+  category TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (gen, sku)
+) WITHOUT ROWID;
+INSERT INTO products_by_gen(gen, sku, barcode, name_zh, name_en, price, tax_class, active)
+  SELECT 0, sku, barcode, name_zh, name_en, price, tax_class, active FROM products;
+DROP TABLE products;
+ALTER TABLE products_by_gen RENAME TO products;
+CREATE TABLE product_barcodes (
+  gen INTEGER NOT NULL,
+  code TEXT NOT NULL,
+  sku TEXT NOT NULL,
+  PRIMARY KEY (gen, code)
+) WITHOUT ROWID;
+INSERT INTO product_barcodes SELECT 0,
+  CASE WHEN barcode GLOB '*[^0-9]*' OR length(barcode) NOT IN (8, 12, 13, 14) THEN barcode
+       ELSE substr('00000000000000' || barcode, -14, 14) END, sku FROM products;
+INSERT OR IGNORE INTO meta VALUES ('catalog_gen', '0');
+""",
 )

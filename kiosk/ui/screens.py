@@ -295,9 +295,15 @@ class Screens(PaymentScreens, StaffScreens):
 
     def _out_of_service(self, body: pygame.Rect) -> None:
         p, cx = self.p, body.centerx
-        p.text(self._("Out of service"), (cx, body.top + body.height // 3), 48, theme.DANGER, anchor="center")
+        if self.view.not_ready:  # a new kiosk waiting for its store's catalog
+            heading = self._("Not ready yet")
+            line = self._("This checkout is being set up. Please use another checkout.")
+        else:
+            heading = self._("Out of service")
+            line = self._("This checkout cannot take payments right now. Please use another checkout or ask staff.")
+        p.text(heading, (cx, body.top + body.height // 3), 48, theme.DANGER, anchor="center")
         p.text(
-            self._("This checkout cannot take payments right now. Please use another checkout or ask staff."),
+            line,
             (cx, body.top + body.height // 3 + 70),
             24,
             anchor="center",

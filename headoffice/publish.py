@@ -1,0 +1,148 @@
+"""Publishing the catalog: a numbered version for the chain, one signed bundle per store, and sending each kiosk the
+newest bundle of its store until it runs it.
+
+A bundle is the gzip of one JSON document (format `kiosk-catalog/1`): the version, the store, and every active
+product with its barcodes, names, tax class, unit, age flag, category and the price resolved for that store.
+Its manifest (format, version, store, sha256 and size of the bundle) is signed with head office's Ed25519 key:
+canonical JSON (sorted keys, no spaces, UTF-8), the signature in Base64.  The kiosk (kiosk/services/
+catalog_updates.py, written apart) checks size, hash and signature before it loads anything.
+
+Delivery: `cmd/catalog` carrying the manifest, its signature and the bundle in Base64.  `catch_up()` sends it to
+every kiosk whose reported catalog_version is not its store's newest and that has not been sent that version
+yet (kiosks offline at publishing get it when they are back; a refused one is not sent again).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Engine, and_, func, insert, select
+
+from headoffice import catalog
+from headoffice.db import catalog_bundles, catalog_versions, commands, kiosks
+
+FORMAT = "kiosk-catalog/1"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    store: str
+    version: int
+    label: str
+    sha256: str
+    size: int
+    signature: str
+
+
+def manifest(store: str, version: int, sha256: str, size: int) -> dict[str, Any]:
+    return {"format": FORMAT, "version": version, "store": store, "sha256": sha256, "size": size}
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def build(products: list[catalog.CatalogProduct], store: str, version: int, published_at: str) -> bytes:
+    """The gzip'd JSON of the store's catalog: active products, the store's own price where it has one."""
+    doc = {
+        "format": FORMAT,
+        "version": version,
+        "store": store,
+        "published_at": published_at,
+        "products": [
+            {
+                "sku": p.sku,
+                "barcodes": list(p.barcodes),
+                "names": p.names,
+                "price": p.store_prices.get(store, p.price),
+                "tax_class": p.tax_class,
+                "unit": p.unit,
+                "age_restricted": p.age_restricted,
+                "category": p.category,
+            }
+            for p in products
+            if p.active
+        ],
+    }
+    return gzip.compress(canonical(doc), compresslevel=6, mtime=0)
+
+
+def publish(engine: Engine, key: Ed25519PrivateKey, stores: list[str] | None = None) -> list[Bundle]:
+    """Make the next version of head office's catalog for `stores` (default: every store with a kiosk or a price
+    of its own); returns its bundles.  The service's catch_up() delivers them."""
+    items = catalog.products(engine)
+    if not items:
+        raise ValueError("head office has no catalog to publish: import one first")
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+    with engine.begin() as conn:
+        if stores is None:
+            known = {s for (s,) in conn.execute(select(kiosks.c.store).distinct())}
+            stores = sorted(known | {s for p in items for s in p.store_prices})
+        if not stores:
+            raise ValueError("no store to publish for: no kiosk has reported yet; name the stores")
+        version = int(conn.execute(select(func.coalesce(func.max(catalog_versions.c.version), 0))).scalar()) + 1
+        conn.execute(insert(catalog_versions).values(version=version, published_at=now, products=len(items)))
+        out = []
+        for store in stores:
+            data = build(items, store, version, stamp)
+            sha = hashlib.sha256(data).hexdigest()
+            signature = base64.b64encode(key.sign(canonical(manifest(store, version, sha, len(data))))).decode()
+            b = Bundle(store, version, f"{version}-{sha[:12]}", sha, len(data), signature)
+            conn.execute(insert(catalog_bundles).values(**b.__dict__, bundle=data))
+            out.append(b)
+    return out
+
+
+def command_data(engine: Engine, store: str, version: int) -> dict[str, Any]:
+    """What `cmd/catalog` carries for this store's bundle of `version`: the manifest, its signature, the bundle."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(catalog_bundles).where(and_(catalog_bundles.c.store == store, catalog_bundles.c.version == version))
+        ).one()
+    return {
+        **manifest(store, version, row.sha256, row.size),
+        "signature": row.signature,
+        "bundle": base64.b64encode(row.bundle).decode("ascii"),
+    }
+
+
+def newest(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Each store's newest bundle: store -> (version, label)."""
+    with engine.connect() as conn:
+        top = select(catalog_bundles.c.store, func.max(catalog_bundles.c.version).label("v")).group_by(
+            catalog_bundles.c.store
+        )
+        tops = {s: v for s, v in conn.execute(top)}
+        labels = conn.execute(select(catalog_bundles.c.store, catalog_bundles.c.version, catalog_bundles.c.label))
+        return {s: (v, label) for s, v, label in labels if tops.get(s) == v}
+
+
+def behind(engine: Engine) -> list[tuple[str, str, int]]:
+    """(store, kiosk, version) for every kiosk not on its store's newest catalog and not yet sent it."""
+    latest = newest(engine)
+    if not latest:
+        return []
+    with engine.connect() as conn:
+        fleet = conn.execute(select(kiosks.c.store, kiosks.c.kiosk, kiosks.c.catalog_version)).all()
+        sent = {
+            (r.store, r.kiosk, (r.data or {}).get("version"))
+            for r in conn.execute(
+                select(commands.c.store, commands.c.kiosk, commands.c.data).where(commands.c.name == "catalog")
+            )
+        }
+    out = []
+    for store, kiosk, running in fleet:
+        if store not in latest:
+            continue
+        version, label = latest[store]
+        if running != label and (store, kiosk, version) not in sent:
+            out.append((store, kiosk, version))
+    return out
