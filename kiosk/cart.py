@@ -36,12 +36,13 @@ class Cart:
     def __init__(self) -> None:
         self.lines: list[CartLine] = []
 
-    def _find(self, sku: str) -> CartLine | None:
-        return next((ln for ln in self.lines if ln.product.sku == sku), None)
+    def _find(self, key: str) -> CartLine | None:
+        """The line of `key` (Product.key: the sku, or the sku and the scale label that priced it)."""
+        return next((ln for ln in self.lines if ln.product.key == key), None)
 
     def add(self, product: Product) -> bool:
         """Add one; False (and no change) when the line is already at MAX_QTY."""
-        line = self._find(product.sku)
+        line = self._find(product.key)
         if line is None:
             self.lines.append(CartLine(product))
             return True
@@ -75,7 +76,7 @@ class Cart:
 
     def put_back(self, index: int, line: CartLine) -> None:
         """Undo a removal: the line returns to its place (merged if the product was scanned again meanwhile)."""
-        there = self._find(line.product.sku)
+        there = self._find(line.product.key)
         if there is not None:
             there.qty = min(MAX_QTY, there.qty + line.qty)
         else:

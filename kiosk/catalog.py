@@ -24,6 +24,12 @@ class Product:
     unit: str = "piece"  # piece, or kg (sold by weight)
     age_restricted: bool = False
     category: str = ""
+    label: str = ""  # a scale's label this item was priced by (kiosk.weighed): each label is a line of its own
+
+    @property
+    def key(self) -> str:
+        """What a cart line is: the product, or the product as one label priced it."""
+        return f"{self.sku}@{self.label}" if self.label else self.sku
 
     def name(self, language: str) -> str:
         return self.name_zh if language.startswith("zh") else self.name_en

@@ -17,6 +17,7 @@ from kiosk.cart import MAX_QTY, Cart, CartLine, Totals
 from kiosk.catalog import Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
 from kiosk.orders import Order
+from kiosk.weighed import LabelError, Layout, priced_by, read_label
 
 COUNTDOWN_S = 15  # the idle countdown shows for this long before the reset
 UNDO_S = 8.0  # a removed line can be put back for this long
@@ -136,8 +137,10 @@ class Checkout:
         now: float = 0.0,
         accepted: frozenset[str] = frozenset({"alipay", "wechat", "unionpay", "emvco"}),
         used_codes: CodeMemory | None = None,
+        layouts: Mapping[str, Layout] | None = None,
     ) -> None:
         self.catalog = catalog
+        self.layouts = dict(layouts or {})  # scale labels: prefix -> layout (kiosk.weighed)
         self.accepted = accepted  # the wallets the payment gateway takes
         self.idle_timeout_s = idle_timeout_s
         self.result_timeout_s = result_timeout_s
@@ -215,20 +218,27 @@ class Checkout:
             waiting_for_code = self.phase is Phase.PAYMENT
             self.notice = Notice("not_a_payment_code" if waiting_for_code else "not_a_product", error=True)
             return [Beep("error")]
-        product = self.catalog.get(scanned.text)
+        try:
+            label = read_label(scanned.text, self.layouts) if self.layouts else None
+        except LabelError:
+            self.notice = Notice("label_misread", error=True)
+            return [Beep("error")]
+        product = self.catalog.get(label.base if label else scanned.text)
         if product is None:
             self.notice = Notice("unknown_barcode", error=True, params={"code": scanned.text})
             return [Beep("error")]
+        if label is not None:
+            product = priced_by(product, label)
         if self.phase is Phase.RESULT:
             self._reset()
         if not self.cart.add(product):
             self.notice = Notice("max_qty", error=True, params={"max": MAX_QTY})
             return [Beep("error")]
         self.phase = Phase.CART
-        line = self.cart.line(product.sku)
+        line = self.cart.line(product.key)
         qty = line.qty if line is not None else 1
-        self._changed(product.sku, "added" if qty == 1 else "more")
-        self.notice = Notice("added", params={"sku": product.sku, "item": product, "amount": product.price})
+        self._changed(product.key, "added" if qty == 1 else "more")
+        self.notice = Notice("added", params={"sku": product.key, "item": product, "amount": product.price})
         return [Beep("ok")]
 
     def _payment_code(self, scanned: Scanned, now: float) -> list[Effect]:
@@ -354,7 +364,7 @@ class Checkout:
             return []
         self.cart.put_back(r.index, r.line)
         self.removal = None
-        self._changed(r.line.product.sku, "put_back")
+        self._changed(r.line.product.key, "put_back")
         self.notice = Notice("put_back", params={"item": r.line.product, "amount": r.line.amount})
         return []
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.weighed import LayoutError, parse_layouts
+
 
 class ConfigError(Exception):
     """A configuration problem, told in one line naming the key."""
@@ -230,6 +232,12 @@ class SimulatorSection:
 
 
 @dataclass(frozen=True)
+class WeighedSection:
+    # scale labels (GS1 prefixes 20-29), space-separated PREFIX:PATTERN:VALUE (kiosk/weighed.py); "" for none
+    layouts: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = KioskSection()
     display: DisplaySection = DisplaySection()
@@ -245,6 +253,7 @@ class Config:
     wechatpay: WechatPaySection = WechatPaySection()
     sandbox: SandboxSection = SandboxSection()
     simulator: SimulatorSection = SimulatorSection()
+    weighed: WeighedSection = WeighedSection()
     source: str = ""
 
     @property
@@ -348,6 +357,10 @@ def _check_cross_field(cfg: Config) -> None:
         r"pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]{64}", cfg.attendant.pin_hash
     ):
         raise ConfigError("attendant.pin_hash: not a PIN hash; make one with: python -m kiosk.attendant hash-pin")
+    try:
+        parse_layouts(cfg.weighed.layouts)
+    except LayoutError as exc:
+        raise ConfigError(f"weighed.layouts: {exc}") from None
     if cfg.scanner.type == "serial" and not cfg.scanner.url:
         raise ConfigError("scanner.url: a pyserial URL or device is needed when scanner.type = 'serial'")
     if cfg.payment.gateway == "alipay":

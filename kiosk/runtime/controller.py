@@ -326,7 +326,7 @@ class Controller(Actions):
             help_open=co.help_open,
             idle_seconds_left=co.idle_seconds_left(now),
             lines=tuple(
-                LineView(ln.product.sku, ln.product.name(co.language), ln.qty, ln.amount) for ln in co.cart.lines
+                LineView(ln.product.key, ln.product.name(co.language), ln.qty, ln.amount) for ln in co.cart.lines
             ),
             changed_sku=co.changed.sku if co.changed and co.changed.kind != "removed" else None,
             cart_top=cart_top,

@@ -46,6 +46,7 @@ from kiosk.services.refunds import RefundService
 from kiosk.signing import load_public_key
 from kiosk.store import StoreError, describe, open_store
 from kiosk.telemetry import MqttLink
+from kiosk.weighed import parse_layouts
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Runtime:
             now=clock(),
             accepted=self.gateway.schemes,
             used_codes=CodeMemory(self.store.code_key, self.store.recent_code_digests()),
+            layouts=parse_layouts(cfg.weighed.layouts),
         )
         attendant = self._attendant()
 

@@ -11,6 +11,7 @@ NOTICES = {
     "put_back": "Put back: {item} {amount}",
     "unknown_barcode": "Barcode {code} is not known here. Scan it again, or tap Help for staff.",
     "not_a_product": "This is not a product barcode",
+    "label_misread": "This label did not read right. Scan it again, or tap Help for staff.",
     "not_a_payment_code": "This is not a payment code",
     "scan_products_first": "Scan your items first",
     "code_used": "This payment code was already used. Refresh it in your wallet app.",
