@@ -202,7 +202,8 @@ class Controller(Actions):
     def _switch_catalog(self) -> None:
         """Between shoppers only: a cart keeps the prices it was scanned at, and a payment its cart."""
         co, nxt = self.checkout, self._next_catalog
-        if nxt is None or co.phase is not Phase.IDLE or co.cart or co.paying or self.attendant.active:
+        free = co.phase in (Phase.IDLE, Phase.RESULT) and not co.cart and not co.paying  # RESULT: paid, cart done
+        if nxt is None or not free or self.attendant.active:
             return
         self._next_catalog = None
         self.w.switch_catalog(nxt.gen, nxt.version)
