@@ -8,6 +8,7 @@ python -m headoffice keygen PREFIX                                         head 
 python -m headoffice catalog import FILE.csv|FILE.xlsx                     check a catalog file, then store it
 python -m headoffice catalog export FILE.csv|FILE.xlsx                     head office's catalog as a file
 python -m headoffice catalog publish [--store S]...                        a new version for the stores' kiosks
+python -m headoffice stock count FILE.csv | show STORE | return STORE/KIOSK ORDER_NO   stock per store
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     cat.add_argument("action", choices=("import", "export", "publish"))
     cat.add_argument("file", nargs="?", default="", help="the CSV or XLSX file (import, export)")
     cat.add_argument("--store", action="append", help="publish for this store (default: every store known)")
+    st = sub.add_parser("stock", help="stock counts, levels, goods returned to the shelf")
+    st.add_argument("action", choices=("count", "show", "return"))
+    st.add_argument("target", help="count: a CSV (store,sku,qty[,low]); show: a store; return: STORE/KIOSK")
+    st.add_argument("order_no", nargs="?", default="", help="return: the refunded order whose goods are back")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -88,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"catalog {args.action}: name the file", file=sys.stderr)
             return 2
         return catalog_file(cfg, args.action, args.file)
+    if args.what == "stock":
+        return stock_command(cfg, args.action, args.target, args.order_no)
     if args.what == "cmd":
         return send_command(cfg, args)
     return run(cfg)
@@ -154,6 +161,32 @@ def publish_catalog(cfg, stores: list[str] | None) -> int:
         return 2
     for b in bundles:
         print(f"{b.store}: catalog {b.label} ({b.size} bytes), sent to its kiosks by the running head office")
+    return 0
+
+
+def stock_command(cfg, action: str, what: str, order_no: str) -> int:
+    from pathlib import Path
+
+    from headoffice import stock
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+
+    engine = make_engine(cfg.database.url)
+    upgrade(engine)
+    try:
+        if action == "count":
+            n = stock.set_counts(engine, stock.read_counts(Path(what)))
+            print(f"{n} counts set")
+        elif action == "show":
+            for row in stock.levels(engine, what):
+                print(json.dumps(row, ensure_ascii=False))
+        else:
+            store, kiosk = what.split("/")
+            back = stock.return_to_shelf(engine, store, kiosk, order_no)
+            print(json.dumps(back, ensure_ascii=False) if back else f"{order_no} was returned to the shelf already")
+    except (OSError, ValueError) as exc:
+        print(f"stock {action}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -18,6 +18,7 @@ Columns (the header row names them; order does not matter, names are case-insens
     image           a file name or URL (optional)
     active          yes / no (default yes)
     price@STORE     that store's price, where it differs from the chain's (one column per store)
+    stock@STORE     that store's stock as counted (headoffice/stock.py); low@STORE its low-stock threshold
 
 A barcode in a number-formatted spreadsheet cell loses its leading zeros: the report says so.
 """
@@ -36,6 +37,7 @@ from typing import Any
 from biip.checksums import gs1_standard_check_digit
 from sqlalchemy import Engine, delete, select
 
+from headoffice import stock
 from headoffice.db import catalog_barcodes, catalog_products, catalog_store_prices
 
 LANGUAGES = {"name_zh": "zh_CN", "name_en": "en"}  # column -> the language it names the product in
@@ -54,6 +56,7 @@ COLUMNS = (
 )
 REQUIRED = ("sku", "barcodes", *LANGUAGES, "tax_class", "price")
 STORE_PRICE = "price@"
+PER_STORE = (STORE_PRICE, "stock@", "low@")  # columns with a store's name after the @
 UNITS = ("piece", "kg")
 YES, NO = {"yes", "y", "true", "1", "是"}, {"no", "n", "false", "0", "否"}
 MAX_PRICE = 10**9  # minor units: ten million yuan is a typo, not a price
@@ -97,6 +100,8 @@ class CatalogProduct:
     active: bool = True
     store_prices: dict[str, int] = field(default_factory=dict)
     gtins: tuple[str, ...] = field(default=(), compare=False)  # the barcodes as GTIN-14, found once when read
+    stock: dict[str, int] = field(default_factory=dict, compare=False)  # counted, per store (import only)
+    low: dict[str, int] = field(default_factory=dict, compare=False)  # low-stock threshold, per store
 
 
 @dataclass(frozen=True)
@@ -158,13 +163,14 @@ def parse(path: Path) -> Parsed:
             continue
         if h in columns:
             problems.append(Problem(name, 1, h, "the column appears twice"))
-        elif h not in COLUMNS and not (h.startswith(STORE_PRICE) and len(h) > len(STORE_PRICE)):
-            problems.append(Problem(name, 1, h, f"unknown column (known: {', '.join(COLUMNS)}, price@STORE)"))
+        elif h not in COLUMNS and not any(h.startswith(p) and len(h) > len(p) for p in PER_STORE):
+            known = ", ".join((*COLUMNS, "price@STORE", "stock@STORE", "low@STORE"))
+            problems.append(Problem(name, 1, h, f"unknown column (known: {known})"))
         columns[h] = i
     problems += [Problem(name, 1, c, "required column missing") for c in REQUIRED if c not in columns]
     if problems:
         return Parsed([], problems)
-    stores = [c for c in columns if c.startswith(STORE_PRICE)]
+    stores = [c for c in columns if c.startswith(PER_STORE)]
     products: list[CatalogProduct] = []
     skus: dict[str, int] = {}
     barcodes: dict[str, tuple[int, str]] = {}  # GTIN-14 -> (row, sku)
@@ -222,12 +228,13 @@ def _product(file: str, n: int, row: dict[str, str], stores: list[str]) -> tuple
     if tax_class not in TAX_CLASSES:
         bad("tax_class", f"unknown tax class {tax_class!r} (known: {', '.join(TAX_CLASSES)})")
     price = _price(row["price"], "price", bad)
-    store_prices = {}
+    per_store: dict[str, dict[str, int]] = {p: {} for p in PER_STORE}
     for column in stores:
         if row[column]:
-            store_price = _price(row[column], column, bad)
-            if store_price is not None:
-                store_prices[column[len(STORE_PRICE) :]] = store_price
+            kind, store_id = column.split("@", 1)
+            amount = _price(row[column], column, bad) if kind == "price" else _count(row[column], column, bad)
+            if amount is not None:
+                per_store[kind + "@"][store_id] = amount
     unit = row.get("unit", "").lower() or "piece"
     if unit not in UNITS:
         bad("unit", f"unknown unit {row['unit']!r} (piece or kg)")
@@ -251,8 +258,10 @@ def _product(file: str, n: int, row: dict[str, str], stores: list[str]) -> tuple
             age_restricted=flags["age_restricted"],
             image=row.get("image", ""),
             active=flags["active"],
-            store_prices=store_prices,
+            store_prices=per_store[STORE_PRICE],
             gtins=tuple(gtins),
+            stock=per_store["stock@"],
+            low=per_store["low@"],
         ),
         [],
     )
@@ -280,6 +289,13 @@ def gtin14(code: str) -> str | None:
     if not code.isascii() or not code.isdigit() or len(code) not in (8, 12, 13, 14):
         return None
     return code.zfill(14) if gs1_standard_check_digit(code[:-1]) == int(code[-1]) else None
+
+
+def _count(text: str, column: str, bad) -> int | None:
+    if not re.fullmatch(r"-?\d+", text):
+        bad(column, f"{text!r} is not a whole number")
+        return None
+    return int(text)
 
 
 def _price(text: str, column: str, bad) -> int | None:
@@ -310,6 +326,10 @@ def import_file(engine: Engine, path: Path) -> Imported:
         if problems:
             raise CatalogFileError(problems)
         store(conn, products)
+        stock.counted(
+            conn,
+            [(s, p.sku, qty, p.low.get(s)) for p in products for s, qty in p.stock.items()],
+        )
     return Imported(len(products), sum(len(p.barcodes) for p in products), sum(len(p.store_prices) for p in products))
 
 

@@ -301,6 +301,27 @@ catalog_bundles = Table(
 )
 
 
+# Stock per store (headoffice/stock.py): counted, lowered by orders, raised by goods returned to the shelf
+stock = Table(
+    "stock",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("sku", NAME, primary_key=True),
+    Column("qty", BigInteger, nullable=False),  # may go below 0: the shelf is the truth, the count was off
+    Column("low", BigInteger, nullable=True),  # at or below this: a low-stock alert
+    Column("updated_at", Float, nullable=False),
+)
+
+stock_returns = Table(
+    "stock_returns",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("order_no", String(64), primary_key=True),
+    Column("at", Float, nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, synchronous=FULL and a busy timeout, and its folder is made."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

@@ -44,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from headoffice import alerts as alert_rules
+from headoffice import stock
 from headoffice.db import (
     alerts,
     conflicts,
@@ -130,6 +131,7 @@ class Ingest(Derive):
                 if c is not None:
                     self._one(conn, *c, out, b)
             self._flush(conn, b)
+            stock.sell(conn, b.lines, b.alerts, self.clock())  # in this transaction: once per order, ever
             self._write_payments(conn, b)
             b.alerts.write(conn)
             if b.messages:

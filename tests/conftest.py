@@ -120,3 +120,17 @@ def printer_listener():
     lp = NetworkPrinter()
     yield lp
     lp.close()
+
+
+def headoffice_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m headoffice ARGS` on an SQLite database in tmp_path (its config written there)."""
+    conf = tmp_path / "hq-cli.toml"
+    if not conf.exists():
+        conf.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "hq.sqlite"}"\n')
+    return subprocess.run(
+        [sys.executable, "-m", "headoffice", "--config", str(conf), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -1,16 +1,19 @@
 """Issue 10, end to end: head office and a kiosk as real processes over a real mosquitto.  A new kiosk that sells
 only head office's catalog is "not ready" until one arrives; the catalog imported and published at head office
-reaches it, head office sees which version it runs, and a new version changes the price of the next cart only."""
+reaches it, head office sees which version it runs, and a new version changes the price of the next cart only.
+Head office killed again and again while a kiosk sells ends with the true stock."""
 
 from __future__ import annotations
 
+import random
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from hardware.camera import qr_image
-from headoffice import queries
+from headoffice import queries, stock
 from tests.conftest import REPO, write_config
 from tests.loopback import Mosquitto, free_port, wait_until
 from tests.test_e2e import COLA, WATER, KioskProcess
@@ -29,23 +32,40 @@ def catalog_file(tmp: Path, water: int) -> Path:
     return path
 
 
+class Fleet:
+    """A mosquitto, head office (its key pair, `hq_commands` in its [commands]) and one kiosk process (`kiosk`
+    overriding its [kiosk]), all on loopback; `close()` stops them."""
+
+    def __init__(self, tmp_path: Path, kiosk: dict | None = None, hq_commands: dict | None = None) -> None:
+        port = free_port()
+        self.broker = Mosquitto(tmp_path, port).start()
+        key = tmp_path / "hq"
+        run = [sys.executable, "-m", "headoffice", "keygen", str(key)]
+        subprocess.run(run, cwd=REPO, check=True, capture_output=True)
+        self.hq = HeadOfficeProcess(tmp_path, port, Path(f"{key}.key"), f"sqlite:///{tmp_path / 'hq.sqlite'}")
+        if hq_commands:
+            write_config(
+                self.hq.config,
+                {
+                    "database": {"url": f"sqlite:///{tmp_path / 'hq.sqlite'}"},
+                    "mqtt": {"port": port, "client_id": "hq-test"},
+                    "commands": {"private_key_file": f"{key}.key", "answer_timeout_s": 30.0, **hq_commands},
+                },
+            )
+        (tmp_path / "kiosk").mkdir()
+        self.kiosk = KioskProcess(
+            tmp_path / "kiosk", port, kiosk=kiosk or {}, mqtt={"hq_public_key_file": f"{key}.pub"}
+        )
+
+    def close(self) -> None:
+        self.kiosk.close()
+        self.hq.stop()
+        self.broker.stop()
+
+
 def test_a_published_catalog_reaches_a_running_kiosk_and_prices_the_next_cart_only(tmp_path):
-    port = free_port()
-    broker = Mosquitto(tmp_path, port).start()
-    key = tmp_path / "hq"
-    subprocess.run([sys.executable, "-m", "headoffice", "keygen", str(key)], cwd=REPO, check=True, capture_output=True)
-    hq = HeadOfficeProcess(tmp_path, port, Path(f"{key}.key"), f"sqlite:///{tmp_path / 'hq.sqlite'}")
-    write_config(
-        hq.config,
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'hq.sqlite'}"},
-            "mqtt": {"port": port, "client_id": "hq-test"},
-            "commands": {"private_key_file": f"{key}.key", "answer_timeout_s": 30.0, "catalog_check_s": 1.0},
-        },
-    )
-    kiosk_dir = tmp_path / "kiosk"
-    kiosk_dir.mkdir()
-    k = KioskProcess(kiosk_dir, port, kiosk={"catalog": "headoffice"}, mqtt={"hq_public_key_file": f"{key}.pub"})
+    fleet = Fleet(tmp_path, kiosk={"catalog": "headoffice"}, hq_commands={"catalog_check_s": 1.0})
+    hq, k = fleet.hq, fleet.kiosk
     try:
         hq.start()
         k.start()
@@ -89,6 +109,30 @@ def test_a_published_catalog_reaches_a_running_kiosk_and_prices_the_next_cart_on
         assert wait_until(lambda: all(queries.order(hq.engine, n) for n in numbers), 20), hq.logs()
         assert [queries.order(hq.engine, n)[0]["catalog_version"] for n in numbers] == [first, first, second]
     finally:
-        k.close()
-        hq.stop()
-        broker.stop()
+        fleet.close()
+
+
+def test_stock_after_head_office_is_killed_and_given_its_messages_again_is_the_true_count(tmp_path):
+    fleet = Fleet(tmp_path)
+    hq, k = fleet.hq, fleet.kiosk
+    counts = tmp_path / "count.csv"
+    counts.write_text("store,sku,qty\ns1,P001,50\ns1,P002,50\n")
+    rng = random.Random(7)
+    try:
+        hq.start()
+        assert hq.cli("stock", "count", str(counts)).returncode == 0
+        k.start()
+        for n in range(4):  # each sale: two waters and a cola; head office killed at some moment around it
+            k.scan_and_pay(f"28123456789012346{n}")
+            time.sleep(rng.random() * 0.8)
+            hq.kill()
+            assert wait_until(lambda n=n: len(k.rows("SELECT 1 FROM orders")) == n + 1, 20), k.logs()
+            hq.start()
+        numbers = [r["order_no"] for r in k.rows("SELECT order_no FROM orders")]
+        assert wait_until(lambda: all(queries.order(hq.engine, o) for o in numbers), 30), hq.logs()
+        sold = {r["sku"]: r["n"] for r in k.rows("SELECT sku, sum(qty) AS n FROM order_lines GROUP BY sku")}
+        assert sold == {"P001": 8, "P002": 4}
+        levels = {r["sku"]: r["qty"] for r in stock.levels(hq.engine, "s1")}
+        assert levels == {"P001": 50 - 8, "P002": 50 - 4}
+    finally:
+        fleet.close()

@@ -4,7 +4,6 @@ named with its file, row, column and reason, an invalid file changes nothing, an
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from sqlalchemy import func, select
 
 from headoffice import catalog
 from headoffice.db import catalog_barcodes, catalog_products
+from tests.conftest import headoffice_cli
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = "sku,barcodes,name_zh,name_en,category,tax_class,price,unit,age_restricted,active,price@store-002\n"
@@ -157,18 +157,10 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_with_its_reason(hq_engine, 
 
 
 def test_the_command_line_reports_problems_without_a_traceback(tmp_path):
-    conf = tmp_path / "hq.toml"
-    conf.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "hq.sqlite"}"\n')
     bad = write(tmp_path, HEADER + "P001,6901234000017,水,Water,,standard,200,,,,\n")
 
     def hq(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "headoffice", "--config", str(conf), "catalog", *args],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        return headoffice_cli(tmp_path, "catalog", *args)
 
     refused = hq("import", str(bad))
     assert refused.returncode == 1 and "Traceback" not in refused.stderr
