@@ -683,6 +683,7 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "print": bench_print,
     "payment": bench_payment,
     "catalog": bench_catalog,
+    "publish": lambda: __import__("bench.fleet_catalog", fromlist=["bench_publish"]).bench_publish(),
     "headoffice": lambda: __import__("bench.headoffice", fromlist=["bench_headoffice"]).bench_headoffice(),
 }
 
