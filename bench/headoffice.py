@@ -67,6 +67,7 @@ class HeadOffices:
             conf.write_text(
                 f'[database]\nurl = "{db_url}"\n[mqtt]\nport = {port}\nclient_id = "hq-bench-{w}"\n'
                 f'shared = "{"hq" if workers > 1 else ""}"\n[ingest]\nbatch_max = 1000\nbatch_wait_ms = 20\n'
+                "[http]\nenabled = false\n"
             )
             log = open(tmp / f"hq{w}.log", "ab")
             self.procs.append(

@@ -9,6 +9,7 @@ python -m headoffice catalog import FILE.csv|FILE.xlsx                     check
 python -m headoffice catalog export FILE.csv|FILE.xlsx                     head office's catalog as a file
 python -m headoffice catalog publish [--store S]...                        a new version for the stores' kiosks
 python -m headoffice stock count FILE.csv | show STORE | return STORE/KIOSK ORDER_NO   stock per store
+python -m headoffice apiclient NAME                                        a token for the HTTP API (online orders)
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     cat.add_argument("action", choices=("import", "export", "publish"))
     cat.add_argument("file", nargs="?", default="", help="the CSV or XLSX file (import, export)")
     cat.add_argument("--store", action="append", help="publish for this store (default: every store known)")
+    ac = sub.add_parser("apiclient", help="a client of the HTTP API (a web shop): prints its token, once")
+    ac.add_argument("name")
     st = sub.add_parser("stock", help="stock counts, levels, goods returned to the shelf")
     st.add_argument("action", choices=("count", "show", "return"))
     st.add_argument("target", help="count: a CSV (store,sku,qty[,low]); show: a store; return: STORE/KIOSK")
@@ -93,6 +96,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"catalog {args.action}: name the file", file=sys.stderr)
             return 2
         return catalog_file(cfg, args.action, args.file)
+    if args.what == "apiclient":
+        from headoffice import online_orders
+        from headoffice.db import make_engine
+        from headoffice.migrate import upgrade
+
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        try:
+            token = online_orders.add_client(engine, args.name)
+        except online_orders.OrderError as exc:
+            print(f"apiclient: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.name}: {token}\n(keep it secret: head office keeps only its hash; it is not shown again)")
+        return 0
     if args.what == "stock":
         return stock_command(cfg, args.action, args.target, args.order_no)
     if args.what == "cmd":
@@ -113,7 +130,16 @@ def run(cfg) -> int:
     signal.signal(signal.SIGINT, lambda *_: done.set())
     service.start()
     logging.getLogger("headoffice").info("head office running: %s, database %s", cfg.topic_filter, _safe(cfg))
+    web = None
+    if cfg.http.enabled:
+        from headoffice.web import WebServer, make_app
+
+        web = WebServer(make_app(service.engine, service.key, cfg.http.order_qr_days), cfg.http.host, cfg.http.port)
+        web.start()
+        logging.getLogger("headoffice").info("head office's HTTP API on http://%s:%d", cfg.http.host, cfg.http.port)
     done.wait()
+    if web is not None:
+        web.stop()
     service.stop()
     return 0
 

@@ -53,11 +53,20 @@ class CommandsSection:
 
 
 @dataclass(frozen=True)
+class HttpSection:
+    enabled: bool = True  # head office's HTTP API (headoffice/web.py): online orders, health
+    host: str = "127.0.0.1"
+    port: int = 8080
+    order_qr_days: float = 30.0  # how long an online order's signed QR stays good
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseSection = DatabaseSection()
     mqtt: MqttSection = MqttSection()
     ingest: IngestSection = IngestSection()
     commands: CommandsSection = CommandsSection()
+    http: HttpSection = HttpSection()
     source: str = ""
 
     @property
@@ -98,7 +107,13 @@ def _section(cls: type, values: Any, name: str) -> Any:
     return cls(**out)
 
 
-SECTIONS = {"database": DatabaseSection, "mqtt": MqttSection, "ingest": IngestSection, "commands": CommandsSection}
+SECTIONS = {
+    "database": DatabaseSection,
+    "mqtt": MqttSection,
+    "ingest": IngestSection,
+    "commands": CommandsSection,
+    "http": HttpSection,
+}
 
 
 def load(path: str | None) -> Config:

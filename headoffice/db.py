@@ -322,6 +322,38 @@ stock_returns = Table(
 )
 
 
+# Orders made elsewhere (headoffice/online_orders.py): a web shop's or booking system's, paid or collected at a kiosk
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("token_hash", String(64), nullable=False),  # sha256 of the bearer token (the token is shown once)
+    Column("created_at", Float, nullable=False),
+    Index("api_clients_token", "token_hash", unique=True),
+)
+
+online_orders = Table(
+    "online_orders",
+    metadata,
+    Column("order_no", String(64), primary_key=True),
+    Column("client", NAME, nullable=False),
+    Column("reference", String(128), nullable=False),  # the client's own id: the same one again is the same order
+    Column("store", NAME, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # created, paid, collected
+    Column("trade_id", String(64), nullable=True),  # the gateway's, when it was paid before it came here
+    Column("gateway", String(32), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("paid_at", Float, nullable=True),
+    Column("collected_at", Float, nullable=True),
+    Column("collected_by", String(130), nullable=True),  # store/kiosk
+    Index("online_orders_reference", "client", "reference", unique=True),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, synchronous=FULL and a busy timeout, and its folder is made."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

@@ -50,6 +50,7 @@ class Fleet:
                     "database": {"url": f"sqlite:///{tmp_path / 'hq.sqlite'}"},
                     "mqtt": {"port": port, "client_id": "hq-test"},
                     "commands": {"private_key_file": f"{key}.key", "answer_timeout_s": 30.0, **hq_commands},
+                    "http": {"port": free_port()},
                 },
             )
         (tmp_path / "kiosk").mkdir()

@@ -30,6 +30,7 @@ class HeadOfficeProcess:
                 "mqtt": {"port": port, "client_id": "hq-test"},
                 "ingest": {"gap_wait_s": 2.0},
                 "commands": {"private_key_file": str(key_file), "answer_timeout_s": 30.0},
+                "http": {"port": free_port()},
             },
         )
         self.engine = make_engine(db_url)
