@@ -1,5 +1,8 @@
 """`python -m kiosk [--config FILE]`: start the kiosk (no file = the simulator on embedded defaults).
 
+A config with real devices and the sandbox gateway or the demo catalog is refused (it would take fake payments
+in a shop) unless `--demo` is given; such a kiosk shows DEMO on its screen.
+
 Other entry points: `--check` validates the config, the keys and the database,
 and exits; `--seed` creates the database with the demo catalog and exits;
 `--new-installation` moves a database this kiosk refuses aside, so the next
@@ -25,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="move the database aside and start as a new installation (after a lost or damaged database)",
     )
+    ap.add_argument(
+        "--demo",
+        action="store_true",
+        help="allow the sandbox gateway or the demo catalog with real devices (a show kiosk; DEMO on its screen)",
+    )
     ap.add_argument("--ready-file", help=argparse.SUPPRESS)  # touched when the first frame is on screen (tests, bench)
     ap.add_argument("--log-level", default=os.environ.get("KIOSK_LOG", "INFO"))
     args = ap.parse_args(argv)
@@ -32,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("escpos").setLevel(logging.WARNING)
 
-    from kiosk.config import ConfigError, load
+    from kiosk.config import ConfigError, demo_problem, load
     from kiosk.fonts import FontMissing
 
     try:
         cfg = load(args.config)
+        if demo_problem(cfg) and not args.demo:
+            raise ConfigError(demo_problem(cfg))
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
@@ -49,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check:
         from kiosk.payments.gateways import make_gateway
-        from kiosk.runtime.wiring import check_runtime
+        from kiosk.runtime.wiring import check_link, check_runtime
 
         try:
             make_gateway(cfg)  # keys load
             check_runtime(cfg)  # fonts, files the kiosk will read
+            check_link(cfg)  # the broker's TLS and password files
             if database_path(cfg).exists() or (database_path(cfg).parent / "installation-id").exists():
                 open_store(cfg).close()
         except ConfigError as exc:
@@ -83,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.ui.loop import UI
 
     try:
-        kiosk = Runtime(cfg)
+        kiosk = Runtime(cfg, demo=bool(demo_problem(cfg)))
     except (FontMissing, StoreError, OSError) as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2

@@ -455,6 +455,37 @@ def check_secret_files(cfg: Config) -> None:
             )
 
 
+def real_devices(cfg: Config) -> list[str]:
+    """The real devices the config names (a shop's kiosk), as `section.key = value`."""
+    found = []
+    if cfg.scanner.type in ("serial", "hid"):
+        found.append(f"scanner.type = {cfg.scanner.type!r}")
+    if cfg.camera.type == "opencv":
+        found.append("camera.type = 'opencv'")
+    if cfg.printer.type not in ("simulated", "none", "file"):
+        found.append(f"printer.type = {cfg.printer.type!r}")
+    if cfg.gpio.pin_factory not in ("", "mock"):
+        found.append(f"gpio.pin_factory = {cfg.gpio.pin_factory!r}")
+    return found
+
+
+def demo_problem(cfg: Config) -> str:
+    """Why this config is a demo dressed as a shop's kiosk ("" if it is not): real devices with the sandbox
+    gateway (fake payments) or the demo catalog.  `python -m kiosk` refuses it unless started with --demo."""
+    devices = real_devices(cfg)
+    demo = []
+    if cfg.payment.gateway == "sandbox":
+        demo.append('payment.gateway = "sandbox" takes fake payments')
+    if cfg.kiosk.catalog == "demo":
+        demo.append('kiosk.catalog = "demo" sells the 32 demo products')
+    if not devices or not demo:
+        return ""
+    return (
+        f"{' and '.join(demo)}, with real devices ({', '.join(devices)}): configure the store's gateway and"
+        ' kiosk.catalog = "headoffice", or start with --demo to show this kiosk off ("DEMO" on its screen)'
+    )
+
+
 def warnings(cfg: Config) -> list[str]:
     """What is allowed but unsafe for a kiosk in a store; said at `--check` and logged at every start."""
     found = []

@@ -43,6 +43,35 @@ WINDOW = 200  # messages in flight at once
 # (name, data, command id) -> the result, or None when the handler writes it itself later
 
 
+def link_files_problem(cfg: Config) -> str:
+    """Why the broker cannot be reached with the configured TLS and password files ("" when they load): the key,
+    the file, the reason.  `--check` refuses the config with it; the link says it and tries again."""
+    m = cfg.mqtt
+    if not m.enabled:
+        return ""
+    files = [k for k in ("ca_file", "cert_file", "key_file") if m.tls and getattr(m, k)]
+    files += ["password_file"] if m.password_file else []
+    for key in files:
+        path = getattr(m, key)
+        try:
+            with open(path, "rb") as f:
+                f.read(1)
+        except OSError as exc:
+            return f"mqtt.{key}: {path}: {exc.strerror}"
+    if not m.tls:
+        return ""
+    try:
+        context = ssl.create_default_context(cafile=m.ca_file or None)
+    except (ssl.SSLError, ValueError) as exc:
+        return f"mqtt.ca_file: {m.ca_file}: not a PEM certificate ({exc})"
+    if m.cert_file:
+        try:
+            context.load_cert_chain(m.cert_file, m.key_file or None)
+        except (ssl.SSLError, ValueError) as exc:
+            return f"mqtt.cert_file / key_file: {m.cert_file}: the certificate and key do not load together ({exc})"
+    return ""
+
+
 class MqttLink:
     def __init__(
         self,
@@ -202,10 +231,14 @@ class MqttLink:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            client = self._new_client()
+            client: mqtt.Client | None = None
             self._connack.clear()
             self._suback.clear()
             try:
+                problem = link_files_problem(self.cfg)
+                if problem:  # a missing or unreadable TLS file: said, and tried again (it may be put right)
+                    raise OSError(problem)
+                client = self._new_client()
                 client.connect(self.m.host, self.m.port, keepalive=self.m.keepalive_s)
                 client.loop_start()
                 if not self._connack.wait(timeout=10):
@@ -221,11 +254,12 @@ class MqttLink:
                 if not self._stop.is_set():
                     self.on_status(False, f"broker {self.m.host}:{self.m.port} unreachable ({exc})")
             finally:
-                if self._stop.is_set() and self.connected.is_set():
-                    offline = self._direct("status", {"state": "offline"})
-                    client.publish(self.prefix + "status", offline, qos=1, retain=True).wait_for_publish(2)
-                client.disconnect()
-                client.loop_stop()
+                if client is not None:
+                    if self._stop.is_set() and self.connected.is_set():
+                        offline = self._direct("status", {"state": "offline"})
+                        client.publish(self.prefix + "status", offline, qos=1, retain=True).wait_for_publish(2)
+                    client.disconnect()
+                    client.loop_stop()
                 self.connected.clear()
             self._stop.wait(self.m.retry_s)
 

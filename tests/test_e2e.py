@@ -59,7 +59,7 @@ class KioskProcess:
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
         self.log = open(self.tmp / "kiosk.log", "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kiosk", "--config", str(self.config), "--ready-file", str(ready)],
+            [sys.executable, "-m", "kiosk", "--config", str(self.config), "--demo", "--ready-file", str(ready)],
             cwd=REPO,
             env=env,
             stdout=self.log,

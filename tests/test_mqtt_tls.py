@@ -174,3 +174,32 @@ def test_secret_files_must_be_private(tmp_path, pki):
         load(str(cfg))
     run = kiosk_cli("--config", str(cfg), "--check")
     assert run.returncode == 2 and run.stderr.startswith("config error: mqtt.password_file: cannot read")
+
+
+def test_a_bad_ca_file_is_refused_by_check_and_the_link_waits_for_it_without_dying(tmp_path, pki, tls_broker):
+    """Issue 11: a broken MQTT CA file passed --check, then the link's thread died in tls_set and never tried
+    again: the kiosk sold on and head office never heard from it."""
+    port, plain = tls_broker
+    ca = tmp_path / "ca-copy.pem"
+    ca.write_text("not a certificate\n")
+    conf = tls_config(tmp_path, pki, port, ca_file=str(ca))
+    run = kiosk_cli("--config", str(conf), "--check")
+    assert run.returncode == 2 and f"config error: mqtt.ca_file: {ca}: not a PEM certificate" in run.stderr
+    assert "Traceback" not in run.stderr
+    cfg = load(str(conf))
+    store = Store(tmp_path / "data" / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    store.add_event("test", n=1)
+    status = []
+    hq = Subscriber(plain)
+    link = MqttLink(cfg, store, on_status=lambda ok, msg: status.append((ok, msg)))
+    link.start()
+    try:
+        assert wait_until(lambda: len(status) >= 2, 15)  # said, and tried again
+        assert all(not ok and f"mqtt.ca_file: {ca}: not a PEM certificate" in msg for ok, msg in status)
+        assert link._thread.is_alive()
+        ca.write_bytes((pki / "ca.pem").read_bytes())  # the technician puts it right
+        assert wait_until(lambda: hq.payloads("events"), 15)
+        assert status[-1][0] is True
+    finally:
+        link.stop()
+        hq.close()

@@ -345,6 +345,7 @@ class Controller(Actions):
             qr_deadline=co.qr_deadline,
             out_of_service=co.out_of_service,
             not_ready=self.no_catalog,
+            demo=self.w.demo,
             devices_down=tuple(down),
             printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,

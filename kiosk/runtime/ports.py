@@ -45,3 +45,4 @@ class Wiring:
     receipt_url: str = ""
     currency: str = "CNY"
     switch_catalog: Callable[[int, str], None] = lambda gen, version: None  # sell from a staged catalog now
+    demo: bool = False  # a show kiosk (--demo): real devices, fake payments or demo goods: DEMO on screen

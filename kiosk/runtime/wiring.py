@@ -45,7 +45,7 @@ from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
 from kiosk.signing import load_public_key
 from kiosk.store import StoreError, describe, open_store
-from kiosk.telemetry import MqttLink
+from kiosk.telemetry import MqttLink, link_files_problem
 from kiosk.weighed import parse_layouts
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,19 @@ def check_runtime(cfg: Config) -> str:
     return find_cjk_font(cfg.display.font)
 
 
+def check_link(cfg: Config) -> None:
+    """`--check`: the broker's TLS and password files load (ConfigError naming the key and the file).  At a start
+    they are not fatal: the kiosk sells, and the link says what is wrong and tries again."""
+    problem = link_files_problem(cfg)
+    if problem:
+        raise ConfigError(problem)
+
+
 class Runtime:
     """Everything one kiosk runs, built and connected; `controller` is what the UI talks to."""
 
-    def __init__(self, cfg: Config, *, clock=time.monotonic) -> None:
+    def __init__(self, cfg: Config, *, clock=time.monotonic, demo: bool = False) -> None:
+        """`demo`: a kiosk with real devices started with --demo on the sandbox or the demo catalog: DEMO shows."""
         self.cfg = cfg
         self.clock = clock
         self.data_dir = Path(cfg.kiosk.data_dir)
@@ -183,6 +192,7 @@ class Runtime:
             receipt_url=cfg.receipt.url,
             currency=cfg.kiosk.currency,
             switch_catalog=self._switch_catalog,
+            demo=demo,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)
         self.controller.no_catalog = not self.store.has_catalog()

@@ -59,8 +59,12 @@ class Screens(PaymentScreens, StaffScreens):
         p, co = self.p, self.view
         h = 64
         p.fill_rect(theme.TOPBAR, (0, 0, self.w, h))
-        heading = "Staff mode" if co.attendant.active else "Self-checkout"
-        title = p.text(self._(heading), (theme.PAD, h // 2), 26, theme.TOPBAR_INK, anchor="midleft")
+        demo = co.demo and not co.attendant.active
+        heading = "Staff mode" if co.attendant.active else "DEMO — no real payments" if demo else "Self-checkout"
+        if demo:  # a show kiosk: nobody may take it for a working till
+            p.fill_rect(theme.WARN, (0, 0, self.w - 3 * 120 - 4 * theme.PAD, h))
+        ink = theme.ON_WARN if demo else theme.TOPBAR_INK
+        title = p.text(self._(heading), (theme.PAD, h // 2), 26, ink, anchor="midleft")
         other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
         p.button(
