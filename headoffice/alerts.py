@@ -152,6 +152,17 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
         sink.close(store, kiosk, "catalog_refused", "", now)
 
 
+FROZEN_AFTER_S = 30.0  # a kiosk whose screen has drawn nothing for this long is frozen (systemd restarts it)
+
+
+def on_telemetry(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: float) -> None:
+    age = data.get("frame_age_s")
+    if isinstance(age, int | float) and age > FROZEN_AFTER_S:
+        sink.open(store, kiosk, "screen_frozen", "", now, f"no frame for {age:.0f} s")
+    elif age is not None:
+        sink.close(store, kiosk, "screen_frozen", "", now)
+
+
 def open_alerts(conn: Connection, store: str | None = None, kiosk: str | None = None) -> list[dict[str, Any]]:
     q = select(alerts).where(alerts.c.open)
     if store:

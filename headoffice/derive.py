@@ -102,6 +102,7 @@ class Derive:
 
     def _telemetry(self, conn, store, kiosk, body, now, out, b) -> None:
         b.telemetry[(store, kiosk)] = (body["data"], now)
+        alert_rules.on_telemetry(b.alerts, store, kiosk, body["data"], now)
 
     def _orders(self, conn, store, kiosk, body, now, out, b) -> None:
         d = body["data"]

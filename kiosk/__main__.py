@@ -16,6 +16,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-file", help=argparse.SUPPRESS)  # touched when the first frame is on screen (tests, bench)
     ap.add_argument("--log-level", default=os.environ.get("KIOSK_LOG", "INFO"))
     args = ap.parse_args(argv)
+    # SIGTERM is taken by a thread of its own (sigwait), blocked here before any thread starts: a screen loop
+    # frozen in a call that never returns still stops (see _stop_on_sigterm)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("escpos").setLevel(logging.WARNING)
@@ -102,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     ui = UI(kiosk)
-    signal.signal(signal.SIGTERM, lambda *_: setattr(ui, "running", False))
+    threading.Thread(target=_stop_on_sigterm, args=(ui,), name="sigterm", daemon=True).start()
     kiosk.start()
     try:
         ui.run(ready_file=args.ready_file)
@@ -110,6 +115,21 @@ def main(argv: list[str] | None = None) -> int:
         kiosk.stop()
         ui.close()
     return 0
+
+
+STOP_GRACE_S = 8.0  # a clean stop takes a frame and the MQTT link's goodbye; longer means the loop is frozen
+
+
+def _stop_on_sigterm(ui) -> None:
+    """SIGTERM ends the screen loop, which stops the kiosk cleanly (MQTT status "offline").  If the loop does not
+    end within STOP_GRACE_S it is frozen: the process exits at once (every payment and message is recovered at
+    the next start, as after a power cut)."""
+    signal.sigwait({signal.SIGTERM})
+    logging.getLogger("kiosk").info("SIGTERM: stopping")
+    ui.running = False
+    time.sleep(STOP_GRACE_S)
+    logging.getLogger("kiosk").error("the screen loop did not stop within %.0f s of SIGTERM: exiting", STOP_GRACE_S)
+    os._exit(1)
 
 
 if __name__ == "__main__":

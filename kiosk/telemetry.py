@@ -82,7 +82,9 @@ class MqttLink:
         on_command: CommandHandler | None = None,
         on_status: Callable[[bool, str], None] = lambda ok, msg: None,
         settings: Callable[[], dict[str, Any]] = dict,
+        frame_age: Callable[[], float] | None = None,
     ) -> None:
+        self.frame_age = frame_age  # seconds since the screen loop's last frame (None: no screen)
         self.settings = settings  # what head office changed with `config`, reported in birth
         self.cfg = cfg
         self.m = cfg.mqtt
@@ -375,6 +377,8 @@ class MqttLink:
             "devices": self.devices(),
             "catalog_version": self.store.catalog_version(),
         }
+        if self.frame_age is not None:  # a frozen screen shows here even while everything else looks fine
+            data["frame_age_s"] = round(self.frame_age(), 1)
         try:
             with open("/sys/class/thermal/thermal_zone0/temp") as f:
                 data["cpu_temp_c"] = int(f.read()) / 1000

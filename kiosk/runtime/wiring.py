@@ -34,6 +34,7 @@ from kiosk.payments.gateways import make_gateway
 from kiosk.receipts import ReceiptSettings
 from kiosk.runtime.controller import Controller
 from kiosk.runtime.ports import Wiring
+from kiosk.runtime.systemd import Watchdog
 from kiosk.services.catalog_updates import CatalogUpdates
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
@@ -160,6 +161,7 @@ class Runtime:
             preview_retention_s=cfg.kiosk.preview_retention_days * 86400,
             warn_free_bytes=cfg.kiosk.disk_warn_mb * 2**20,
         )
+        self.watchdog = Watchdog()  # the screen loop proves it is alive: to systemd, and in telemetry
         self._build_devices()
         self._autopilot = threading.Event()  # stops the simulator's autopilot shopper
         self.mqtt = (
@@ -170,6 +172,7 @@ class Runtime:
                 on_status=lambda ok, message: post(DeviceStatus("mqtt", ok, message)),
                 on_command=self.commands.handle,
                 settings=self.commands.settings,
+                frame_age=self.watchdog.frame_age,
             )
             if cfg.mqtt.enabled
             else None

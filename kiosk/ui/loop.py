@@ -80,6 +80,7 @@ class UI:
         self.controller.pump()
         self.screens.draw(self.controller.snapshot())
         pygame.display.flip()
+        self.kiosk.watchdog.frame()  # only this loop pings systemd's watchdog: if it freezes, systemd restarts
         self.frame_ms.append((time.perf_counter() - start) * 1000)
 
     def run(self, max_frames: int | None = None, ready_file: str | None = None) -> None:
@@ -91,6 +92,7 @@ class UI:
                 open(ready_file, "w").close()
             n += 1
             self.clock.tick(fps)
+        self.kiosk.watchdog.stopping()
 
     def screenshot(self, path: str | os.PathLike) -> None:
         pygame.image.save(self.surface, str(path))

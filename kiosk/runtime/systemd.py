@@ -1,0 +1,67 @@
+"""systemd's notify protocol (sd_notify(3)): the kiosk says it is ready, proves with every few frames that its
+screen loop is alive, and says when it stops.
+
+systemd passes `NOTIFY_SOCKET` (a unix datagram socket; "@..." is an abstract one) and, with `WatchdogSec=`,
+`WATCHDOG_USEC`.  Only the UI loop pings the watchdog (`Watchdog.frame()`): a screen loop that freezes stops the
+pings, and systemd restarts the kiosk, even while its other threads (MQTT, telemetry) go on as if all were well.
+Without NOTIFY_SOCKET (a desktop, the tests) all of this does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+
+log = logging.getLogger(__name__)
+
+
+def notify(state: str, env: dict[str, str] | None = None) -> bool:
+    """Send `state` (e.g. "READY=1") to systemd; False when not run by systemd or the socket is gone."""
+    address = (env if env is not None else os.environ).get("NOTIFY_SOCKET", "")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as s:
+            s.connect(address)
+            s.sendall(state.encode())
+        return True
+    except OSError as exc:
+        log.warning("systemd notify %r failed: %s", state.split("\n")[0], exc)
+        return False
+
+
+class Watchdog:
+    """Pings systemd's watchdog from the screen loop, at half its interval (WATCHDOG_USEC)."""
+
+    def __init__(self, env: dict[str, str] | None = None, clock=time.monotonic) -> None:
+        self.env = dict(env if env is not None else os.environ)
+        pid = self.env.get("WATCHDOG_PID")
+        usec = int(self.env.get("WATCHDOG_USEC", "0") or 0)
+        mine = pid is None or pid == str(os.getpid())
+        self.interval = usec / 2e6 if usec > 0 and mine and self.env.get("NOTIFY_SOCKET") else 0.0
+        self.clock = clock
+        self.ready = False
+        self.last_frame = clock()
+        self._last_ping = 0.0
+
+    def frame(self) -> None:
+        """Called once a frame: the first says READY=1; then WATCHDOG=1 every half interval."""
+        now = self.last_frame = self.clock()
+        if not self.ready:
+            self.ready = True
+            notify("READY=1\nSTATUS=selling", self.env)
+            self._last_ping = now
+        elif self.interval and now - self._last_ping >= self.interval:
+            notify("WATCHDOG=1", self.env)
+            self._last_ping = now
+
+    def frame_age(self) -> float:
+        """Seconds since the screen loop's last frame (reported in telemetry)."""
+        return self.clock() - self.last_frame
+
+    def stopping(self) -> None:
+        notify("STOPPING=1", self.env)
