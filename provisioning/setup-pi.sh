@@ -21,9 +21,13 @@ make -C /opt/kiosk deps
 # Config and secrets: the config is readable by the kiosk; keys and passwords only by the kiosk user.
 install -d -m 0750 -o root -g kiosk /etc/kiosk
 [ -f /etc/kiosk/kiosk.toml ] || install -m 0640 -o root -g kiosk /opt/kiosk/kiosk.example.toml /etc/kiosk/kiosk.toml
-for secret in /etc/kiosk/*.key /etc/kiosk/mqtt-password; do
-  [ -e "$secret" ] && chown kiosk:kiosk "$secret" && chmod 0600 "$secret"
-done
+# Secrets already in /etc/kiosk are checked (each must load) and given the owner and mode the kiosk demands:
+# private keys and the MQTT password 0600 kiosk, certificates and public keys 0644 root.  Later ones:
+#   sudo /opt/kiosk/.venv/bin/python -m provisioning.secrets install FILE...
+shopt -s nullglob
+secrets=(/etc/kiosk/*.key /etc/kiosk/*.pem /etc/kiosk/*.pub /etc/kiosk/*.crt /etc/kiosk/mqtt-password)
+shopt -u nullglob
+[ ${#secrets[@]} -eq 0 ] || /opt/kiosk/.venv/bin/python -m provisioning.secrets install --dir /etc/kiosk "${secrets[@]}"
 install -d -m 0750 -o kiosk -g kiosk /var/lib/kiosk
 sed -i 's|^data_dir = .*|data_dir = "/var/lib/kiosk"             # set by setup-pi.sh|' /etc/kiosk/kiosk.toml
 
