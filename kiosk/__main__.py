@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     # frozen in a call that never returns still stops (see _stop_on_sigterm)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kiosk.runtime.systemd import configure_logging
+
+    configure_logging(args.log_level)
     logging.getLogger("escpos").setLevel(logging.WARNING)
 
     from kiosk.config import ConfigError, demo_problem, load

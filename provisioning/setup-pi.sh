@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Turn a fresh Raspberry Pi OS Lite (Bookworm) into a kiosk.  Run as root from a checkout:
-#   sudo provisioning/setup-pi.sh
+#   sudo provisioning/setup-pi.sh              (KIOSK_TIMEZONE=Asia/Shanghai by default)
 # Idempotent: run it again after `git pull` to update.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +30,10 @@ shopt -u nullglob
 [ ${#secrets[@]} -eq 0 ] || /opt/kiosk/.venv/bin/python -m provisioning.secrets install --dir /etc/kiosk "${secrets[@]}"
 install -d -m 0750 -o kiosk -g kiosk /var/lib/kiosk
 sed -i 's|^data_dir = .*|data_dir = "/var/lib/kiosk"             # set by setup-pi.sh|' /etc/kiosk/kiosk.toml
+
+# Time: the store's time zone (business days, the Z report) and network time before the kiosk starts selling
+timedatectl set-timezone "${KIOSK_TIMEZONE:-Asia/Shanghai}" || true
+systemctl enable --now systemd-timesyncd.service systemd-time-wait-sync.service 2>/dev/null || true
 
 install -m 0644 /opt/kiosk/provisioning/99-kiosk-printer.rules /etc/udev/rules.d/
 udevadm control --reload-rules && udevadm trigger || true

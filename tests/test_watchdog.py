@@ -5,7 +5,9 @@ frozen screen, and SIGTERM stops the kiosk cleanly."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -136,3 +138,24 @@ def test_a_kiosk_run_by_systemd_says_ready_pings_and_stops_on_sigterm(systemd, t
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_under_systemd_every_log_line_carries_its_journal_priority(tmp_path):
+    cfg = write_config(tmp_path / "k.toml", {"kiosk": {"data_dir": str(tmp_path / "d")}, "mqtt": {"enabled": False}})
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "JOURNAL_STREAM": "8:1234"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "--config", str(cfg)], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=20)
+    lines = [line for line in err.splitlines() if line]
+    assert lines and all(re.match(r"<[2-7]>", line) for line in lines), lines[:5]
+    assert any(line.startswith("<6>kiosk") for line in lines)  # info: the start, the stop
+    from kiosk.runtime.systemd import JournalFormatter
+
+    def as_journal(level: int, message: str) -> str:
+        return JournalFormatter().format(logging.LogRecord("kiosk.x", level, __file__, 1, message, None, None))
+
+    assert as_journal(logging.WARNING, "paper low") == "<4>kiosk.x: paper low"
+    assert as_journal(logging.ERROR, "a\nb") == "<3>kiosk.x: a\n<3>b"  # every line of a traceback too

@@ -34,6 +34,31 @@ def notify(state: str, env: dict[str, str] | None = None) -> bool:
         return False
 
 
+class JournalFormatter(logging.Formatter):
+    """Under systemd (JOURNAL_STREAM set), each line starts with its syslog priority (<3> error, <4> warning,
+    <6> info, <7> debug: sd-daemon(3)), so `journalctl -p warning -u kiosk` shows what needs a technician; the
+    journal keeps its own time stamp."""
+
+    PRIORITY = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+    def __init__(self) -> None:
+        super().__init__("%(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = next((p for level, p in sorted(self.PRIORITY.items(), reverse=True) if record.levelno >= level), 7)
+        return "\n".join(f"<{priority}>{line}" for line in super().format(record).splitlines())
+
+
+def configure_logging(level: str, env: dict[str, str] | None = None) -> None:
+    """Journal priorities under systemd; time stamps and level names in a terminal."""
+    if (env if env is not None else os.environ).get("JOURNAL_STREAM"):
+        handler = logging.StreamHandler()
+        handler.setFormatter(JournalFormatter())
+        logging.basicConfig(level=level.upper(), handlers=[handler])
+    else:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 class Watchdog:
     """Pings systemd's watchdog from the screen loop, at half its interval (WATCHDOG_USEC)."""
 

@@ -15,11 +15,20 @@ import threading
 import time
 from collections.abc import Callable
 
+from kiosk import CLOCK_FLOOR
 from kiosk.payments.driver import PaymentDriver
 from kiosk.services.events import DeviceStatus, Event, ServiceState
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def clock_problem(now: float) -> str | None:
+    """Why the wall clock cannot be trusted for a sale (it is before this firmware existed), or None."""
+    if now >= CLOCK_FLOOR:
+        return None
+    shown = time.strftime("%Y-%m-%d %H:%M", time.gmtime(max(0.0, now)))
+    return f"the clock says {shown} UTC: not set yet (no network time, no battery clock); waiting for time sync"
 
 
 class RecoveryLoop:
@@ -32,7 +41,9 @@ class RecoveryLoop:
         *,
         interval_s: float,
         min_free_bytes: int,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        self.wall = wall  # the wall clock, checked to be set before any sale
         self.store = store
         self.driver = driver
         self.gateway_name = gateway_name
@@ -74,7 +85,7 @@ class RecoveryLoop:
     def once(self) -> float:
         """One round of recovery; returns how long to wait before the next."""
         observed_at = time.monotonic()
-        problem = self.store.storage_problem(self.min_free_bytes)
+        problem = clock_problem(self.wall()) or self.store.storage_problem(self.min_free_bytes)
         self.post(ServiceState(problem, observed_at))
         if problem:  # nothing can be recorded: look again soon
             return min(5.0, self.interval_s)
