@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from pathlib import Path
 
-__version__ = "0.1.0"
+RELEASE = "0.1.0"
+
+
+def firmware_version(root: Path | None = None) -> str:
+    """What this kiosk runs, as head office sees it in `birth`: the VERSION file an install writes (setup-pi.sh:
+    `git describe` of what it installed), else `git describe` of this checkout, as RELEASE+commit."""
+    root = root or Path(__file__).resolve().parent.parent
+    try:
+        return (root / "VERSION").read_text(encoding="utf-8").strip()[:32] or RELEASE
+    except OSError:
+        pass
+    try:
+        run = subprocess.run(
+            ["git", "-C", str(root), "describe", "--always", "--dirty", "--abbrev=10"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return RELEASE
+    described = run.stdout.strip()
+    return f"{RELEASE}+{described}"[:32] if run.returncode == 0 and described else RELEASE
+
+
+__version__ = firmware_version()
 # The earliest the wall clock can truly be (this firmware did not exist before): a Pi without a battery-backed
 # clock starts in the past until network time arrives, and a sale then would get the wrong day and number.
 CLOCK_FLOOR = 1_764_547_200  # 2025-12-01T00:00:00Z

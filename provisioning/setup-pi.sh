@@ -16,6 +16,8 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 mkdir -p /opt/kiosk
 rsync -a --delete --exclude .venv --exclude data --exclude .git "$src"/ /opt/kiosk/ 2>/dev/null \
   || cp -a "$src"/. /opt/kiosk/
+# what head office sees as this kiosk's firmware (birth): the release and the commit installed
+(git -C "$src" describe --always --dirty --abbrev=10 2>/dev/null | sed 's/^/0.1.0+/' || echo 0.1.0) > /opt/kiosk/VERSION
 make -C /opt/kiosk deps
 
 # Config and secrets: the config is readable by the kiosk; keys and passwords only by the kiosk user.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from kiosk import CLOCK_FLOOR
-from tests.conftest import make_kiosk
+from tests.conftest import REPO, make_kiosk
 
 WATER = "6901234000016"
 
@@ -32,3 +32,19 @@ def test_a_kiosk_whose_clock_is_not_set_sells_nothing_until_it_is(tmp_path):
         assert k.checkout.cart
     finally:
         k.stop()
+
+
+def test_the_firmware_version_names_the_commit_installed(tmp_path):
+    """Issue 11: the firmware version was a constant "0.1.0" whatever was installed; head office could not tell
+    which kiosks ran what.  A checkout reports its commit; an install (setup-pi.sh) its VERSION file."""
+    import subprocess
+
+    import kiosk
+
+    head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True, cwd=REPO)
+    assert kiosk.__version__.startswith(f"{kiosk.RELEASE}+{head.stdout.strip()}")
+    installed = tmp_path / "opt-kiosk"  # no .git: setup-pi.sh copies without it
+    installed.mkdir()
+    assert kiosk.firmware_version(installed) == kiosk.RELEASE
+    (installed / "VERSION").write_text("0.1.0+4f2a9c1e0d\n")
+    assert kiosk.firmware_version(installed) == "0.1.0+4f2a9c1e0d"
