@@ -10,6 +10,7 @@ python -m headoffice catalog export FILE.csv|FILE.xlsx                     head 
 python -m headoffice catalog publish [--store S]...                        a new version for the stores' kiosks
 python -m headoffice stock count FILE.csv | show STORE | return STORE/KIOSK ORDER_NO   stock per store
 python -m headoffice apiclient NAME                                        a token for the HTTP API (online orders)
+python -m headoffice adduser NAME [--role viewer|operator|admin]           a console user (password from stdin)
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     cat.add_argument("action", choices=("import", "export", "publish"))
     cat.add_argument("file", nargs="?", default="", help="the CSV or XLSX file (import, export)")
     cat.add_argument("--store", action="append", help="publish for this store (default: every store known)")
+    au = sub.add_parser("adduser", help="a user of the web console; the password is read from stdin (or asked)")
+    au.add_argument("name")
+    au.add_argument("--role", default="viewer", choices=("viewer", "operator", "admin"))
     ac = sub.add_parser("apiclient", help="a client of the HTTP API (a web shop): prints its token, once")
     ac.add_argument("name")
     st = sub.add_parser("stock", help="stock counts, levels, goods returned to the shelf")
@@ -96,6 +100,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"catalog {args.action}: name the file", file=sys.stderr)
             return 2
         return catalog_file(cfg, args.action, args.file)
+    if args.what == "adduser":
+        import getpass
+
+        from headoffice import users
+        from headoffice.db import make_engine
+        from headoffice.migrate import upgrade
+
+        password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        try:
+            users.add_user(engine, args.name, args.role, password)
+        except users.UserError as exc:
+            print(f"adduser: {exc}", file=sys.stderr)
+            return 1
+        print(f"{args.name}: {args.role}")
+        return 0
     if args.what == "apiclient":
         from headoffice import online_orders
         from headoffice.db import make_engine
@@ -134,7 +155,8 @@ def run(cfg) -> int:
     if cfg.http.enabled:
         from headoffice.web import WebServer, make_app
 
-        web = WebServer(make_app(service.engine, service.key, cfg.http.order_qr_days), cfg.http.host, cfg.http.port)
+        app = make_app(service.engine, service.key, cfg.http.order_qr_days, cfg.http.secure_cookies)
+        web = WebServer(app, cfg.http.host, cfg.http.port)
         web.start()
         logging.getLogger("headoffice").info("head office's HTTP API on http://%s:%d", cfg.http.host, cfg.http.port)
     done.wait()

@@ -58,6 +58,7 @@ class HttpSection:
     host: str = "127.0.0.1"
     port: int = 8080
     order_qr_days: float = 30.0  # how long an online order's signed QR stays good
+    secure_cookies: bool = False  # true behind TLS (a reverse proxy): the session cookie goes over HTTPS only
 
 
 @dataclass(frozen=True)

@@ -354,6 +354,27 @@ online_orders = Table(
 )
 
 
+# The web console's people (headoffice/users.py) and head office's own settings (the session key, shared by
+# every worker)
+users = Table(
+    "users",
+    metadata,
+    Column("name", NAME, primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer, operator, admin
+    Column("password_hash", String(200), nullable=False),  # scrypt$N$r$p$salt$hash, never the password
+    Column("failures", Integer, nullable=False, default=0),  # wrong passwords in a row
+    Column("locked_until", Float, nullable=False, default=0.0),
+    Column("created_at", Float, nullable=False),
+)
+
+hq_settings = Table(
+    "hq_settings",
+    metadata,
+    Column("key", NAME, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL, synchronous=FULL and a busy timeout, and its folder is made."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):

@@ -1,35 +1,122 @@
-"""Head office's HTTP API (Starlette, served by uvicorn beside the MQTT service): online orders and health.
+"""Head office's web side (Starlette, served by uvicorn beside the MQTT service): the console and the HTTP API.
 
     GET  /health                          no login: {"ok": true, "database": true}
+    GET  /login, POST /login, POST /logout  the console's session (headoffice/users.py)
+    GET  /fleet                           every kiosk: state, since when, firmware, catalog, outbox, gateway
     POST /api/v1/orders                   an order from a web shop or booking system (headoffice/online_orders.py)
     GET  /api/v1/orders/{order_no}        its state, timeline and signed QR
 
-Every /api route needs `Authorization: Bearer <token>` of a client made with `python -m headoffice apiclient
-NAME`.  A refused request gets a JSON `{"error": ...}` naming the reason, and changes nothing.
+Every console page needs a login (a signed session cookie: HttpOnly, SameSite=Strict, Secure behind TLS); every
+form carries the session's CSRF token and a post without it is refused.  Every /api route needs
+`Authorization: Bearer <token>` of a client made with `python -m headoffice apiclient NAME`.  A refused API
+request gets a JSON `{"error": ...}` naming the reason, and changes nothing.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import secrets
 import threading
+import time
+from pathlib import Path
 
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Route
+from starlette.templating import Jinja2Templates
 
-from headoffice import online_orders
+from headoffice import online_orders, queries, users
+from headoffice.db import hq_settings
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def make_app(engine: Engine, key: Ed25519PrivateKey | None, qr_days: float = 30.0) -> Starlette:
+def session_secret(engine: Engine) -> str:
+    """The key that signs session cookies: made once, kept in the database, so every worker shares it."""
+    with engine.begin() as conn:
+        found = conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == "session_secret")).scalar()
+        if found:
+            return found
+        made = secrets.token_urlsafe(48)
+        try:
+            conn.execute(insert(hq_settings).values(key="session_secret", value=made))
+        except IntegrityError:  # another worker made it first
+            pass
+    with engine.connect() as conn:
+        return conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == "session_secret")).scalar_one()
+
+
+def make_app(
+    engine: Engine, key: Ed25519PrivateKey | None, qr_days: float = 30.0, secure_cookies: bool = False
+) -> Starlette:
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
+
+    def csrf(request: Request) -> str:
+        if "csrf" not in request.session:
+            request.session["csrf"] = secrets.token_urlsafe(24)
+        return request.session["csrf"]
+
+    async def form_with_csrf(request: Request):
+        form = await request.form()
+        sent = str(form.get("csrf", ""))
+        if not sent or not hmac.compare_digest(sent, request.session.get("csrf", "")):
+            return None
+        return form
+
+    async def signed_in(request: Request) -> users.User | None:
+        name = request.session.get("user")
+        return await run_in_threadpool(users.get, engine, name) if name else None
+
+    def page(request: Request, template: str, user: users.User | None, status: int = 200, **context):
+        context = {"user": user, "csrf": csrf(request), "title": template.split(".")[0].title(), **context}
+        return templates.TemplateResponse(request, template, context, status_code=status)
+
+    async def login_page(request: Request):
+        return page(request, "login.html", None, error="", login_name="")
+
+    async def login_post(request: Request):
+        form = await form_with_csrf(request)
+        if form is None:
+            return page(request, "login.html", None, 403, error="the form expired: log in again", login_name="")
+        name = str(form.get("name", "")).strip().lower()
+        try:
+            user = await run_in_threadpool(users.login, engine, name, str(form.get("password", "")))
+        except users.LoginRefused as exc:
+            return page(request, "login.html", None, 401, error=str(exc), login_name=name)
+        request.session.clear()  # a new session for the signed-in user: none planted before survives
+        request.session["user"] = user.name
+        request.session["csrf"] = secrets.token_urlsafe(24)
+        return RedirectResponse("/fleet", status_code=303)
+
+    async def logout(request: Request):
+        if await form_with_csrf(request) is None:
+            return PlainTextResponse("refused: the form's CSRF token is missing or wrong", status_code=403)
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    async def fleet_page(request: Request):
+        user = await signed_in(request)
+        if user is None:
+            return RedirectResponse("/login", status_code=303)
+        kiosks = await run_in_threadpool(queries.fleet, engine)
+        return page(request, "fleet.html", user, kiosks=kiosks)
+
+    async def home(request: Request):
+        return RedirectResponse("/fleet", status_code=303)
+
     async def client(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
         scheme, _, token = auth.partition(" ")
@@ -83,9 +170,24 @@ def make_app(engine: Engine, key: Ed25519PrivateKey | None, qr_days: float = 30.
     return Starlette(
         routes=[
             Route("/health", health),
+            Route("/", home),
+            Route("/login", login_page, methods=["GET"]),
+            Route("/login", login_post, methods=["POST"]),
+            Route("/logout", logout, methods=["POST"]),
+            Route("/fleet", fleet_page),
             Route("/api/v1/orders", create_order, methods=["POST"]),
             Route("/api/v1/orders/{order_no}", get_order),
-        ]
+        ],
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=session_secret(engine),
+                session_cookie="hq_session",
+                max_age=8 * 3600,
+                same_site="strict",
+                https_only=secure_cookies,
+            )
+        ],
     )
 
 
