@@ -130,16 +130,22 @@ _ADD = (
 
 
 def _change(conn: Connection, delta: dict[tuple[str, str], int], pending: Pending, now: float) -> None:
+    """Add `delta` to the tracked (counted) skus among its keys, and alert on their new levels.  One look-up a
+    batch finds the tracked ones: a chain that counts nothing pays that query alone."""
     if not delta:
         return
-    conn.execute(_ADD, [{"s": s, "k": k, "n": n, "at": now} for (s, k), n in delta.items()])
     keys = list(delta)
+    tracked = []
     for i in range(0, len(keys), 500):
         query = select(stock.c.store, stock.c.sku, stock.c.qty, stock.c.low).where(
             tuple_(stock.c.store, stock.c.sku).in_(keys[i : i + 500])
         )
-        for store, sku, qty, low in conn.execute(query):
-            _alerts(pending, store, sku, qty, low, now)
+        tracked += conn.execute(query).all()
+    if not tracked:
+        return
+    conn.execute(_ADD, [{"s": st, "k": sku, "n": delta[(st, sku)], "at": now} for st, sku, _, _ in tracked])
+    for st, sku, qty, low in tracked:
+        _alerts(pending, st, sku, qty + delta[(st, sku)], low, now)
 
 
 def _alerts(pending: Pending, store: str, sku: str, qty: int, low: int | None, now: float) -> None:
