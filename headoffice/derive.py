@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 
 from headoffice import alerts as alert_rules
-from headoffice.db import commands, kiosks, orders, refunds
+from headoffice.db import commands, kiosks, online_orders, orders, refunds
 
 log = logging.getLogger(__name__)
 Kiosk = tuple[str, str]  # (store, kiosk)
@@ -218,8 +218,29 @@ class Derive:
         alert_rules.on_event(b.alerts, store, kiosk, d, now)
         if d["kind"] == "reconciled":
             self._reconciled(conn, store, kiosk, body, b)
+        elif d["kind"] == "online_order_collected" and isinstance(d.get("order_no"), str):
+            self._collected(conn, store, kiosk, d, now, b)
         elif d["kind"] == "catalog_switched" and isinstance(d.get("version"), str):
             conn.execute(update(kiosks).where(_is(store, kiosk)).values(catalog_version=d["version"][:32]))
+
+    def _collected(self, conn, store, kiosk, d, now, b) -> None:
+        """An order made elsewhere was handed over at a kiosk (paid there, or online before): collected, once.
+        A second hand-over at another kiosk is kept out of the order and alerted."""
+        row = conn.execute(
+            select(online_orders.c.state, online_orders.c.collected_by).where(online_orders.c.order_no == d["order_no"])
+        ).first()
+        if row is None:
+            b.alerts.open(store, kiosk, "unknown_online_order", d["order_no"], now, "handed over, unknown here")
+            return
+        if row.state == "collected":
+            if row.collected_by != f"{store}/{kiosk}":
+                detail = f"already collected at {row.collected_by}"
+                b.alerts.open(store, kiosk, "collected_twice", d["order_no"], now, detail)
+            return
+        values: dict[str, Any] = {"state": "collected", "collected_at": now, "collected_by": f"{store}/{kiosk}"}
+        if d.get("paid_here"):
+            values.update(paid_at=now, trade_id=str(d["paid_here"])[:64], gateway="kiosk")
+        conn.execute(update(online_orders).where(online_orders.c.order_no == d["order_no"]).values(**values))
 
     def _reconciled(self, conn, store, kiosk, body, b) -> None:
         """The kiosk compared a day with the gateway's statement: each order learns whether it matched."""

@@ -16,6 +16,7 @@ from typing import Any
 from kiosk.cart import MAX_QTY, Cart, CartLine, Totals
 from kiosk.catalog import Product
 from kiosk.codes import CodeKind, CodeMemory, Scanned, Scheme, classify
+from kiosk.online_order import OnlineOrder
 from kiosk.orders import Order
 from kiosk.weighed import LabelError, Layout, priced_by, read_label
 
@@ -118,7 +119,19 @@ class NoPaperReceipt:
     order: Order
 
 
-Effect = Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt | NoPaperReceipt
+@dataclass(frozen=True)
+class CollectOnlineOrder:
+    """An order made elsewhere is handed over: record it once, tell head office, print its ticket.
+    `kiosk_order_no`: this kiosk's order when it was paid here (None: it was paid online)."""
+
+    order: OnlineOrder
+    kiosk_order_no: str | None
+    language: str
+
+
+Effect = (
+    Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt | NoPaperReceipt | CollectOnlineOrder
+)
 
 
 # --- the state machine --------------------------------------------------------
@@ -147,6 +160,7 @@ class Checkout:
         self.default_language = language
         self.language = language
         self.cart = Cart()
+        self.online_order: OnlineOrder | None = None  # an order made elsewhere, in the cart to be paid
         self.phase = Phase.IDLE
         self.pay_step = PayStep.WAITING_CODE
         self.notice: Notice | None = None
@@ -223,6 +237,11 @@ class Checkout:
         except LabelError:
             self.notice = Notice("label_misread", error=True)
             return [Beep("error")]
+        if scanned.kind is CodeKind.ONLINE_ORDER:  # checked by the runtime first (open_online_order)
+            return []
+        fixed = self._order_is_fixed()
+        if fixed is not None and self.phase is Phase.CART:
+            return fixed
         product = self.catalog.get(label.base if label else scanned.text)
         if product is None:
             self.notice = Notice("unknown_barcode", error=True, params={"code": scanned.text})
@@ -317,8 +336,47 @@ class Checkout:
             return [CancelPayment()]
         return []
 
+    def _order_is_fixed(self) -> list[Effect] | None:
+        """An order made elsewhere is paid as it was ordered: its lines cannot change here."""
+        if self.online_order is None:
+            return None
+        self.notice = Notice("order_fixed", error=True, params={"order_no": self.online_order.order_no})
+        return [Beep("error")]
+
+    def open_online_order(self, order: OnlineOrder, collected: Mapping[str, Any] | None, now: float) -> list[Effect]:
+        """A checked order QR: a paid order is handed over at once (its ticket printed); an unpaid one becomes the
+        cart, as ordered, for the shopper to pay; one this kiosk handed over before says when."""
+        self.last_activity = now
+        if self.paying or self.cart:  # another purchase is under way: never thrown away for this one
+            self.notice = Notice("finish_first", error=True)
+            return [Beep("error")]
+        if collected is not None:
+            self.notice = Notice(
+                "order_collected", error=True, params={"order_no": order.order_no, "when": collected["collected_at"]}
+            )
+            return [Beep("error")]
+        self._reset()
+        if order.paid:
+            self.phase = Phase.RESULT
+            self.outcome = Outcome.PAID
+            self.order_no = order.order_no
+            self.paid_total = order.total
+            self.receipt = "printing"  # the ticket
+            self.notice = Notice("order_handed_over", params={"order_no": order.order_no})
+            return [Beep("paid"), CollectOnlineOrder(order, None, self.language)]
+        for product, qty in order.products():
+            for _ in range(min(qty, MAX_QTY)):
+                self.cart.add(product)
+        self.online_order = order
+        self.phase = Phase.CART
+        self.notice = Notice("online_order", params={"order_no": order.order_no, "amount": order.total})
+        return [Beep("ok")]
+
     def tap_plus(self, sku: str, now: float) -> list[Effect]:
         self.last_activity = now
+        fixed = self._order_is_fixed()
+        if fixed is not None:
+            return fixed
         line = self.cart.line(sku)
         if self.phase is not Phase.CART or line is None:
             return []
@@ -332,6 +390,9 @@ class Checkout:
     def tap_minus(self, sku: str, now: float) -> list[Effect]:
         """One fewer; at quantity 1 the line is removed, and can be put back (see tap_undo)."""
         self.last_activity = now
+        fixed = self._order_is_fixed()
+        if fixed is not None:
+            return fixed
         line = self.cart.line(sku)
         if self.phase is not Phase.CART or line is None:
             return []
@@ -347,6 +408,9 @@ class Checkout:
         self.last_activity = now
         if self.phase is not Phase.CART:
             return []
+        fixed = self._order_is_fixed()
+        if fixed is not None:
+            return fixed
         removed = self.cart.remove(sku)
         if removed is None:
             return []
@@ -454,11 +518,15 @@ class Checkout:
             if order is None:
                 self.receipt = None
                 return [Beep("paid")]
+            handed: list[Effect] = []
+            if self.online_order is not None:  # an order made elsewhere, paid here: handed over with its ticket
+                handed = [CollectOnlineOrder(self.online_order, order.order_no, self.language)]
+                self.online_order = None
             if not self.paper_receipt:  # the e-receipt only, as the shopper chose
                 self.receipt = "declined"
-                return [Beep("paid"), NoPaperReceipt(order)]
+                return [Beep("paid"), NoPaperReceipt(order), *handed]
             self.receipt = "printing"
-            return [Beep("paid"), PrintReceipt(order)]
+            return [Beep("paid"), PrintReceipt(order), *handed]
         self.phase = Phase.PAYMENT
         self.pay_step = PayStep.WAITING_CODE
         if reason in ("OUT_OF_SERVICE", "NOT_RECORDED"):
@@ -491,6 +559,7 @@ class Checkout:
             self._reset()
 
     def _reset(self) -> None:
+        self.online_order = None
         self.cart.clear()
         self.phase = Phase.IDLE
         self.pay_step = PayStep.WAITING_CODE

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from enum import Enum
 
 from kiosk.catalog import gtin_valid
+from kiosk.online_order import is_order_qr
 
 
 class CodeKind(Enum):
     PRODUCT = "product"
     PAYMENT = "payment"
+    ONLINE_ORDER = "online_order"  # an order made elsewhere, its QR signed by head office (kiosk.online_order)
     OTHER = "other"
 
 
@@ -107,6 +109,8 @@ def classify(text: str) -> Scanned:
         return Scanned(CodeKind.PAYMENT, text, scheme)
     if gtin_valid(text):
         return Scanned(CodeKind.PRODUCT, text)
+    if is_order_qr(text):
+        return Scanned(CodeKind.ONLINE_ORDER, text)
     return Scanned(CodeKind.OTHER, text)
 
 

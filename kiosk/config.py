@@ -101,7 +101,7 @@ class ScannerSection:
     baudrate: int = field(default=9600, metadata={"min": 1200, "max": 921600})
     terminator: str = field(default="cr", metadata=_choice("cr", "lf", "crlf"))
     device: str = "/dev/input/by-id/usb-barcode-scanner-event-kbd"
-    max_length: int = field(default=64, metadata={"min": 8, "max": 4096})
+    max_length: int = field(default=1024, metadata={"min": 8, "max": 4096})  # an order QR: a few hundred
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ DOMAIN = {
     "kiosk.config",
     "kiosk.i18n",
     "kiosk.weighed",
+    "kiosk.online_order",
 }
 STORE = "kiosk.store"  # the package and its modules
 SERVICES = (

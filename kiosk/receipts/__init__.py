@@ -11,6 +11,7 @@ the same picture.
 from kiosk.receipts.document import (
     Receipt,
     ReceiptSettings,
+    collection_ticket,
     printer_test_page,
     reconciliation_summary,
     refund_slip,
@@ -20,6 +21,7 @@ from kiosk.receipts.document import (
 from kiosk.receipts.render import escpos_job, preview_image
 
 __all__ = [
+    "collection_ticket",
     "reconciliation_summary",
     "refund_slip",
     "Receipt",

@@ -11,6 +11,7 @@ from kiosk.catalog import TAX_RATES_BP
 from kiosk.config import Config, in_language
 from kiosk.i18n import tr
 from kiosk.money import format_money, tax_breakdown
+from kiosk.online_order import OnlineOrder
 from kiosk.orders import Order
 
 COLUMNS = {58: 32, 80: 48}  # Font A (12x24 dots) columns per line
@@ -159,6 +160,34 @@ def sale_receipt(order: Order, s: ReceiptSettings, *, reprint: bool = False) -> 
     if s.footer:
         blocks.append(Centre(in_language(s.footer, lang)))
     return Receipt(tuple(blocks), barcode=order.order_no, qr=s.url.format(order_no=order.order_no))
+
+
+def collection_ticket(
+    order: OnlineOrder, kiosk_order_no: str | None, s: ReceiptSettings, language: str, collected_at: str
+) -> Receipt:
+    """The ticket of an order made elsewhere, handed over here: its lines, how it was paid, its barcode."""
+
+    def _(msg: str, **kw: object) -> str:
+        return tr(language, msg, **kw)
+
+    cur = order.currency
+    blocks = _header(s, language)
+    blocks += [
+        Centre(_("Online order")),
+        Rule(),
+        Pair(_("Order"), order.order_no),
+        Pair(_("Time"), _local_time(collected_at)),
+        Pair(_("Kiosk"), s.kiosk_id),
+        Rule(),
+    ]
+    for name, qty, price in order.lines:
+        blocks.append(Item(name, qty, format_money(price, cur), format_money(qty * price, cur)))
+    blocks += [Total(_("TOTAL"), format_money(order.total, cur)), Rule()]
+    paid = _("Paid here: {order_no}", order_no=kiosk_order_no) if kiosk_order_no else _("Paid online")
+    blocks += [Centre(paid), Rule()]
+    if s.footer:
+        blocks.append(Centre(in_language(s.footer, language)))
+    return Receipt(tuple(blocks), barcode=order.order_no)
 
 
 def refund_slip(order: Order, refund: Mapping[str, Any], s: ReceiptSettings) -> Receipt:

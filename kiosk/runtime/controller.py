@@ -23,14 +23,17 @@ from kiosk.checkout import (
     CallHelp,
     CancelPayment,
     Checkout,
+    CollectOnlineOrder,
     Effect,
     NoPaperReceipt,
+    Notice,
     Phase,
     PrintReceipt,
     StartPayment,
     StartQrPayment,
 )
 from kiosk.codes import CodeKind, classify
+from kiosk.online_order import OrderQrError
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
 from kiosk.runtime.actions import Actions
 from kiosk.runtime.ports import Wiring
@@ -159,6 +162,8 @@ class Controller(Actions):
                 self.w.printing.sale(e.order)
             elif isinstance(e, NoPaperReceipt):
                 self.w.printing.no_paper(e.order)
+            elif isinstance(e, CollectOnlineOrder):
+                self.w.collect_online(e)
 
     # -- events ----------------------------------------------------------------------------
     def _handle(self, event: Event, now: float) -> None:
@@ -237,9 +242,29 @@ class Controller(Actions):
             return
         if event.source == "camera" and self.w.has_scanner and classify(event.text).kind is CodeKind.PRODUCT:
             return  # with a scanner fitted, the camera is for payment codes only
+        if classify(event.text).kind is CodeKind.ONLINE_ORDER and self.w.online_orders is not None:
+            self._online_order(event.text, now)
+            return
         self.run_effects(co.scan(event.text, now))
         if co.notice is not None and co.notice.key == "added":
             log.info("cart: %s added, %d items", co.notice.params.get("sku"), co.cart.totals().items)
+
+    def _online_order(self, text: str, now: float) -> None:
+        """An order made elsewhere, scanned: checked (head office's signature, this store, not expired, not
+        handed over here before), then the checkout shows it (kiosk.services.online_orders)."""
+        co, orders = self.checkout, self.w.online_orders
+        assert orders is not None
+        if co.out_of_service and not co.paying:
+            co.notice = Notice("out_of_service", error=True)
+            return
+        try:
+            order = orders.read(text)
+        except OrderQrError as exc:
+            log.warning("order code refused: %s", exc)
+            co.notice = Notice("order_refused", error=True, params={"why": str(exc)})
+            self.run_effects([Beep("error")])
+            return
+        self.run_effects(co.open_online_order(order, orders.collected(order.order_no), now))
 
     def _device(self, event: DeviceStatus) -> None:
         was = self.devices.get(event.device, {}).get("ok")

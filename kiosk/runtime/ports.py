@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.checkout import CollectOnlineOrder
+from kiosk.services.online_orders import OnlineOrders
 from kiosk.services.paying import PaymentService
 from kiosk.services.printing import PrintService
 from kiosk.services.refunds import RefundService
@@ -46,3 +48,5 @@ class Wiring:
     currency: str = "CNY"
     switch_catalog: Callable[[int, str], None] = lambda gen, version: None  # sell from a staged catalog now
     demo: bool = False  # a show kiosk (--demo): real devices, fake payments or demo goods: DEMO on screen
+    online_orders: OnlineOrders | None = None  # reads orders made elsewhere (their QR)
+    collect_online: Callable[[CollectOnlineOrder], None] = lambda effect: None  # hand one over: record, ticket

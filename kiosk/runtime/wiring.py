@@ -24,7 +24,7 @@ from hardware.scanner import SimulatedScanner, open_scanner
 from hardware.simulator import SimulatorPanel
 from kiosk.attendant import Attendant
 from kiosk.catalog import DEMO_PRODUCTS
-from kiosk.checkout import Checkout
+from kiosk.checkout import Checkout, CollectOnlineOrder
 from kiosk.codes import CodeMemory
 from kiosk.config import Config, ConfigError, warnings
 from kiosk.fonts import find_cjk_font
@@ -40,6 +40,7 @@ from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
 from kiosk.services.jobs import Worker
 from kiosk.services.office import HeadOfficeCommands
+from kiosk.services.online_orders import OnlineOrders
 from kiosk.services.paying import PaymentService
 from kiosk.services.printing import PrintService
 from kiosk.services.recovery import RecoveryLoop
@@ -196,6 +197,8 @@ class Runtime:
             currency=cfg.kiosk.currency,
             switch_catalog=self._switch_catalog,
             demo=demo,
+            online_orders=OnlineOrders(self.store, load_public_key(cfg.mqtt.hq_public_key_file), cfg.kiosk.store_id),
+            collect_online=self._collect_online,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)
         self.controller.no_catalog = not self.store.has_catalog()
@@ -276,6 +279,15 @@ class Runtime:
         self.store.switch_catalog(gen, version)
         self.store.add_event("catalog_switched", version=version)
         self.store.drop_unused_catalogs()
+
+    def _collect_online(self, e: CollectOnlineOrder) -> None:
+        """Hand an order made elsewhere over: recorded once and reported, then its ticket printed."""
+
+        def job() -> None:
+            if self.store.collect_online_order(e.order.order_no, e.kiosk_order_no):
+                self.printing.collection_ticket(e.order, e.kiosk_order_no, e.language)
+
+        self.workers["store-io"].submit("collect", e.order.order_no, job)
 
     def _record(self, kind: str, **data: Any) -> None:
         self.workers["store-io"].submit("event", kind, self.store.add_event, kind, **data)

@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from hardware import Paper, PrinterError, ReceiptPrinter
+from kiosk.messages import utc_now
+from kiosk.online_order import OnlineOrder
 from kiosk.orders import Order
 from kiosk.receipts import (
     Receipt,
     ReceiptSettings,
+    collection_ticket,
     escpos_job,
     preview_image,
     printer_test_page,
@@ -80,6 +83,11 @@ class PrintService:
 
     def test_page(self) -> None:
         self.worker.submit("test_page", "", self.print, printer_test_page(self.settings), "test-page", for_staff=True)
+
+    def collection_ticket(self, order: OnlineOrder, kiosk_order_no: str | None, language: str) -> None:
+        """An order made elsewhere handed over: its ticket, for the shopper at the screen."""
+        ticket = collection_ticket(order, kiosk_order_no, self.settings, language, utc_now())
+        self.worker.submit("ticket", order.order_no, self.print, ticket, order.order_no, for_shopper=True)
 
     def refund_slip(self, order: Order, refund: dict[str, Any]) -> None:
         slip = refund_slip(order, refund, self.settings)

@@ -41,6 +41,28 @@ class RefundRefused(ValueError):
 
 
 class Store(Journal):
+    def online_collected(self, order_no: str) -> dict[str, Any] | None:
+        row = (
+            self.conn()
+            .execute("SELECT collected_at, kiosk_order_no FROM online_collected WHERE order_no=?", (order_no,))
+            .fetchone()
+        )
+        return {"collected_at": row[0], "kiosk_order_no": row[1]} if row else None
+
+    def collect_online_order(self, order_no: str, kiosk_order_no: str | None) -> bool:
+        """Hand an order made elsewhere over, once: recorded, and head office told (an `events` message), in one
+        transaction.  False if this kiosk handed it over before (nothing changes)."""
+        now = messages.utc_now()
+        with self.tx() as db:
+            done = db.execute(
+                "INSERT OR IGNORE INTO online_collected(order_no, collected_at, kiosk_order_no) VALUES (?,?,?)",
+                (order_no, now, kiosk_order_no),
+            ).rowcount
+            if done:
+                data = {"kind": "online_order_collected", "order_no": order_no, "paid_here": kiosk_order_no or ""}
+                self._enqueue(db, "events", self.msg_id("events", f"collected:{order_no}"), data)
+        return bool(done)
+
     # -- head office's commands -------------------------------------------------------
     def claim_command(self, cmd_id: str, name: str, digest: str) -> str:
         """Before a command runs: 'new' (claimed now: carry it out), 'running', 'answered' (the same command

@@ -187,4 +187,12 @@ INSERT INTO product_barcodes SELECT 0,
        ELSE substr('00000000000000' || barcode, -14, 14) END, sku FROM products;
 INSERT OR IGNORE INTO meta VALUES ('catalog_gen', '0');
 """,
+    # orders made elsewhere that this kiosk handed over (kiosk.services.online_orders): a second scan says when
+    """
+CREATE TABLE IF NOT EXISTS online_collected (
+  order_no TEXT PRIMARY KEY,            -- head office's W-… number
+  collected_at TEXT NOT NULL,
+  kiosk_order_no TEXT                   -- this kiosk's order, when it was paid here
+);
+""",
 )

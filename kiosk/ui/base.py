@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pygame
 
 from kiosk.catalog import Product
@@ -10,7 +12,7 @@ from kiosk.i18n import tr, trn
 from kiosk.money import format_money
 from kiosk.runtime.view import View
 from kiosk.ui import theme
-from kiosk.ui.texts import NOTICES, REASONS
+from kiosk.ui.texts import NOTICES, ORDER_REFUSALS, REASONS
 from kiosk.ui.widgets import Painter, qr_surface
 
 
@@ -67,6 +69,11 @@ class ScreenBase:
             params["item"] = params["item"].name(self.view.language)
         if isinstance(params.get("amount"), int):
             params["amount"] = format_money(params["amount"], self.view.currency)
+        if "why" in params:  # an order code refused (kiosk.online_order.OrderQrError's key)
+            params["why"] = self._(ORDER_REFUSALS.get(str(params["why"]), ORDER_REFUSALS["damaged"]))
+        if "when" in params:  # an RFC 3339 time: local, to the minute
+            when = datetime.fromisoformat(str(params["when"]).replace("Z", "+00:00")).astimezone()
+            params["when"] = when.strftime("%Y-%m-%d %H:%M")
         text = self._(NOTICES[n.key], **params)
         colour = theme.DANGER if n.error else theme.PRIMARY
         self.p.text(text, pos, 24, colour, anchor=anchor, max_width=width or self.w - 40)

@@ -12,6 +12,12 @@ NOTICES = {
     "unknown_barcode": "Barcode {code} is not known here. Scan it again, or tap Help for staff.",
     "not_a_product": "This is not a product barcode",
     "label_misread": "This label did not read right. Scan it again, or tap Help for staff.",
+    "online_order": "Order {order_no}: {amount} to pay. Show your payment code to collect it.",
+    "order_handed_over": "Order {order_no} is paid: take your ticket.",
+    "order_collected": "Order {order_no} was collected here at {when}. Please ask staff if this is wrong.",
+    "order_refused": "This order code cannot be used: {why}.",
+    "order_fixed": "Order {order_no} is paid as it was ordered: its lines cannot change here.",
+    "finish_first": "Please finish or clear the current purchase first.",
     "not_a_payment_code": "This is not a payment code",
     "scan_products_first": "Scan your items first",
     "code_used": "This payment code was already used. Refresh it in your wallet app.",
@@ -24,6 +30,14 @@ NOTICES = {
     "wallet_not_accepted": "This wallet is not accepted here. Please use another one.",
     "out_of_service": "This checkout is out of service. Nothing was charged.",
     "paid_not_recorded": "Please wait here: staff will bring your receipt.",
+}
+ORDER_REFUSALS = {  # kiosk.online_order.OrderQrError's keys, for the shopper
+    "not_an_order": "it is not an order code",
+    "damaged": "it is damaged",
+    "not_signed": "it was not issued by this shop",
+    "other_store": "the order is for another store",
+    "expired": "it has expired",
+    "no_key": "this checkout cannot check order codes; please ask staff",
 }
 REASONS = {
     "NOTENOUGH": "Insufficient balance",
