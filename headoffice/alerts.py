@@ -155,7 +155,16 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
 FROZEN_AFTER_S = 30.0  # a kiosk whose screen has drawn nothing for this long is frozen (systemd restarts it)
 
 
+CERT_WARN_DAYS = 30  # a kiosk's MQTT certificate this close to expiry is alerted: renew it before the broker refuses
+
+
 def on_telemetry(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: float) -> None:
+    days = data.get("cert_days_left")
+    if isinstance(days, int) and days < CERT_WARN_DAYS:
+        when = "has expired" if days < 0 else f"expires in {days} day{'' if days == 1 else 's'}"
+        sink.open(store, kiosk, "cert_expiring", "", now, f"the MQTT certificate {when}")
+    elif days is not None:
+        sink.close(store, kiosk, "cert_expiring", "", now)
     age = data.get("frame_age_s")
     if isinstance(age, int | float) and age > FROZEN_AFTER_S:
         sink.open(store, kiosk, "screen_frozen", "", now, f"no frame for {age:.0f} s")

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from cryptography import x509
 
 from kiosk import __version__, messages
 from kiosk.config import Config
@@ -41,6 +42,19 @@ log = logging.getLogger(__name__)
 WINDOW = 200  # messages in flight at once
 
 # (name, data, command id) -> the result, or None when the handler writes it itself later
+
+
+def cert_days_left(cfg: Config, now: float | None = None) -> int | None:
+    """Whole days until the kiosk's MQTT client certificate expires (negative: expired), None without one."""
+    if not (cfg.mqtt.enabled and cfg.mqtt.tls and cfg.mqtt.cert_file):
+        return None
+    try:
+        with open(cfg.mqtt.cert_file, "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+    except (OSError, ValueError):
+        return None  # link_files_problem says what is wrong with it
+    left = cert.not_valid_after_utc.timestamp() - (time.time() if now is None else now)
+    return int(left // 86400)
 
 
 def link_files_problem(cfg: Config) -> str:
@@ -379,6 +393,9 @@ class MqttLink:
         }
         if self.frame_age is not None:  # a frozen screen shows here even while everything else looks fine
             data["frame_age_s"] = round(self.frame_age(), 1)
+        days = cert_days_left(self.cfg)
+        if days is not None:  # head office renews it before the broker refuses the kiosk
+            data["cert_days_left"] = days
         try:
             with open("/sys/class/thermal/thermal_zone0/temp") as f:
                 data["cpu_temp_c"] = int(f.read()) / 1000

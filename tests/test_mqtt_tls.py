@@ -203,3 +203,28 @@ def test_a_bad_ca_file_is_refused_by_check_and_the_link_waits_for_it_without_dyi
     finally:
         link.stop()
         hq.close()
+
+
+def test_the_client_certificates_days_left_are_in_telemetry_and_alerted_at_head_office(tmp_path, pki, hq_engine):
+    """Issue 11: a kiosk's MQTT certificate expired unseen, and then the broker refused it.  Its days left (here
+    an openssl certificate made for 2 days: 1 whole day left) go in every heartbeat; head office alerts under 30."""
+    from headoffice import queries
+    from headoffice.ingest import Ingest, Received
+    from kiosk import messages as kmsg
+
+    cfg = load(str(tls_config(tmp_path, pki, 8883)))
+    store = Store(tmp_path / "data" / "k.sqlite", Identity("demo-store", "kiosk-01", "K01", "CNY"))
+    beat = MqttLink(cfg, store).heartbeat()
+    assert beat["cert_days_left"] == 1
+    body = kmsg.envelope(
+        msg_id=f"demo-store:kiosk-01:{store.installation}:telemetry:direct-1",
+        seq=0,
+        ts="2026-12-04T08:00:00.000Z",
+        store="demo-store",
+        kiosk="kiosk-01",
+        type_="telemetry",
+        data=beat,
+    )
+    Ingest(hq_engine).store_batch([Received("kiosk/v1/demo-store/kiosk-01/telemetry", body.encode())])
+    [alert] = [a for a in queries.alerts(hq_engine) if a["kind"] == "cert_expiring"]
+    assert alert["detail"] == "the MQTT certificate expires in 1 day"
