@@ -355,7 +355,9 @@ class Checkout:
                 "order_collected", error=True, params={"order_no": order.order_no, "when": collected["collected_at"]}
             )
             return [Beep("error")]
+        language, high_contrast = self.language, self.high_contrast  # the guest's choices stay
         self._reset()
+        self.language, self.high_contrast = language, high_contrast
         if order.paid:
             self.phase = Phase.RESULT
             self.outcome = Outcome.PAID

@@ -66,8 +66,10 @@ def test_an_unpaid_order_is_paid_as_ordered_then_handed_over(tmp_path, hq_engine
     k.start()  # the camera: the shopper shows a wallet code
     co = k.checkout
     try:
+        co.language = "en"  # the guest chose English on the welcome screen: it stays
         k.panel.scan(order["qr"])
         pump_until(k, lambda: co.phase is Phase.CART)
+        assert co.language == "en"
         assert co.cart.totals().total == 7200 and [(ln.product.name("en"), ln.qty) for ln in co.cart.lines] == [
             ("宫保鸡丁套餐", 2),
             ("Iced tea", 1),
