@@ -143,3 +143,27 @@ def test_head_office_alerts_an_order_handed_over_twice(hq_engine, hq_key, tmp_pa
     assert hq_orders.get(hq_engine, key, order["order_no"])["timeline"][-1]["by"] == "demo-store/kiosk-01"
     [alert] = [a for a in queries.alerts(hq_engine) if a["kind"] == "collected_twice"]
     assert alert["kiosk"] == "kiosk-02" and "already collected at demo-store/kiosk-01" in alert["detail"]
+
+
+@pytest.mark.parametrize("size", ["800x480", "720x1280"])
+def test_the_cart_of_an_order_shows_its_lines_without_buttons_to_change_them(ui_for, hq_engine, hq_key, size):
+    from tests.test_shopper_screen import contrast
+    from tests.test_ui import overlaps
+
+    key, public = hq_key
+    _, order = hq_orders.create(hq_engine, key, "shop", ORDER)
+    k, ui = ui_for(display={"size": size}, mqtt={"hq_public_key_file": public}, kiosk={"default_language": "en"})
+    k.panel.scan(order["qr"])
+    for _ in range(50):
+        ui.frame()
+        if k.checkout.phase is Phase.CART:
+            break
+    ui.painter.audit = []
+    ui.frame()
+    names = [b.name for b in ui.painter.buttons]
+    assert not [n for n in names if n.split(":")[0] in ("plus", "minus", "remove")], names
+    texts = {d.text: d for d in ui.painter.audit if hasattr(d, "text")}
+    assert (
+        "×2" in texts and "Iced tea" in texts and all(contrast(d.colour, d.background) >= 4.5 for d in texts.values())
+    )
+    assert overlaps(ui) == []

@@ -371,6 +371,7 @@ class Controller(Actions):
             out_of_service=co.out_of_service,
             not_ready=self.no_catalog,
             demo=self.w.demo,
+            online_order=co.online_order.order_no if co.online_order is not None else "",
             devices_down=tuple(down),
             printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,

@@ -80,3 +80,4 @@ class View:
     sim_buttons: tuple[tuple[str, str], ...]  # the simulator's panel: (label, name); empty when hidden
     not_ready: bool = False  # out of service because head office's catalog has not arrived yet
     demo: bool = False  # a show kiosk (--demo): the top bar says no real payments are taken
+    online_order: str = ""  # the cart is this order made elsewhere (its lines fixed: no − + ×)

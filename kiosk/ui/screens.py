@@ -184,6 +184,12 @@ class Screens(PaymentScreens, StaffScreens):
         if changed:
             p.fill_rect(theme.PRIMARY, (r.left, r.top, 6, r.height), radius=3)
         sku, right = ln.sku, r.right - 4
+        if co.online_order:  # an order made elsewhere is paid as it was ordered: no − + ×, just its lines
+            p.text(format_money(ln.amount, co.currency), (right - 56, r.centery), 24, anchor="midright")
+            qty = pygame.Rect(right - 200, r.top + 3, 48, 48)
+            p.text(f"×{ln.qty}", qty.center, 26, anchor="center")
+            p.two_lines(ln.name, (r.left + 12, r.centery), qty.left - r.left - 20, r.height - 4)
+            return
         p.button(
             pygame.Rect(right - 48, r.top + 3, 48, 48),
             "×",
