@@ -87,12 +87,14 @@ class StartPayment:
     scheme: Scheme
     lines: tuple[tuple[Product, int], ...]
     totals: Totals
+    online_order: str = ""  # the order made elsewhere this pays: its hand-over is recorded with the sale
 
 
 @dataclass(frozen=True)
 class StartQrPayment:
     lines: tuple[tuple[Product, int], ...]
     totals: Totals
+    online_order: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,8 +123,9 @@ class NoPaperReceipt:
 
 @dataclass(frozen=True)
 class CollectOnlineOrder:
-    """An order made elsewhere is handed over: record it once, tell head office, print its ticket.
-    `kiosk_order_no`: this kiosk's order when it was paid here (None: it was paid online)."""
+    """An order made elsewhere is handed over: print its ticket; one paid online is also recorded (once) and
+    head office told (one paid here was, with its sale).  `kiosk_order_no`: this kiosk's order when it was paid
+    here (None: it was paid online)."""
 
     order: OnlineOrder
     kiosk_order_no: str | None
@@ -284,7 +287,9 @@ class Checkout:
         self.shopper_cancelled = False
         self.masked_code = scanned.masked
         self.notice = None
-        return [StartPayment(scanned.text, scanned.scheme, self.cart.snapshot(), self.cart.totals())]
+        return [
+            StartPayment(scanned.text, scanned.scheme, self.cart.snapshot(), self.cart.totals(), self._paying_for())
+        ]
 
     def tap_pay(self, now: float) -> list[Effect]:
         self.last_activity = now
@@ -308,7 +313,7 @@ class Checkout:
             self.shopper_cancelled = False
             self.masked_code = ""
             self.notice = None
-            return [StartQrPayment(self.cart.snapshot(), self.cart.totals())]
+            return [StartQrPayment(self.cart.snapshot(), self.cart.totals(), self._paying_for())]
         return []
 
     def qr_ready(self, qr: str, deadline: float) -> None:
@@ -335,6 +340,9 @@ class Checkout:
             self.shopper_cancelled = True
             return [CancelPayment()]
         return []
+
+    def _paying_for(self) -> str:
+        return self.online_order.order_no if self.online_order is not None else ""
 
     def _order_is_fixed(self) -> list[Effect] | None:
         """An order made elsewhere is paid as it was ordered: its lines cannot change here."""

@@ -408,3 +408,25 @@ def test_a_wallet_code_read_by_the_product_scanner_pays(tmp_path):
         assert k.checkout.paying and k.checkout.masked_code == "2812********3451"
     finally:
         k.stop()
+
+
+def test_recovery_hands_over_the_order_made_elsewhere_its_payment_paid(gateway, store):
+    """Killed after the gateway took a guest's money for their online order, before the kiosk wrote PAID: the
+    recovered sale hands the order over too, in the same transaction, so nobody asks the guest to pay again."""
+    req = start(store, "281234567890123451")
+    otn = store.begin_payment(
+        gateway="sandbox",
+        channel="alipay",
+        code_masked="2812********3451",
+        lines=req.lines,
+        totals=req.totals,
+        language="en",
+        online_order="W-261204000007",
+    )
+    assert store.online_collected("W-261204000007") is None  # nothing handed over before it is paid
+    assert gateway.pay(PayRequest(otn, req.code, 550, "CNY", "t")).status is Status.PAID
+    [r] = driver(gateway, store).recover_all()
+    assert r.outcome is Outcome.PAID
+    assert store.online_collected("W-261204000007")["kiosk_order_no"] == r.order.order_no
+    events = [json.loads(m["payload"])["data"] for m in store.pending_outbox(limit=100) if m["topic"] == "events"]
+    assert {"kind": "online_order_collected", "order_no": "W-261204000007", "paid_here": r.order.order_no} in events

@@ -95,6 +95,7 @@ class PaymentDriver:
             lines=req.lines,
             totals=req.totals,
             language=language,
+            online_order=req.online_order,
         )
         if out_trade_no is None:
             return Result(Outcome.FAILED, "", reason=OUT_OF_SERVICE)
@@ -151,11 +152,17 @@ class PaymentDriver:
         show_qr: Callable[[str, float], None],
         expires_s: float,
         cancel: threading.Event | None = None,
+        online_order: str = "",
     ) -> Result:
         """ "Scan to pay": precreate a QR, show it, poll until paid, cancelled or expired; close what is left."""
         cancel = cancel or threading.Event()
         out_trade_no = self._begin(
-            channel=self.gateway.qr_channel, code_masked="-", lines=lines, totals=totals, language=language
+            channel=self.gateway.qr_channel,
+            code_masked="-",
+            lines=lines,
+            totals=totals,
+            language=language,
+            online_order=online_order,
         )
         if out_trade_no is None:
             return Result(Outcome.FAILED, "", reason=OUT_OF_SERVICE)

@@ -284,7 +284,8 @@ class Runtime:
         """Hand an order made elsewhere over: recorded once and reported, then its ticket printed."""
 
         def job() -> None:
-            if self.store.collect_online_order(e.order.order_no, e.kiosk_order_no):
+            # paid here: recorded with its sale (Store.complete_payment); paid online: recorded now, once
+            if e.kiosk_order_no is not None or self.store.collect_online_order(e.order.order_no):
                 self.printing.collection_ticket(e.order, e.kiosk_order_no, e.language)
 
         self.workers["store-io"].submit("collect", e.order.order_no, job)

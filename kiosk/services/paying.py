@@ -73,6 +73,7 @@ class PaymentService:
                 show_qr=lambda qr, deadline: self.post(QrShown(qr, deadline)),
                 expires_s=self.qr_expiry_s,
                 cancel=cancel,
+                online_order=req.online_order,
             )
         except Exception as exc:  # the store or gateway failed in a way the driver did not expect
             self._failed(exc)

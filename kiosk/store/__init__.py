@@ -49,19 +49,12 @@ class Store(Journal):
         )
         return {"collected_at": row[0], "kiosk_order_no": row[1]} if row else None
 
-    def collect_online_order(self, order_no: str, kiosk_order_no: str | None) -> bool:
-        """Hand an order made elsewhere over, once: recorded, and head office told (an `events` message), in one
-        transaction.  False if this kiosk handed it over before (nothing changes)."""
-        now = messages.utc_now()
+    def collect_online_order(self, order_no: str) -> bool:
+        """Hand over an order paid online, once: recorded, and head office told (an `events` message), in one
+        transaction.  False if this kiosk handed it over before (nothing changes).  An order paid here is handed
+        over by its payment's completion (complete_payment)."""
         with self.tx() as db:
-            done = db.execute(
-                "INSERT OR IGNORE INTO online_collected(order_no, collected_at, kiosk_order_no) VALUES (?,?,?)",
-                (order_no, now, kiosk_order_no),
-            ).rowcount
-            if done:
-                data = {"kind": "online_order_collected", "order_no": order_no, "paid_here": kiosk_order_no or ""}
-                self._enqueue(db, "events", self.msg_id("events", f"collected:{order_no}"), data)
-        return bool(done)
+            return self._collect(db, order_no, None)
 
     # -- head office's commands -------------------------------------------------------
     def claim_command(self, cmd_id: str, name: str, digest: str) -> str:

@@ -37,17 +37,21 @@ class Journal(CatalogStore):
         totals: Totals,
         language: str,
         code_digest: bytes | None = None,
+        online_order: str = "",
     ) -> str:
         """Persist a new payment as SUBMITTING before anything is sent; returns its out_trade_no.
 
         `code_digest` (kiosk.codes.code_digest under `self.code_key`) marks the wallet code used (for a day:
-        `forget_old_codes`; wallets' codes expire within minutes).
+        `forget_old_codes`; wallets' codes expire within minutes).  `online_order`: the order made elsewhere this
+        payment pays; the payment's completion hands it over (recovery's too).
         """
         now = messages.utc_now()
-        cart = {
+        cart: dict[str, Any] = {
             "lines": [[p.__dict__, qty] for p, qty in lines],
             "totals": {k: getattr(totals, k) for k in ("subtotal", "discount", "tax", "total")},
         }
+        if online_order:
+            cart["online_order"] = online_order
         with self.tx() as db:
             n = self._next(db, "payment")
             out_trade_no = f"{self.id.order_prefix}{datetime.now():%y%m%d%H%M%S}{n:06d}"
@@ -188,7 +192,20 @@ class Journal(CatalogStore):
                 self.msg_id("orders", order_no),
                 messages.order_data(order, self._meta(db, "catalog_version")),
             )
+            if cart.get("online_order"):  # paid here: handed over in the same transaction, whoever completes it
+                self._collect(db, cart["online_order"], order_no)
             return order
+
+    def _collect(self, db: sqlite3.Connection, order_no: str, kiosk_order_no: str | None) -> bool:
+        """An order made elsewhere handed over, once, with the `events` message that tells head office."""
+        done = db.execute(
+            "INSERT OR IGNORE INTO online_collected(order_no, collected_at, kiosk_order_no) VALUES (?,?,?)",
+            (order_no, messages.utc_now(), kiosk_order_no),
+        ).rowcount
+        if done:
+            data = {"kind": "online_order_collected", "order_no": order_no, "paid_here": kiosk_order_no or ""}
+            self._enqueue(db, "events", self.msg_id("events", f"collected:{order_no}"), data)
+        return bool(done)
 
     @staticmethod
     def _order_number(db: sqlite3.Connection, day: str) -> int:
