@@ -619,19 +619,14 @@ def _catalog_child(part: str, products: int, tmp: str) -> None:
     (UI running, dummy video) takes that command through its own path."""
     folder = Path(tmp)
     if part == "headoffice":
-        from bench.scale import ean13
+        from bench.fleet_catalog import catalog_csv
         from headoffice import catalog as hq_catalog
         from headoffice import publish
         from headoffice.db import make_engine
         from headoffice.migrate import upgrade
         from kiosk import signing
 
-        csv_file = folder / "catalog.csv"
-        with csv_file.open("w", encoding="utf-8") as f:
-            f.write("sku,barcodes,name_zh,name_en,category,tax_class,price,unit\n")
-            for i in range(products):
-                f.write(f"S{i:06d},{ean13(f'69{i:010d}')},商品名称{i}号,Product number {i},c{i % 40},standard,")
-                f.write(f"{100 + i % 5000},piece\n")
+        csv_file = catalog_csv(folder / "catalog.csv", products)
         engine = make_engine(f"sqlite:///{folder / 'hq.sqlite'}")
         upgrade(engine)
         t0 = time.perf_counter()

@@ -21,13 +21,15 @@ from bench.figures import RUNS, Row, spread
 REPO = Path(__file__).resolve().parent.parent
 
 
-def catalog_csv(path: Path, products: int, version: int) -> Path:
+def catalog_csv(path: Path, products: int, version: int = 0) -> Path:
+    """A head-office catalog file of `products` rows; `version` moves the prices (each version differs)."""
     from bench.scale import ean13
 
     with path.open("w", encoding="utf-8") as f:
-        f.write("sku,barcodes,name_zh,name_en,tax_class,price\n")
+        f.write("sku,barcodes,name_zh,name_en,category,tax_class,price,unit\n")
         for i in range(products):
-            f.write(f"S{i:06d},{ean13(f'69{i:010d}')},商品{i},Product {i},standard,{100 + (i + version) % 5000}\n")
+            f.write(f"S{i:06d},{ean13(f'69{i:010d}')},商品名称{i}号,Product number {i},c{i % 40},standard,")
+            f.write(f"{100 + (i + version) % 5000},piece\n")
     return path
 
 

@@ -74,11 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what in ("kiosks", "order", "alerts"):
         from headoffice import queries
-        from headoffice.db import make_engine
-        from headoffice.migrate import upgrade
 
-        engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        engine = database(cfg)
         if args.what == "kiosks":
             for k in queries.fleet(engine):
                 print(json.dumps(k, ensure_ascii=False, default=str))
@@ -104,12 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         import getpass
 
         from headoffice import users
-        from headoffice.db import make_engine
-        from headoffice.migrate import upgrade
 
         password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-        engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        engine = database(cfg)
         try:
             users.add_user(engine, args.name, args.role, password)
         except users.UserError as exc:
@@ -119,11 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what == "apiclient":
         from headoffice import online_orders
-        from headoffice.db import make_engine
-        from headoffice.migrate import upgrade
 
-        engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        engine = database(cfg)
         try:
             token = online_orders.add_client(engine, args.name)
         except online_orders.OrderError as exc:
@@ -136,6 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "cmd":
         return send_command(cfg, args)
     return run(cfg)
+
+
+def database(cfg):
+    """Head office's database, its schema brought up to date (every command-line use starts here)."""
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+
+    engine = make_engine(cfg.database.url)
+    upgrade(engine)
+    return engine
 
 
 def run(cfg) -> int:
@@ -170,11 +171,8 @@ def catalog_file(cfg, action: str, file: str) -> int:
     from pathlib import Path
 
     from headoffice import catalog
-    from headoffice.db import make_engine
-    from headoffice.migrate import upgrade
 
-    engine = make_engine(cfg.database.url)
-    upgrade(engine)
+    engine = database(cfg)
     path = Path(file)
     if action == "export":
         print(f"{catalog.export_file(engine, path)} products written to {path}")
@@ -193,16 +191,13 @@ def catalog_file(cfg, action: str, file: str) -> int:
 
 def publish_catalog(cfg, stores: list[str] | None) -> int:
     from headoffice import publish
-    from headoffice.db import make_engine
-    from headoffice.migrate import upgrade
     from headoffice.signing import load_key
 
     try:
         key = load_key(cfg.commands.private_key_file)
         if key is None:
             raise ValueError("commands.private_key_file is not set: kiosks accept only catalogs head office signed")
-        engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        engine = database(cfg)
         bundles = publish.publish(engine, key, stores)
     except ValueError as exc:
         print(f"cannot publish: {exc}", file=sys.stderr)
@@ -216,11 +211,8 @@ def stock_command(cfg, action: str, what: str, order_no: str) -> int:
     from pathlib import Path
 
     from headoffice import stock
-    from headoffice.db import make_engine
-    from headoffice.migrate import upgrade
 
-    engine = make_engine(cfg.database.url)
-    upgrade(engine)
+    engine = database(cfg)
     try:
         if action == "count":
             n = stock.set_counts(engine, stock.read_counts(Path(what)))
@@ -242,8 +234,6 @@ def send_command(cfg, args) -> int:
     import paho.mqtt.client as mqtt
 
     from headoffice.commands import Commands
-    from headoffice.db import make_engine
-    from headoffice.migrate import upgrade
     from headoffice.signing import load_key
 
     try:
@@ -255,8 +245,7 @@ def send_command(cfg, args) -> int:
     except ValueError as exc:
         print(f"cannot send: {exc}", file=sys.stderr)
         return 2
-    engine = make_engine(cfg.database.url)
-    upgrade(engine)
+    engine = database(cfg)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hq-cli-{time.time_ns()}")
     client.connect(cfg.mqtt.host, cfg.mqtt.port)
     client.loop_start()

@@ -37,21 +37,37 @@ def set_counts(engine: Engine, counts: Iterable[Count]) -> int:
 
 
 def counted(conn: Connection, rows: list[Count]) -> None:
-    """In the caller's transaction: the stock of each (store, sku) is what was counted."""
+    """In the caller's transaction: the stock of each (store, sku) is what was counted.  One look-up per 500
+    rows finds the ones already tracked; the rest are inserted together (a catalog file may count 10^5)."""
+    if not rows:
+        return
     now = time.time()
-    if rows:
-        pending = Pending()
-        for store, sku, qty, low in rows:
-            found = conn.execute(select(stock.c.low).where(and_(stock.c.store == store, stock.c.sku == sku))).first()
-            if found is None:
-                conn.execute(insert(stock).values(store=store, sku=sku, qty=qty, low=low, updated_at=now))
-            else:
-                values: dict[str, Any] = {"qty": qty, "updated_at": now}
-                if low is not None:
-                    values["low"] = low
-                conn.execute(update(stock).where(and_(stock.c.store == store, stock.c.sku == sku)).values(**values))
-            _alerts(pending, store, sku, qty, low if low is not None else (found.low if found else None), now)
-        pending.write(conn)
+    latest = {(st, sku): (qty, low) for st, sku, qty, low in rows}  # a sku counted twice: the last count
+    keys = list(latest)
+    known: dict[tuple[str, str], int | None] = {}
+    for i in range(0, len(keys), 500):
+        query = select(stock.c.store, stock.c.sku, stock.c.low).where(
+            tuple_(stock.c.store, stock.c.sku).in_(keys[i : i + 500])
+        )
+        known.update({(st, sku): low for st, sku, low in conn.execute(query)})
+    new = [
+        {"store": st, "sku": sku, "qty": qty, "low": low, "updated_at": now}
+        for (st, sku), (qty, low) in latest.items()
+        if (st, sku) not in known
+    ]
+    changed = [
+        {"s": st, "k": sku, "qty": qty, "low": low if low is not None else known[(st, sku)], "at": now}
+        for (st, sku), (qty, low) in latest.items()
+        if (st, sku) in known
+    ]
+    if new:
+        conn.execute(insert(stock), new)
+    if changed:
+        conn.execute(_SET, changed)
+    pending = Pending()
+    for (st, sku), (qty, low) in latest.items():
+        _alerts(pending, st, sku, qty, low if low is not None else known.get((st, sku)), now)
+    pending.write(conn)
 
 
 def read_counts(path: Path) -> list[Count]:
@@ -122,6 +138,11 @@ def levels(engine: Engine, store: str) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in rows]
 
 
+_SET = (
+    update(stock)
+    .where(and_(stock.c.store == bindparam("s"), stock.c.sku == bindparam("k")))
+    .values(qty=bindparam("qty"), low=bindparam("low"), updated_at=bindparam("at"))
+)
 _ADD = (
     update(stock)
     .where(and_(stock.c.store == bindparam("s"), stock.c.sku == bindparam("k")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -30,7 +31,18 @@ def firmware_version(root: Path | None = None) -> str:
     return f"{RELEASE}+{described}"[:32] if run.returncode == 0 and described else RELEASE
 
 
-__version__ = firmware_version()
+@functools.cache
+def _installed_version() -> str:
+    return firmware_version()
+
+
+def __getattr__(name: str) -> str:
+    """`kiosk.__version__`, found when first asked (it may run git): importing the kiosk costs nothing."""
+    if name == "__version__":
+        return _installed_version()
+    raise AttributeError(f"module 'kiosk' has no attribute {name!r}")
+
+
 # The earliest the wall clock can truly be (this firmware did not exist before): a Pi without a battery-backed
 # clock starts in the past until network time arrives, and a sale then would get the wrong day and number.
 CLOCK_FLOOR = 1_764_547_200  # 2025-12-01T00:00:00Z

@@ -31,7 +31,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from cryptography import x509
 
-from kiosk import __version__, messages
+import kiosk
+from kiosk import messages
 from kiosk.config import Config
 from kiosk.intake import CommandHandler, Intake
 from kiosk.signing import Verifier, load_public_key
@@ -287,7 +288,7 @@ class MqttLink:
             log.warning("mqtt: session not counted (%s)", exc)
             session = 0
         birth = {
-            "firmware": __version__,
+            "firmware": kiosk.__version__,
             "installation": self.store.installation,
             "config_digest": self.config_digest,
             "catalog_version": self.store.catalog_version(),

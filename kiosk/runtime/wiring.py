@@ -122,11 +122,12 @@ class Runtime:
             previews_dir=self.data_dir / "receipts",
         )
         self.refunds = RefundService(self.store, self.driver, self.printing, self.workers["back-office"], post)
+        hq_key = load_public_key(cfg.mqtt.hq_public_key_file)  # head office's signature on catalogs and orders
         self.catalog_updates = CatalogUpdates(
             self.store,
             self.workers["back-office"],
             post,
-            key=load_public_key(cfg.mqtt.hq_public_key_file),
+            key=hq_key,
             store_id=cfg.kiosk.store_id,
         )
         self.commands = HeadOfficeCommands(
@@ -197,7 +198,7 @@ class Runtime:
             currency=cfg.kiosk.currency,
             switch_catalog=self._switch_catalog,
             demo=demo,
-            online_orders=OnlineOrders(self.store, load_public_key(cfg.mqtt.hq_public_key_file), cfg.kiosk.store_id),
+            online_orders=OnlineOrders(self.store, hq_key, cfg.kiosk.store_id),
             collect_online=self._collect_online,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)

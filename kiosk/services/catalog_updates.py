@@ -23,6 +23,7 @@ import base64
 import binascii
 import gzip
 import hashlib
+import io
 import json
 import logging
 import zlib
@@ -86,7 +87,7 @@ def verify(body: dict[str, Any], key: Ed25519PublicKey | None, store_id: str) ->
 def unpack(data: bytes, version: int, store_id: str) -> list[tuple[Product, list[str]]]:
     """The bundle's products, each with all its barcodes; CatalogRefused for anything malformed."""
     try:
-        raw = gzip.GzipFile(fileobj=_Bytes(data)).read(MAX_UNPACKED + 1)
+        raw = gzip.GzipFile(fileobj=io.BytesIO(data)).read(MAX_UNPACKED + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise CatalogRefused(f"the bundle does not unpack: {exc}") from None
     if len(raw) > MAX_UNPACKED:
@@ -141,19 +142,6 @@ def _product(item: dict[str, Any]) -> tuple[Product, list[str]]:
         category=str(item.get("category", ""))[:200],
     )
     return product, codes
-
-
-class _Bytes:
-    """A read-only file over bytes, without copying them (gzip reads it in chunks)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._view, self._at = memoryview(data), 0
-
-    def read(self, n: int = -1) -> bytes:
-        end = len(self._view) if n is None or n < 0 else min(len(self._view), self._at + n)
-        out = bytes(self._view[self._at : end])
-        self._at = end
-        return out
 
 
 class CatalogUpdates:
