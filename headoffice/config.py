@@ -50,6 +50,7 @@ class CommandsSection:
     private_key_file: str = ""  # head office's Ed25519 key: commands and acks are signed with it
     answer_timeout_s: float = 600.0  # no cmd-result within this: "no answer"
     catalog_check_s: float = 10.0  # how often kiosks not on their store's newest catalog are looked for
+    catalog_inline_max: int = 2**20  # bundles up to this many bytes ride in cmd/catalog; bigger: a download URL
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class HttpSection:
     port: int = 8080
     order_qr_days: float = 30.0  # how long an online order's signed QR stays good
     secure_cookies: bool = False  # true behind TLS (a reverse proxy): the session cookie goes over HTTPS only
+    public_url: str = ""  # how kiosks reach this HTTP API (https://hq.example.com); "": http://host:port
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

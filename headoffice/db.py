@@ -11,6 +11,7 @@ plans).  The schema is created and upgraded by Alembic (`migrations/`).
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from sqlalchemy import (
@@ -29,7 +30,10 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    insert,
+    select,
 )
+from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
 
@@ -373,6 +377,21 @@ hq_settings = Table(
     Column("key", NAME, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+def hq_secret(engine: Engine, name: str) -> str:
+    """A random secret of head office's (the session key, the catalog download key): made once, kept in
+    hq_settings, so every worker and every restart shares it."""
+    with engine.begin() as conn:
+        found = conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == name)).scalar()
+        if found:
+            return found
+        try:
+            conn.execute(insert(hq_settings).values(key=name, value=secrets.token_urlsafe(48)))
+        except IntegrityError:  # another worker made it first
+            pass
+    with engine.connect() as conn:
+        return conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == name)).scalar_one()
 
 
 def make_engine(url: str) -> Engine:

@@ -22,11 +22,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, and_, func, insert, select
+from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from headoffice.db import api_clients, online_orders
+from headoffice.signing import canonical
 
 PREFIX = "KO1"
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -147,6 +149,32 @@ def create(engine: Engine, key: Ed25519PrivateKey, client: str, body: Any, qr_da
     raise OrderError("head office is too busy to number the order; try again")
 
 
+def mark_paid(engine: Engine, key: Ed25519PrivateKey, client: str, order_no: str, body: Any) -> dict[str, Any]:
+    """The client took the payment after the order was made (the guest paid in the shop's app): the order is
+    paid, so a kiosk hands it over without asking for money even though the guest's QR still says unpaid.  The
+    same trade id again changes nothing; OrderError when the order is not this client's or is paid otherwise."""
+    if not isinstance(body, dict) or not isinstance(body.get("trade_id"), str) or not body["trade_id"]:
+        raise OrderError("trade_id: the gateway's trade id of the payment (and gateway)")
+    trade_id, gateway = body["trade_id"][:64], str(body.get("gateway", ""))[:32]
+    with engine.begin() as conn:
+        row = conn.execute(
+            select(online_orders.c.client, online_orders.c.state, online_orders.c.trade_id).where(
+                online_orders.c.order_no == order_no
+            )
+        ).first()
+        if row is None or row.client != client:
+            raise KeyError(order_no)
+        if row.state == "created":
+            conn.execute(
+                update(online_orders)
+                .where(and_(online_orders.c.order_no == order_no, online_orders.c.state == "created"))
+                .values(state="paid", trade_id=trade_id, gateway=gateway, paid_at=time.time())
+            )
+        elif row.trade_id != trade_id:
+            raise OrderError(f"the order is {row.state} already (trade id {row.trade_id or 'taken at a kiosk'})")
+    return get(engine, key, order_no)
+
+
 def get(engine: Engine, key: Ed25519PrivateKey, order_no: str) -> dict[str, Any]:
     """The order, its state and timeline, and its signed QR; KeyError if there is none."""
     with engine.connect() as conn:
@@ -189,3 +217,41 @@ def qr_text(key: Ed25519PrivateKey, row: Any) -> str:
         ensure_ascii=False,
     ).encode("utf-8")
     return f"{PREFIX}.{b64url(payload)}.{b64url(key.sign(payload))}"
+
+
+def status(engine: Engine, key: Ed25519PrivateKey, body: Any, now: float | None = None) -> dict[str, Any]:
+    """What a kiosk asks before it hands an order over: the order's state now, signed for that question.
+
+    The kiosk sends the order's QR and a nonce of its own.  Holding a QR head office signed is the right to ask
+    (a guest's QR, scanned), so no kiosk credential is needed; the answer (`status`: order number, state, paid,
+    collected at and by, the nonce, head office's time) is signed with head office's key over its canonical
+    JSON, so the kiosk trusts it as it trusts the QR, and an old answer replayed does not match its nonce.
+    OrderError for a question head office will not answer."""
+    if not isinstance(body, dict):
+        raise OrderError("the body must be a JSON object")
+    qr, nonce = body.get("qr"), body.get("nonce")
+    if not isinstance(nonce, str) or not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", nonce):
+        raise OrderError("nonce: 16-64 letters, digits, '-' or '_', new for each question")
+    parts = qr.split(".") if isinstance(qr, str) and len(qr) <= 4000 else []
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise OrderError("qr: the order's QR text (KO1.payload.signature)")
+    try:
+        payload, signature = (base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)) for p in parts[1:])
+        key.public_key().verify(signature, payload)
+        order_no = json.loads(payload)["o"]
+    except (ValueError, KeyError, TypeError, InvalidSignature):
+        raise OrderError("qr: not an order QR head office signed") from None
+    with engine.connect() as conn:
+        row = conn.execute(select(online_orders).where(online_orders.c.order_no == order_no)).first()
+    if row is None:
+        raise OrderError("qr: head office has no such order")
+    answer = {
+        "order_no": row.order_no,
+        "state": row.state,
+        "paid": row.state != "created",
+        "collected_at": row.collected_at,
+        "collected_by": row.collected_by,
+        "nonce": nonce,
+        "at": time.time() if now is None else now,
+    }
+    return {"status": answer, "sig": b64url(key.sign(canonical(answer)))}

@@ -7,7 +7,11 @@ Its manifest (format, version, store, sha256 and size of the bundle) is signed w
 canonical JSON (sorted keys, no spaces, UTF-8), the signature in Base64.  The kiosk (kiosk/services/
 catalog_updates.py, written apart) checks size, hash and signature before it loads anything.
 
-Delivery: `cmd/catalog` carrying the manifest, its signature and the bundle in Base64.  `catch_up()` sends it to
+Delivery: `cmd/catalog` carrying the manifest, its signature and either the bundle in Base64 (bundles up to
+`commands.catalog_inline_max` bytes) or `url`, where the kiosk downloads it from head office's HTTP API
+(`GET /api/v1/catalog/{store}/{version}/{token}`: the token is an HMAC of store and version under a secret of
+head office's, so only a kiosk told by an authenticated command knows the address; the bytes are checked against
+the signed manifest anyway).  `catch_up()` sends it to
 every kiosk whose reported catalog_version is not its store's newest and that has not been sent that version
 yet (kiosks offline at publishing get it when they are back; a refused one is not sent again).
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
-import json
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +30,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, and_, func, insert, select
 
 from headoffice import catalog
-from headoffice.db import catalog_bundles, catalog_versions, commands, kiosks
+from headoffice.db import catalog_bundles, catalog_versions, commands, hq_secret, kiosks
+from headoffice.signing import canonical
 
 FORMAT = "kiosk-catalog/1"
 
@@ -43,10 +48,6 @@ class Bundle:
 
 def manifest(store: str, version: int, sha256: str, size: int) -> dict[str, Any]:
     return {"format": FORMAT, "version": version, "store": store, "sha256": sha256, "size": size}
-
-
-def canonical(doc: dict[str, Any]) -> bytes:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def build(products: list[catalog.CatalogProduct], store: str, version: int, published_at: str) -> bytes:
@@ -101,17 +102,38 @@ def publish(engine: Engine, key: Ed25519PrivateKey, stores: list[str] | None = N
     return out
 
 
-def command_data(engine: Engine, store: str, version: int) -> dict[str, Any]:
-    """What `cmd/catalog` carries for this store's bundle of `version`: the manifest, its signature, the bundle."""
+def download_token(secret: str, store: str, version: int) -> str:
+    return hmac.new(secret.encode(), f"{store}/{version}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def command_data(
+    engine: Engine, store: str, version: int, inline_max: int = 2**20, url_base: str = ""
+) -> dict[str, Any]:
+    """What `cmd/catalog` carries for this store's bundle of `version`: the manifest, its signature, and the
+    bundle itself when it is at most `inline_max` bytes (or no `url_base` is known), else its download address."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(catalog_bundles).where(and_(catalog_bundles.c.store == store, catalog_bundles.c.version == version))
-        ).one()
-    return {
-        **manifest(store, version, row.sha256, row.size),
-        "signature": row.signature,
-        "bundle": base64.b64encode(row.bundle).decode("ascii"),
-    }
+        head = select(catalog_bundles.c.sha256, catalog_bundles.c.size, catalog_bundles.c.signature).where(
+            and_(catalog_bundles.c.store == store, catalog_bundles.c.version == version)
+        )
+        row = conn.execute(head).one()
+        out = {**manifest(store, version, row.sha256, row.size), "signature": row.signature}
+        if row.size > inline_max and url_base:
+            token = download_token(hq_secret(engine, "download_secret"), store, version)
+            return {**out, "url": f"{url_base.rstrip('/')}/api/v1/catalog/{store}/{version}/{token}"}
+        data = conn.execute(select(catalog_bundles.c.bundle).where(head.whereclause)).scalar_one()
+    return {**out, "bundle": base64.b64encode(data).decode("ascii")}
+
+
+def download(engine: Engine, store: str, version: int, token: str) -> bytes | None:
+    """The bundle a download address names, or None when there is none or the token is not its."""
+    if not hmac.compare_digest(token, download_token(hq_secret(engine, "download_secret"), store, version)):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(
+            select(catalog_bundles.c.bundle).where(
+                and_(catalog_bundles.c.store == store, catalog_bundles.c.version == version)
+            )
+        ).scalar()
 
 
 def newest(engine: Engine) -> dict[str, tuple[int, str]]:

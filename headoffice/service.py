@@ -51,7 +51,7 @@ class Service:
             self.client,
             self.key,
             answer_timeout_s=cfg.commands.answer_timeout_s,
-            expand={"catalog": lambda store, data: publish.command_data(self.engine, store, int(data["version"]))},
+            expand={"catalog": self._catalog_data},
         )
         self._next_catch_up = 0.0
         self._stop = threading.Event()
@@ -179,6 +179,12 @@ class Service:
                 self.commands.send(store, kiosk, "catalog", {"version": version})
         i = self.cfg.ingest
         self.ingest.check_silent(i.silent_heartbeats * i.telemetry_interval_s)
+
+    def _catalog_data(self, store: str, data: dict) -> dict:
+        """cmd/catalog's data: the bundle inline, or its download address when it is big and the HTTP API runs."""
+        http = self.cfg.http
+        url = http.base_url if http.enabled else ""
+        return publish.command_data(self.engine, store, int(data["version"]), self.cfg.commands.catalog_inline_max, url)
 
     def _ask_resend(self, store: str, kiosk: str, from_seq: int) -> None:
         log.warning("%s/%s: messages from seq %d missing; asking the kiosk to send them again", store, kiosk, from_seq)

@@ -31,11 +31,15 @@ def load_key(path: str) -> Ed25519PrivateKey | None:
     return key
 
 
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The bytes head office signs: JSON with sorted keys, no spaces, UTF-8."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
 def signed(envelope: dict[str, Any], key: Ed25519PrivateKey | None) -> dict[str, Any]:
     if key is None:
         return envelope
-    body = json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    return {**envelope, "sig": base64.b64encode(key.sign(body)).decode("ascii")}
+    return {**envelope, "sig": base64.b64encode(key.sign(canonical(envelope))).decode("ascii")}
 
 
 def keygen(prefix: str) -> tuple[Path, Path]:

@@ -5,9 +5,13 @@
     GET  /fleet                           every kiosk: state, since when, firmware, catalog, outbox, gateway
     POST /api/v1/orders                   an order from a web shop or booking system (headoffice/online_orders.py)
     GET  /api/v1/orders/{order_no}        its state, timeline and signed QR
+    POST /api/v1/orders/{order_no}/paid   the client took the payment since: {trade_id, gateway}
+    POST /api/v1/order-status             a kiosk's question before it hands an order over (no token: the
+                                          order's signed QR is the right to ask; the answer is signed)
+    GET  /api/v1/catalog/{store}/{version}/{token}  a published catalog bundle (the address cmd/catalog gives)
 
 Every console page needs a login (a signed session cookie: HttpOnly, SameSite=Strict, Secure behind TLS); every
-form carries the session's CSRF token and a post without it is refused.  Every /api route needs
+form carries the session's CSRF token and a post without it is refused.  The orders routes need
 `Authorization: Bearer <token>` of a client made with `python -m headoffice apiclient NAME`.  A refused API
 request gets a JSON `{"error": ...}` naming the reason, and changes nothing.
 """
@@ -24,38 +28,22 @@ from pathlib import Path
 
 import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from headoffice import online_orders, queries, users
-from headoffice.db import hq_settings
+from headoffice import online_orders, publish, queries, users
+from headoffice.db import hq_secret
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-def session_secret(engine: Engine) -> str:
-    """The key that signs session cookies: made once, kept in the database, so every worker shares it."""
-    with engine.begin() as conn:
-        found = conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == "session_secret")).scalar()
-        if found:
-            return found
-        made = secrets.token_urlsafe(48)
-        try:
-            conn.execute(insert(hq_settings).values(key="session_secret", value=made))
-        except IntegrityError:  # another worker made it first
-            pass
-    with engine.connect() as conn:
-        return conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == "session_secret")).scalar_one()
 
 
 def make_app(
@@ -138,34 +126,72 @@ def make_app(
         except Exception as exc:  # noqa: BLE001 - health says what is wrong instead of failing
             return JSONResponse({"ok": False, "database": False, "error": type(exc).__name__}, status_code=503)
 
+    async def with_json_body(request: Request, work, limit: int = MAX_BODY, refusal: int = 400) -> JSONResponse:
+        """Read the request's JSON body (at most `limit` bytes), run work(body) -> (status, answer) on a thread;
+        a body that is not JSON is refused 400, an unknown order 404, an OrderError `refusal` naming the field."""
+        raw = await request.body()
+        if len(raw) > limit:
+            return refused(413, f"the body is more than {limit // 1024} KB")
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return refused(400, "the body is not JSON")
+        try:
+            status, answer = await run_in_threadpool(work, body)
+        except KeyError:
+            return refused(404, "no such order")
+        except online_orders.OrderError as exc:
+            return refused(refusal, str(exc))
+        return JSONResponse(answer, status_code=status)
+
+    NO_TOKEN = "a valid API token is needed (Authorization: Bearer ...)"
+    NO_KEY = "head office has no signing key (commands.private_key_file)"
+
     async def create_order(request: Request) -> JSONResponse:
         who = await client(request)
         if who is None:
-            return refused(401, "a valid API token is needed (Authorization: Bearer ...)")
+            return refused(401, NO_TOKEN)
         if key is None:
-            return refused(503, "head office has no signing key (commands.private_key_file): no order QR can be made")
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return refused(413, f"the body is more than {MAX_BODY // 1024} KB")
-        try:
-            body = json.loads(raw)
-            made, order = await run_in_threadpool(online_orders.create, engine, key, who, body, qr_days)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return refused(400, "the body is not JSON")
-        except online_orders.OrderError as exc:
-            return refused(400, str(exc))
-        return JSONResponse(order, status_code=201 if made else 200)
+            return refused(503, NO_KEY + ": no order QR can be made")
+
+        def work(body):
+            made, order = online_orders.create(engine, key, who, body, qr_days)
+            return (201 if made else 200), order
+
+        return await with_json_body(request, work)
 
     async def get_order(request: Request) -> JSONResponse:
         if await client(request) is None:
-            return refused(401, "a valid API token is needed (Authorization: Bearer ...)")
+            return refused(401, NO_TOKEN)
         if key is None:
-            return refused(503, "head office has no signing key (commands.private_key_file)")
+            return refused(503, NO_KEY)
         try:
             order = await run_in_threadpool(online_orders.get, engine, key, request.path_params["order_no"])
             return JSONResponse(order)
         except KeyError:
             return refused(404, "no such order")
+
+    async def order_paid(request: Request) -> JSONResponse:
+        who = await client(request)
+        if who is None:
+            return refused(401, NO_TOKEN)
+        if key is None:
+            return refused(503, NO_KEY)
+        no = request.path_params["order_no"]
+        work = lambda body: (200, online_orders.mark_paid(engine, key, who, no, body))  # noqa: E731
+        return await with_json_body(request, work, 8192, refusal=409)
+
+    async def order_status(request: Request) -> JSONResponse:
+        if key is None:
+            return refused(503, NO_KEY)
+        return await with_json_body(request, lambda body: (200, online_orders.status(engine, key, body)), 8192)
+
+    async def catalog_bundle(request: Request) -> Response:
+        p = request.path_params
+        data = await run_in_threadpool(publish.download, engine, p["store"], p["version"], p["token"])
+        if data is None:
+            return refused(404, "no such catalog")
+        return Response(data, media_type="application/gzip")
 
     return Starlette(
         routes=[
@@ -177,11 +203,14 @@ def make_app(
             Route("/fleet", fleet_page),
             Route("/api/v1/orders", create_order, methods=["POST"]),
             Route("/api/v1/orders/{order_no}", get_order),
+            Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),
+            Route("/api/v1/order-status", order_status, methods=["POST"]),
+            Route("/api/v1/catalog/{store}/{version:int}/{token}", catalog_bundle),
         ],
         middleware=[
             Middleware(
                 SessionMiddleware,
-                secret_key=session_secret(engine),
+                secret_key=hq_secret(engine, "session_secret"),
                 session_cookie="hq_session",
                 max_age=8 * 3600,
                 same_site="strict",

@@ -358,10 +358,11 @@ class Checkout:
         if self.paying or self.cart:  # another purchase is under way: never thrown away for this one
             self.notice = Notice("finish_first", error=True)
             return [Beep("error")]
-        if collected is not None:
-            self.notice = Notice(
-                "order_collected", error=True, params={"order_no": order.order_no, "when": collected["collected_at"]}
-            )
+        if collected is not None:  # here (this kiosk's record) or at another kiosk (head office's word: `where`)
+            params = {"order_no": order.order_no, "when": collected["collected_at"]}
+            if collected.get("where"):
+                params["where"] = collected["where"]
+            self.notice = Notice("order_collected_at" if "where" in params else "order_collected", True, params)
             return [Beep("error")]
         language, high_contrast = self.language, self.high_contrast  # the guest's choices stay
         self._reset()

@@ -177,6 +177,7 @@ class MqttSection:
     username: str = ""
     password_file: str = ""
     hq_public_key_file: str = ""  # head office's Ed25519 public key: commands and acks must be signed with it
+    hq_url: str = ""  # head office's HTTP API (https://hq.example.com): order states before a hand-over
     command_max_age_s: float = field(default=300.0, metadata={"min": 10, "max": 86400})
     keepalive_s: int = field(default=30, metadata={"min": 5})
     telemetry_interval_s: float = field(default=60.0, metadata={"min": 1})
@@ -367,7 +368,7 @@ def _check_cross_field(cfg: Config) -> None:
         for key in ("app_id", "app_private_key_file", "alipay_public_key_file"):
             if not getattr(cfg.alipay, key):
                 raise ConfigError(f"alipay.{key}: needed when payment.gateway = 'alipay'")
-        _check_gateway_url("alipay.gateway_url", cfg.alipay.gateway_url)
+        _check_service_url("alipay.gateway_url", cfg.alipay.gateway_url)
     if cfg.payment.gateway == "wechatpay":
         for key in (
             "mchid",
@@ -379,7 +380,9 @@ def _check_cross_field(cfg: Config) -> None:
         ):
             if not getattr(cfg.wechatpay, key):
                 raise ConfigError(f"wechatpay.{key}: needed when payment.gateway = 'wechatpay'")
-        _check_gateway_url("wechatpay.api_base", cfg.wechatpay.api_base)
+        _check_service_url("wechatpay.api_base", cfg.wechatpay.api_base)
+    if cfg.mqtt.hq_url:
+        _check_service_url("mqtt.hq_url", cfg.mqtt.hq_url)
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
         raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
     if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
@@ -396,7 +399,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _check_gateway_url(key: str, url: str) -> None:
+def _check_service_url(key: str, url: str) -> None:
     """https:// to any host; plain http:// only to this machine (tests).  No user@ part, no tricks."""
     try:
         parts = urllib.parse.urlsplit(url)

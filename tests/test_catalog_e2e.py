@@ -113,6 +113,27 @@ def test_a_published_catalog_reaches_a_running_kiosk_and_prices_the_next_cart_on
         fleet.close()
 
 
+def test_a_catalog_too_big_for_a_command_is_downloaded_by_the_kiosk_from_head_offices_http_api(tmp_path):
+    fleet = Fleet(
+        tmp_path, kiosk={"catalog": "headoffice"}, hq_commands={"catalog_check_s": 1.0, "catalog_inline_max": 0}
+    )
+    hq, k = fleet.hq, fleet.kiosk
+    try:
+        hq.start()
+        k.start()
+        assert wait_until(lambda: queries.fleet(hq.engine) and queries.fleet(hq.engine)[0]["state"] != "unknown", 20)
+        assert hq.cli("catalog", "import", str(catalog_file(tmp_path, 180))).returncode == 0
+        run = hq.cli("catalog", "publish")
+        version = re.search(r"s1: catalog (\S+)", run.stdout).group(1)
+        assert wait_until(lambda: queries.fleet(hq.engine)[0]["catalog_version"] == version, 30), k.logs()
+        assert re.search(r"catalog \d+: downloading \d+ bytes from head office", k.full_log())
+        k.scan_and_pay("281234567890123451")
+        assert wait_until(lambda: len(k.rows("SELECT 1 FROM orders")) == 1, 20), k.logs()
+        assert sorted(r["unit_price"] for r in k.rows("SELECT unit_price FROM order_lines")) == [180, 330]
+    finally:
+        fleet.close()
+
+
 def test_stock_after_head_office_is_killed_and_given_its_messages_again_is_the_true_count(tmp_path):
     fleet = Fleet(tmp_path)
     hq, k = fleet.hq, fleet.kiosk

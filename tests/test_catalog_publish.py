@@ -217,3 +217,49 @@ def test_a_load_cut_short_leaves_the_current_catalog_and_is_dropped_later(tmp_pa
     store.drop_unused_catalogs()
     assert [g for (g,) in store.conn().execute("SELECT DISTINCT gen FROM products")] == [10]
     k.stop()
+
+
+def test_a_catalog_too_big_for_a_command_is_downloaded_from_head_office_and_checked(hq_engine, tmp_path, hq_keys):
+    from headoffice.web import WebServer, make_app
+    from kiosk.services.hq_http import HqHttp
+    from tests.loopback import free_port, wait_until
+
+    key, public = hq_keys
+    pub = signing.load_public_key(public)
+    inline = published(hq_engine, tmp_path, key)
+    port = free_port()
+    server = WebServer(make_app(hq_engine, key), "127.0.0.1", port)
+    server.start()
+    try:
+        assert wait_until(lambda: server.started, 10)
+        base = f"http://127.0.0.1:{port}"
+        data = publish.command_data(hq_engine, "demo-store", inline["version"], inline_max=100, url_base=base)
+        assert "bundle" not in data and data["url"].startswith(f"{base}/api/v1/catalog/demo-store/")
+        small = publish.command_data(hq_engine, "demo-store", inline["version"], inline_max=10**6, url_base=base)
+        assert small == inline  # a small one rides in the command
+        fetch = HqHttp().download
+        version, label, bundle = verify(data, pub, "demo-store", fetch)
+        assert bundle == base64.b64decode(inline["bundle"]) and label.startswith(f"{version}-")
+        quick = lambda url, size: HqHttp().download(url, size, timeout=5, retries=())  # noqa: E731
+        cases = {
+            "answered 404": {**data, "url": data["url"][:-4] + "0000"},  # a guessed address
+            "cannot be reached": {**data, "url": f"http://127.0.0.1:{free_port()}/x"},
+            "not an http": {**data, "url": "file:///etc/passwd"},
+            "longer than the": {**data, "size": data["size"] - 1},  # signature checked first: resigned below
+        }
+        cases["longer than the"] = {**cases["longer than the"]}
+        cases["longer than the"]["signature"] = base64.b64encode(
+            key.sign(publish.canonical(publish.manifest("demo-store", version, data["sha256"], data["size"] - 1)))
+        ).decode()
+        for reason, body in cases.items():
+            with pytest.raises(CatalogRefused, match=f"could not be downloaded: .*{reason}"):
+                verify(body, pub, "demo-store", quick)
+        forged = {**data, "sha256": "0" * 64}  # the manifest changed: nothing is downloaded for it
+        asked = []
+        with pytest.raises(CatalogRefused, match="signature does not verify"):
+            verify(forged, pub, "demo-store", lambda url, size: asked.append(url) or b"")
+        assert asked == []
+        with pytest.raises(CatalogRefused, match="cannot reach head office"):
+            verify(data, pub, "demo-store", None)
+    finally:
+        server.stop()

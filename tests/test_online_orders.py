@@ -113,3 +113,31 @@ def test_only_a_known_clients_token_is_heard(api):
     auth = {"Authorization": f"Bearer {token}"}
     assert requests.post(f"{url}/api/v1/orders", data=b"{not json", headers=auth, timeout=10).status_code == 400
     assert requests.get(f"{url}/api/v1/orders/W-000000000000", headers=auth, timeout=10).status_code == 404
+
+
+def test_head_office_answers_an_orders_state_only_to_who_holds_its_qr_and_signs_the_answer(api, tmp_path):
+    url, token, public = api
+    order = requests.post(f"{url}/api/v1/orders", json=ORDER, headers={"Authorization": f"Bearer {token}"}).json()
+    nonce = "kiosk-question-0001"
+    r = requests.post(f"{url}/api/v1/order-status", json={"qr": order["qr"], "nonce": nonce}, timeout=10)
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    status = answer["status"]
+    assert (status["order_no"], status["state"], status["paid"], status["nonce"]) == (
+        order["order_no"],
+        "created",
+        False,
+        nonce,
+    )
+    public.verify(unb64(answer["sig"]), signing.canonical(status))  # kiosk.signing's reading, written apart
+    other = signing.load_private_key(str(signing.keygen(str(tmp_path / "other"))[0]))
+    forged_qr = online_orders.qr_text(other, type("Row", (), {**order, "lines": [], "state": "created"})())
+    for body, field in [
+        ({"qr": forged_qr, "nonce": nonce}, "qr: not an order QR head office signed"),
+        ({"qr": order["qr"][:-3] + "AAA", "nonce": nonce}, "qr: not an order QR head office signed"),
+        ({"qr": "hello", "nonce": nonce}, "qr: the order's QR text"),
+        ({"qr": order["qr"], "nonce": "short"}, "nonce:"),
+        ({"qr": order["qr"]}, "nonce:"),
+    ]:
+        refused = requests.post(f"{url}/api/v1/order-status", json=body, timeout=10)
+        assert refused.status_code == 400 and refused.json()["error"].startswith(field), refused.text

@@ -5,6 +5,7 @@ foreign or expired code is refused with the reason; head office tracks the order
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -167,3 +168,131 @@ def test_the_cart_of_an_order_shows_its_lines_without_buttons_to_change_them(ui_
         "×2" in texts and "Iced tea" in texts and all(contrast(d.colour, d.background) >= 4.5 for d in texts.values())
     )
     assert overlaps(ui) == []
+
+
+@pytest.fixture
+def hq_web(hq_engine, hq_key):
+    """Head office's HTTP API on loopback: the kiosk asks it about an order before handing it over."""
+    from headoffice.web import WebServer, make_app
+    from tests.loopback import free_port, wait_until
+
+    port = free_port()
+    server = WebServer(make_app(hq_engine, hq_key[0]), "127.0.0.1", port)
+    server.start()
+    assert wait_until(lambda: server.started, 10)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def collected_at_hq(hq_engine, order_no: str, kiosk: str) -> None:
+    """Head office hears that `kiosk` handed the order over (its events message, as ingest stores it)."""
+    from kiosk import messages as kmsg
+
+    body = kmsg.envelope(
+        msg_id=f"demo-store:{kiosk}:i1:events:1",
+        seq=1,
+        ts="2026-12-04T08:00:00.000Z",
+        store="demo-store",
+        kiosk=kiosk,
+        type_="events",
+        data={"kind": "online_order_collected", "order_no": order_no, "paid_here": ""},
+    )
+    Ingest(hq_engine).store_batch([Received(f"kiosk/v1/demo-store/{kiosk}/events", body.encode())])
+
+
+def test_an_order_collected_at_another_kiosk_is_not_handed_over_again(tmp_path, hq_engine, hq_key, hq_web):
+    key, public = hq_key
+    _, order = hq_orders.create(hq_engine, key, "shop", {**ORDER, "paid": {"trade_id": "T1", "gateway": "alipay"}})
+    collected_at_hq(hq_engine, order["order_no"], "kiosk-07")  # the guest collected it at kiosk 07 already
+    k = make_kiosk(tmp_path, mqtt={"hq_public_key_file": public, "hq_url": hq_web})
+    try:
+        k.panel.scan(order["qr"])  # the same QR, at this kiosk
+        pump_until(k, lambda: k.checkout.notice is not None and k.checkout.notice.key == "order_checking")
+        pump_until(k, lambda: k.checkout.notice.key == "order_collected_at")
+        assert k.checkout.notice.params["where"] == "kiosk-07" and k.checkout.notice.params["when"]
+        assert k.checkout.phase is not Phase.RESULT and not k.checkout.cart
+        assert [e for e in events(k) if e["kind"] == "online_order_collected"] == []
+        assert not list((tmp_path / "data" / "receipts").glob(f"{order['order_no']}*"))  # no second ticket
+    finally:
+        k.stop()
+
+
+def test_an_order_paid_since_its_qr_was_made_is_handed_over_without_asking_for_money(
+    tmp_path, hq_engine, hq_key, hq_web
+):
+    import requests
+
+    key, public = hq_key
+    token = hq_orders.add_client(hq_engine, "webshop")
+    auth = {"Authorization": f"Bearer {token}"}
+    order = requests.post(f"{hq_web}/api/v1/orders", json=ORDER, headers=auth, timeout=10).json()
+    assert order["state"] == "created"  # the guest's QR says: to pay
+    paid = requests.post(
+        f"{hq_web}/api/v1/orders/{order['order_no']}/paid",
+        json={"trade_id": "T9", "gateway": "wechatpay"},
+        headers=auth,
+    )
+    assert paid.status_code == 200 and paid.json()["state"] == "paid"
+    again = requests.post(f"{hq_web}/api/v1/orders/{order['order_no']}/paid", json={"trade_id": "T8"}, headers=auth)
+    assert again.status_code == 409 and "paid already" in again.json()["error"]
+    k = make_kiosk(tmp_path, mqtt={"hq_public_key_file": public, "hq_url": hq_web})
+    try:
+        k.panel.scan(order["qr"])
+        pump_until(k, lambda: k.checkout.phase is Phase.RESULT)
+        assert k.checkout.notice.key == "order_handed_over" and not k.checkout.paying
+        pump_until(k, lambda: k.store.online_collected(order["order_no"]) is not None)
+        assert [e["order_no"] for e in events(k) if e["kind"] == "online_order_collected"] == [order["order_no"]]
+        assert k.store.conn().execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 0  # no money taken here
+    finally:
+        k.stop()
+
+
+@pytest.mark.parametrize("answer", ["down", "forged", "altered", "replayed"])
+def test_without_a_trustworthy_answer_from_head_office_the_qr_decides(tmp_path, hq_engine, hq_key, answer):
+    """Head office down, or an answer not signed by it, or an old answer for another question: the kiosk goes by
+    the QR (unpaid: the cart to pay) and its own record."""
+    import http.server
+    import threading
+
+    from headoffice.online_orders import status as hq_status
+    from headoffice.signing import canonical
+    from tests.loopback import free_port
+
+    key, public = hq_key
+    _, order = hq_orders.create(hq_engine, key, "shop", ORDER)
+    collected_at_hq(hq_engine, order["order_no"], "kiosk-07")  # what a trusted answer would have said
+    other = signing.load_private_key(str(signing.keygen(str(tmp_path / "other"))[0]))
+
+    class FakeHeadOffice(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = hq_status(hq_engine, key, asked)
+            if answer == "forged":  # this very question's answer, signed by someone else
+                body["sig"] = hq_orders.b64url(other.sign(canonical(body["status"])))
+            elif answer == "altered":  # head office's signature, a word changed after
+                body["status"]["state"] = "paid"
+            else:  # replayed: a good answer to an earlier question
+                body = hq_status(hq_engine, key, {**asked, "nonce": "an-earlier-nonce-0001"})
+            raw = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    server = None
+    if answer != "down":
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeHeadOffice)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    k = make_kiosk(tmp_path, mqtt={"hq_public_key_file": public, "hq_url": f"http://127.0.0.1:{port}"})
+    try:
+        k.panel.scan(order["qr"])
+        pump_until(k, lambda: k.checkout.phase is Phase.CART, timeout=10)
+        assert k.checkout.notice.key == "online_order" and k.checkout.cart.totals().total == 7200
+    finally:
+        k.stop()
+        if server:
+            server.shutdown()

@@ -47,6 +47,7 @@ from kiosk.services.events import (
     HelpPressed,
     JobFailed,
     LockChanged,
+    OnlineOrderChecked,
     PaymentDone,
     PaymentStep,
     PrintDone,
@@ -83,6 +84,7 @@ class Controller(Actions):
         self.hq_lock: str | None = None  # head office locked this kiosk (`lock`), and why
         self.no_catalog = False  # a kiosk that sells head office's catalog has none yet: not ready
         self._next_catalog: CatalogStaged | None = None  # loaded, sold from when the kiosk is free
+        self._order_checking: str | None = None  # an order made elsewhere head office is being asked about
         self._out_of_service_since = 0.0
         self.paper = Paper.UNKNOWN
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
@@ -203,6 +205,8 @@ class Controller(Actions):
             self._settings(event.settings)
         elif isinstance(event, CatalogStaged):
             self._next_catalog = event
+        elif isinstance(event, OnlineOrderChecked):
+            self._order_checked(event, now)
 
     def _switch_catalog(self) -> None:
         """Between shoppers only: a cart keeps the prices it was scanned at, and a payment its cart."""
@@ -264,7 +268,22 @@ class Controller(Actions):
             co.notice = Notice("order_refused", error=True, params={"why": str(exc)})
             self.run_effects([Beep("error")])
             return
+        if self._order_checking == order.order_no:
+            return  # the same QR again (the camera sees it many times) while head office is asked
+        if orders.check(text, order):  # head office is asked on a worker: OnlineOrderChecked follows
+            self._order_checking = order.order_no
+            co.last_activity = now
+            co.notice = Notice("order_checking", params={"order_no": order.order_no})
+            return
         self.run_effects(co.open_online_order(order, orders.collected(order.order_no), now))
+
+    def _order_checked(self, event: OnlineOrderChecked, now: float) -> None:
+        """Head office answered (or did not) about a scanned order: hand it over, take payment, or say where it
+        was collected."""
+        assert self.w.online_orders is not None
+        self._order_checking = None
+        order, collected = self.w.online_orders.decide(event.order, event.status)
+        self.run_effects(self.checkout.open_online_order(order, collected, now))
 
     def _device(self, event: DeviceStatus) -> None:
         was = self.devices.get(event.device, {}).get("ok")

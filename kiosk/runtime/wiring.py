@@ -38,6 +38,7 @@ from kiosk.runtime.systemd import Watchdog
 from kiosk.services.catalog_updates import CatalogUpdates
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
+from kiosk.services.hq_http import HqHttp
 from kiosk.services.jobs import Worker
 from kiosk.services.office import HeadOfficeCommands
 from kiosk.services.online_orders import OnlineOrders
@@ -109,7 +110,7 @@ class Runtime:
         post = self.events.put
         self.checkout = checkout
         self.workers = {
-            name: Worker(name, post) for name in ("payment", "back-office", "printer", "store-io")
+            name: Worker(name, post) for name in ("payment", "back-office", "printer", "store-io", "head-office")
         }  # payment: the shopper's, only; back-office: refunds, reconciliation, look-ups
         self.printer = open_printer(cfg.printer, self.data_dir)
         self.printing = PrintService(
@@ -122,12 +123,14 @@ class Runtime:
             previews_dir=self.data_dir / "receipts",
         )
         self.refunds = RefundService(self.store, self.driver, self.printing, self.workers["back-office"], post)
+        self.hq_http = HqHttp(cfg.mqtt.hq_url, cfg.mqtt.ca_file)  # downloads and questions, on workers
         hq_key = load_public_key(cfg.mqtt.hq_public_key_file)  # head office's signature on catalogs and orders
         self.catalog_updates = CatalogUpdates(
             self.store,
             self.workers["back-office"],
             post,
             key=hq_key,
+            fetch=self.hq_http.download,
             store_id=cfg.kiosk.store_id,
         )
         self.commands = HeadOfficeCommands(
@@ -198,7 +201,9 @@ class Runtime:
             currency=cfg.kiosk.currency,
             switch_catalog=self._switch_catalog,
             demo=demo,
-            online_orders=OnlineOrders(self.store, hq_key, cfg.kiosk.store_id),
+            online_orders=OnlineOrders(
+                self.store, hq_key, cfg.kiosk.store_id, hq=self.hq_http, worker=self.workers["head-office"], post=post
+            ),
             collect_online=self._collect_online,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)

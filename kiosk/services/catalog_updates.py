@@ -2,7 +2,8 @@
 from the next shopper on.
 
 The command carries a manifest (format `kiosk-catalog/1`, version, store, sha256 and size of the bundle), head
-office's Ed25519 signature of it (canonical JSON: sorted keys, no spaces, UTF-8; Base64), and the bundle: the
+office's Ed25519 signature of it (canonical JSON: sorted keys, no spaces, UTF-8; Base64), and the bundle (Base64)
+or, for a big one, the `url` to download it from head office's HTTP API.  The bundle is the
 gzip of one JSON document with the version, the store and the products (headoffice/publish.py writes it; this
 side is written apart, and the tests run one against the other).
 
@@ -54,9 +55,12 @@ def signed_bytes(manifest: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def verify(body: dict[str, Any], key: Ed25519PublicKey | None, store_id: str) -> tuple[int, str, bytes]:
+def verify(
+    body: dict[str, Any], key: Ed25519PublicKey | None, store_id: str, fetch: Callable[[str, int], bytes] | None = None
+) -> tuple[int, str, bytes]:
     """The command's bundle checked against its manifest and head office's signature: (version, label, bundle).
-    CatalogRefused otherwise."""
+    The bundle rides in the command (`bundle`, Base64) or is downloaded from `url` with `fetch(url, size)`, only
+    after the manifest's signature is good.  CatalogRefused otherwise."""
     if key is None:
         raise CatalogRefused("this kiosk has no head-office key (mqtt.hq_public_key_file) to check a catalog with")
     if body.get("format") != FORMAT:
@@ -64,23 +68,36 @@ def verify(body: dict[str, Any], key: Ed25519PublicKey | None, store_id: str) ->
     version, size, sha = body.get("version"), body.get("size"), body.get("sha256")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CatalogRefused("'version' must be a whole number from 1")
-    if not isinstance(size, int) or not isinstance(sha, str) or not isinstance(body.get("bundle"), str):
-        raise CatalogRefused("the manifest needs 'size', 'sha256' and 'bundle'")
+    inline, url = body.get("bundle"), body.get("url")
+    if not isinstance(size, int) or size < 0 or not isinstance(sha, str) or not isinstance(inline or url, str):
+        raise CatalogRefused("the manifest needs 'size', 'sha256' and 'bundle' or 'url'")
     try:
-        data = base64.b64decode(body["bundle"], validate=True)
         signature = base64.b64decode(str(body.get("signature", "")), validate=True)
     except (binascii.Error, ValueError):
-        raise CatalogRefused("the bundle or its signature is not Base64") from None
-    if len(data) != size:
-        raise CatalogRefused(f"the bundle is {len(data)} bytes, the manifest says {size}: truncated or altered")
-    if hashlib.sha256(data).hexdigest() != sha:
-        raise CatalogRefused("the bundle's SHA-256 does not match the manifest: altered")
+        raise CatalogRefused("the signature is not Base64") from None
     try:
         key.verify(signature, signed_bytes(body))
     except InvalidSignature:
         raise CatalogRefused("the manifest's signature does not verify with head office's key") from None
     if body.get("store") != store_id:
         raise CatalogRefused(f"the catalog is for store {body.get('store')!r}, this kiosk is in {store_id!r}")
+    if isinstance(inline, str):
+        try:
+            data = base64.b64decode(inline, validate=True)
+        except (binascii.Error, ValueError):
+            raise CatalogRefused("the bundle is not Base64") from None
+    elif fetch is None:
+        raise CatalogRefused("the catalog is to be downloaded, and this kiosk cannot reach head office's HTTP API")
+    else:
+        log.info("catalog %d: downloading %d bytes from head office", version, size)
+        try:
+            data = fetch(str(url), size)
+        except OSError as exc:
+            raise CatalogRefused(f"the catalog could not be downloaded: {exc}") from None
+    if len(data) != size:
+        raise CatalogRefused(f"the bundle is {len(data)} bytes, the manifest says {size}: truncated or altered")
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise CatalogRefused("the bundle's SHA-256 does not match the manifest: altered")
     return version, f"{version}-{sha[:12]}", data
 
 
@@ -153,9 +170,11 @@ class CatalogUpdates:
         *,
         key: Ed25519PublicKey | None,
         store_id: str,
+        fetch: Callable[[str, int], bytes] | None = None,
     ) -> None:
+        """`fetch(url, size)`: downloads a bundle that comes as an address (kiosk.services.hq_http)."""
         self.store, self.worker, self.post = store, worker, post
-        self.key, self.store_id = key, store_id
+        self.key, self.store_id, self.fetch = key, store_id, fetch
 
     def receive(self, body: dict[str, Any], command_id: str) -> dict[str, Any] | None:
         """`cmd/catalog`: checked and loaded on the back-office worker, which answers head office."""
@@ -164,7 +183,7 @@ class CatalogUpdates:
 
     def _load(self, body: dict[str, Any], command_id: str) -> None:
         try:
-            version, label, data = verify(body, self.key, self.store_id)
+            version, label, data = verify(body, self.key, self.store_id, self.fetch)
             running = self.store.catalog_version()
             if label in (running, self.store.staged_catalog()):
                 self.store.add_command_result(command_id, "catalog", {"ok": True, "version": label, "already": True})

@@ -12,6 +12,7 @@ from typing import Any
 
 from hardware import Paper
 from kiosk.checkout import PayStep
+from kiosk.online_order import OnlineOrder
 from kiosk.orders import RefundOffer
 from kiosk.payments.driver import Result
 
@@ -106,6 +107,14 @@ class CatalogStaged:
 
 
 @dataclass(frozen=True)
+class OnlineOrderChecked:
+    """Head office's signed word on a scanned order made elsewhere (None: no answer), to decide its hand-over."""
+
+    order: OnlineOrder
+    status: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
 class SettingsChanged:
     """Head office changed settings (`config`); only the allow-listed ones, already checked."""
 
@@ -127,4 +136,5 @@ Event = (
     | LockChanged
     | SettingsChanged
     | CatalogStaged
+    | OnlineOrderChecked
 )

@@ -15,6 +15,10 @@ NOTICES = {
     "online_order": "Order {order_no}: {amount} to pay. Show your payment code to collect it.",
     "order_handed_over": "Order {order_no} is paid: take your ticket.",
     "order_collected": "Order {order_no} was collected here at {when}. Please ask staff if this is wrong.",
+    "order_collected_at": (
+        "Order {order_no} was collected at kiosk {where} at {when}. Please ask staff if this is wrong."
+    ),
+    "order_checking": "Checking order {order_no}…",
     "order_refused": "This order code cannot be used: {why}.",
     "order_fixed": "Order {order_no} is paid as it was ordered: its lines cannot change here.",
     "finish_first": "Please finish or clear the current purchase first.",
