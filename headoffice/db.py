@@ -151,6 +151,7 @@ order_lines = Table(
     Column("unit_price", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("tax_class", String(32), nullable=False),
+    Column("grams", Integer, nullable=True),  # a weighed item's weight: stock of goods sold by kg is in grams
 )
 
 timeline = Table(

@@ -146,6 +146,7 @@ class Derive:
                     "unit_price": ln["unit_price"],
                     "amount": ln["amount"],
                     "tax_class": ln.get("tax_class", ""),
+                    "grams": ln.get("grams"),
                 }
                 for n, ln in enumerate(d["lines"], start=1)
             ],

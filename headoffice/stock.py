@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, tuple_, update
 
 from headoffice.alerts import Pending
 from headoffice.db import order_lines, stock, stock_returns
@@ -95,7 +95,7 @@ def sell(conn: Connection, lines: list[dict[str, Any]], pending: Pending, now: f
     sold: dict[tuple[str, str], int] = {}
     for ln in lines:
         key = (ln["store"], ln["sku"])
-        sold[key] = sold.get(key, 0) + int(ln["qty"])
+        sold[key] = sold.get(key, 0) + int(ln.get("grams") or 1) * int(ln["qty"])  # goods sold by kg: in grams
     _change(conn, {k: -v for k, v in sold.items()}, pending, now)
 
 
@@ -116,7 +116,7 @@ def return_to_shelf(engine: Engine, store: str, kiosk: str, order_no: str) -> di
         if done is not None:
             return {}
         lines = conn.execute(
-            select(order_lines.c.sku, order_lines.c.qty).where(
+            select(order_lines.c.sku, func.coalesce(order_lines.c.grams, 1) * order_lines.c.qty).where(
                 and_(order_lines.c.store == store, order_lines.c.kiosk == kiosk, order_lines.c.order_no == order_no)
             )
         ).all()

@@ -25,6 +25,7 @@ class Product:
     age_restricted: bool = False
     category: str = ""
     label: str = ""  # a scale's label this item was priced by (kiosk.weighed): each label is a line of its own
+    grams: int | None = None  # what that label weighed (for an item sold by kg): head office counts its stock so
 
     @property
     def key(self) -> str:

@@ -77,6 +77,7 @@ def order_data(order: Order, catalog_version: str) -> dict[str, Any]:
                 "unit_price": ln.unit_price,
                 "amount": ln.amount,
                 "tax_class": ln.tax_class,
+                **({"grams": ln.grams} if ln.grams else {}),
             }
             for ln in order.lines
         ],

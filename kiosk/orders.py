@@ -23,6 +23,7 @@ class OrderLine:
     unit_price: int  # minor units
     amount: int
     tax_class: str
+    grams: int | None = None  # a weighed item's weight (its label's, or its price over the price per kg)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class Order:
                     ln["unit_price"],
                     ln["amount"],
                     ln["tax_class"],
+                    ln["grams"] if "grams" in ln.keys() else None,
                 )
                 for ln in lines
             ),

@@ -112,14 +112,16 @@ def read_label(code: str, layouts: dict[str, Layout]) -> Label | None:
 def priced_by(product: Product, label: Label) -> Product:
     """The catalog's item as this label sells it: its price (from the label, or the weight at the item's price
     per kg), the weight in its name, the label as its barcode; a line of its own in the cart."""
-    if label.grams is None:
-        return replace(product, price=label.price or 0, barcode=label.code, label=label.code)
+    if label.grams is None:  # a price label: an item sold by kg weighed about price / price per kg
+        grams = round((label.price or 0) * 1000 / product.price) if product.unit == "kg" and product.price else None
+        return replace(product, price=label.price or 0, barcode=label.code, label=label.code, grams=grams)
     kg = f" {label.grams / 1000:.3f} kg"
     return replace(
         product,
         price=weighed_price(product.price, label.grams),
         barcode=label.code,
         label=label.code,
+        grams=label.grams,
         name_zh=product.name_zh + kg,
         name_en=product.name_en + kg,
     )

@@ -9,10 +9,20 @@ import time
 import pytest
 from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
 
+from headoffice import stock
+from headoffice.ingest import Ingest, Received
 from kiosk.catalog import Product
 from kiosk.checkout import StartPayment
 from kiosk.codes import Scheme
-from kiosk.weighed import LabelError, LayoutError, parse_layouts, price_check_digit, read_label, weighed_price
+from kiosk.weighed import (
+    LabelError,
+    LayoutError,
+    parse_layouts,
+    price_check_digit,
+    priced_by,
+    read_label,
+    weighed_price,
+)
 from tests.conftest import make_kiosk
 
 # The layouts documented in kiosk.example.toml: Chinese retail scales' "FF WWWWW JJJJJ C" (flag, item, price in
@@ -75,7 +85,7 @@ def test_weighed_prices_round_half_up():
     assert weighed_price(1000, 1) == 1 and weighed_price(999, 500) == 500  # 0.999 -> 1, 499.5 -> 500
 
 
-def test_two_labels_of_loose_fruit_are_two_lines_priced_by_their_labels_and_recorded_by_their_item(tmp_path):
+def test_two_labels_of_loose_fruit_are_two_lines_priced_by_their_labels_and_recorded_by_their_item(tmp_path, hq_engine):
     k = make_kiosk(tmp_path, weighed={"layouts": LAYOUTS})
     bananas = Product("F001", ean13("210000100000"), "香蕉", "Bananas", 890, "reduced", unit="kg")
     cake = Product("B007", ean13("200000700000"), "蛋糕", "Cake", 0, "standard")
@@ -111,6 +121,29 @@ def test_two_labels_of_loose_fruit_are_two_lines_priced_by_their_labels_and_reco
     k.controller.run_effects(co.scan(ean13("210009900532"), now))  # a label of an item the catalog lacks
     assert co.notice.key == "unknown_barcode"
     k.stop()
+    grams = k.store.conn().execute(
+        "SELECT grams FROM order_lines WHERE order_no=? ORDER BY line_no", (r.order.order_no,)
+    )
+    assert [g for (g,) in grams] == [532, 1250, None]  # the cake is sold by the piece
+    # head office counts bananas in grams (2 x 532 g + 1250 g sold) and cakes in pieces
+    stock.set_counts(hq_engine, [("demo-store", "F001", 10_000, 2_000), ("demo-store", "B007", 5, None)])
+    Ingest(hq_engine).store_batch(
+        [
+            Received(f"kiosk/v1/demo-store/kiosk-01/{m['topic']}", m["payload"].encode())
+            for m in k.store.pending_outbox(limit=1000)
+        ]
+    )
+    assert {r["sku"]: r["qty"] for r in stock.levels(hq_engine, "demo-store")} == {"F001": 7686, "B007": 4}
+    assert stock.return_to_shelf(hq_engine, "demo-store", "kiosk-01", r.order.order_no) == {"F001": 2314, "B007": 1}
+
+
+def test_a_price_label_of_an_item_sold_by_kg_weighs_its_price_over_the_price_per_kg():
+    layouts = parse_layouts(LAYOUTS)
+    bananas = Product("F001", ean13("210000100000"), "香蕉", "Bananas", 890, "reduced", unit="kg")
+    cake = Product("B007", ean13("200000700000"), "蛋糕", "Cake", 0, "standard")
+    by_price = priced_by(bananas, read_label(ean13("200000100473"), layouts))  # ¥4.73 of bananas at ¥8.90/kg
+    assert (by_price.price, by_price.grams) == (473, 531)
+    assert priced_by(cake, read_label(ean13("200000701899"), layouts)).grams is None
 
 
 def test_a_misread_label_adds_nothing_and_says_so(tmp_path):

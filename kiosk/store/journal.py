@@ -166,7 +166,8 @@ class Journal(CatalogStore):
             for i, (prod, qty) in enumerate(cart["lines"], start=1):
                 name = prod["name_zh"] if p["language"].startswith("zh") else prod["name_en"]
                 db.execute(
-                    "INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO order_lines(order_no, line_no, sku, barcode, name, qty, unit_price, amount,"
+                    " tax_class, grams) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         order_no,
                         i,
@@ -177,6 +178,7 @@ class Journal(CatalogStore):
                         prod["price"],
                         prod["price"] * qty,
                         prod["tax_class"],
+                        prod.get("grams"),
                     ),
                 )
             db.execute(  # the cart is now the order's lines: stored once

@@ -195,4 +195,8 @@ CREATE TABLE IF NOT EXISTS online_collected (
   kiosk_order_no TEXT                   -- this kiosk's order, when it was paid here
 );
 """,
+    # what a weighed item's label weighed: head office counts the stock of goods sold by kg in grams
+    """
+ALTER TABLE order_lines ADD COLUMN grams INTEGER;
+""",
 )
