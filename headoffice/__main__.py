@@ -156,7 +156,8 @@ def run(cfg) -> int:
     if cfg.http.enabled:
         from headoffice.web import WebServer, make_app
 
-        app = make_app(service.engine, service.key, cfg.http.order_qr_days, cfg.http.secure_cookies)
+        h = cfg.http
+        app = make_app(service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone)
         web = WebServer(app, cfg.http.host, cfg.http.port)
         web.start()
         logging.getLogger("headoffice").info("head office's HTTP API on http://%s:%d", cfg.http.host, cfg.http.port)

@@ -51,6 +51,18 @@ def close(conn: Connection, store: str, kiosk: str, kind: str, key: str, now: fl
     conn.execute(update(alerts).where(_key(store, kiosk, kind, key)).values(open=False, closed_at=now))
 
 
+def close_by_staff(conn: Connection, n: int, user: str, note: str, now: float) -> dict[str, Any] | None:
+    """A person closes alert `n` (acknowledged, or a reconciliation difference explained), saying why: the
+    closed alert, or None when it was not open."""
+    row = conn.execute(select(alerts).where(and_(alerts.c.n == n, alerts.c.open))).first()
+    if row is None:
+        return None
+    conn.execute(
+        update(alerts).where(alerts.c.n == n).values(open=False, closed_at=now, closed_by=user, note=note[:500])
+    )
+    return dict(row._mapping)
+
+
 AlertKey = tuple[str, str, str, str]  # store, kiosk, kind, key
 
 

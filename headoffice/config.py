@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(ValueError):
@@ -61,6 +62,7 @@ class HttpSection:
     order_qr_days: float = 30.0  # how long an online order's signed QR stays good
     secure_cookies: bool = False  # true behind TLS (a reverse proxy): the session cookie goes over HTTPS only
     public_url: str = ""  # how kiosks reach this HTTP API (https://hq.example.com); "": http://host:port
+    time_zone: str = ""  # the console's days and hours ("Asia/Shanghai"); "": this machine's
 
     @property
     def base_url(self) -> str:
@@ -111,6 +113,13 @@ def _section(cls: type, values: Any, name: str) -> Any:
         if not isinstance(value, want) or isinstance(value, bool) and want is not bool:
             raise ConfigError(f"{name}.{key}: must be {want.__name__}, not {value!r}")
         out[key] = value
+    if name == "http" and out.get("time_zone"):
+        try:
+            ZoneInfo(out["time_zone"])
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ConfigError(
+                f"http.time_zone: {out['time_zone']!r} is not a time zone such as 'Asia/Shanghai'"
+            ) from None
     return cls(**out)
 
 

@@ -182,6 +182,8 @@ payments = Table(
     Column("order_no", String(64), nullable=True),
     Column("seq", BigInteger, nullable=False),  # the kiosk's seq of the latest state: older ones never win
     Column("updated_at", String(32), nullable=False),
+    Column("reason", String(64), nullable=True),  # why it failed or was cancelled (the console's failure reasons)
+    Index("payments_time", "updated_at"),
 )
 
 refunds = Table(
@@ -226,7 +228,36 @@ alerts = Table(
     Column("opened_at", Float, nullable=False),
     Column("closed_at", Float, nullable=True),
     Column("detail", Text, nullable=False, default=""),
+    Column("closed_by", NAME, nullable=True),  # the console user who closed it (None: the kiosk's own message)
+    Column("note", Text, nullable=True),  # what they said (a reconciliation difference explained)
     Index("alerts_open", "store", "kiosk", "kind", "key", "open"),
+)
+
+# Each heartbeat, for the kiosk page's telemetry over time (the kiosks row keeps the newest); pruned after
+# TELEMETRY_KEEP_DAYS by the service.
+telemetry_history = Table(
+    "telemetry_history",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("store", NAME, nullable=False),
+    Column("kiosk", NAME, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("telemetry_kiosk_time", "store", "kiosk", "at"),
+)
+
+# Who did what in the console: every action, with its target and the command it sent.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("user", NAME, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("command_id", String(64), nullable=True),
+    Index("audit_time", "at"),
 )
 
 commands = Table(

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, insert, select, update
 
 from headoffice import alerts as alert_rules
+from headoffice import stock
 from headoffice.db import commands, kiosks, online_orders, orders, refunds
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,7 @@ class Derive:
             "order_no": d.get("order_no"),
             "seq": body["seq"],
             "updated_at": body["ts"],
+            "reason": str(d["reason"])[:64] if d.get("reason") else None,
         }
 
     def _refunds(self, conn, store, kiosk, body, now, out, b) -> None:
@@ -208,8 +210,23 @@ class Derive:
                 .where(and_(orders.c.store == store, orders.c.kiosk == kiosk, orders.c.order_no == d["order_no"]))
                 .values(refunded=orders.c.refunded + d["amount"])
             )
+            if d.get("command_id") and self._restock_asked(conn, store, kiosk, str(d["command_id"])):
+                try:  # the operator said its goods went back on the shelf: once per order
+                    stock.returned(conn, store, kiosk, d["order_no"], b.alerts, now)
+                except ValueError:
+                    log.warning(
+                        "%s/%s: refund of %s asked a restock of an order head office lacks", store, kiosk, d["order_no"]
+                    )
         detail = {"out_request_no": d["out_request_no"], "amount": d["amount"], "by": d["requested_by"]}
         b.step(store, kiosk, d["order_no"], body["ts"], f"refund_{d['state'].lower()}", detail)
+
+    def _restock_asked(self, conn, store, kiosk, command_id: str) -> bool:
+        data = conn.execute(
+            select(commands.c.data).where(
+                and_(commands.c.id == command_id, commands.c.store == store, commands.c.kiosk == kiosk)
+            )
+        ).scalar()
+        return bool(isinstance(data, dict) and data.get("restock"))
 
     def _events(self, conn, store, kiosk, body, now, out, b) -> None:
         d = body["data"]

@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -55,6 +56,7 @@ from headoffice.db import (
     orders,
     payments,
     quarantine,
+    telemetry_history,
     timeline,
 )
 from headoffice.derive import Derive, Kiosk, Received, _Batch, _is
@@ -101,7 +103,18 @@ _UPDATE_PAYMENT = (
     .values(
         {
             c: bindparam(c)
-            for c in ("state", "amount", "currency", "channel", "gateway", "trade_id", "order_no", "seq", "updated_at")
+            for c in (
+                "state",
+                "amount",
+                "currency",
+                "channel",
+                "gateway",
+                "trade_id",
+                "order_no",
+                "seq",
+                "updated_at",
+                "reason",
+            )
         }
     )
 )
@@ -148,6 +161,9 @@ class Ingest(Derive):
                     .where(_is(store, kiosk))
                     .values(telemetry=data, telemetry_at=at, outbox_depth=data["outbox_depth"])
                 )
+            if b.telemetry:  # and every kiosk's heartbeat over time, for its page
+                rows = [{"store": s, "kiosk": k, "at": at, "data": d} for (s, k), (d, at) in b.telemetry.items()]
+                _bulk_insert(conn, telemetry_history, rows)
             if b.seen:
                 conn.execute(_SET_LAST_SEEN, [{"s": st, "k": k, "at": at} for (st, k), at in b.seen.items()])
                 conn.execute(
@@ -297,6 +313,11 @@ class Ingest(Derive):
         if b.receipts:
             conn.execute(_SET_RECEIPT, b.receipts)
             b.receipts.clear()
+
+    def prune_telemetry(self, before: float) -> int:
+        """Heartbeats older than `before` leave the kiosk pages' history; returns how many."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(telemetry_history).where(telemetry_history.c.at < before)).rowcount
 
     def _write_payments(self, conn: Connection, b: _Batch) -> None:
         """Each payment's newest state in the batch; a state older than the stored one (a resend) never wins."""

@@ -33,6 +33,7 @@ from headoffice.migrate import upgrade
 from headoffice.signing import load_key
 
 log = logging.getLogger(__name__)
+TELEMETRY_KEEP_DAYS = 14  # the kiosk page shows this much of each kiosk's heartbeat
 
 
 class Service:
@@ -54,6 +55,7 @@ class Service:
             expand={"catalog": self._catalog_data},
         )
         self._next_catch_up = 0.0
+        self._next_prune = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -179,6 +181,9 @@ class Service:
                 self.commands.send(store, kiosk, "catalog", {"version": version})
         i = self.cfg.ingest
         self.ingest.check_silent(i.silent_heartbeats * i.telemetry_interval_s)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + 3600
+            self.ingest.prune_telemetry(time.time() - TELEMETRY_KEEP_DAYS * 86400)
 
     def _catalog_data(self, store: str, data: dict) -> dict:
         """cmd/catalog's data: the bundle inline, or its download address when it is big and the HTTP API runs."""

@@ -104,31 +104,37 @@ def return_to_shelf(engine: Engine, store: str, kiosk: str, order_no: str) -> di
     changes nothing and returns {})."""
     now = time.time()
     with engine.begin() as conn:
-        done = conn.execute(
-            select(stock_returns.c.order_no).where(
-                and_(
-                    stock_returns.c.store == store,
-                    stock_returns.c.kiosk == kiosk,
-                    stock_returns.c.order_no == order_no,
-                )
-            )
-        ).first()
-        if done is not None:
-            return {}
-        lines = conn.execute(
-            select(order_lines.c.sku, func.coalesce(order_lines.c.grams, 1) * order_lines.c.qty).where(
-                and_(order_lines.c.store == store, order_lines.c.kiosk == kiosk, order_lines.c.order_no == order_no)
-            )
-        ).all()
-        if not lines:
-            raise ValueError(f"no order {order_no} of {store}/{kiosk} at head office")
-        back: dict[tuple[str, str], int] = {}
-        for sku, qty in lines:
-            back[(store, sku)] = back.get((store, sku), 0) + qty
-        conn.execute(insert(stock_returns).values(store=store, kiosk=kiosk, order_no=order_no, at=now))
         pending = Pending()
-        _change(conn, back, pending, now)
+        back = returned(conn, store, kiosk, order_no, pending, now)
         pending.write(conn)
+    return back
+
+
+def returned(conn: Connection, store: str, kiosk: str, order_no: str, pending: Pending, now: float) -> dict[str, int]:
+    """return_to_shelf in the caller's transaction (a refund marked "back on the shelf" when it succeeds)."""
+    done = conn.execute(
+        select(stock_returns.c.order_no).where(
+            and_(
+                stock_returns.c.store == store,
+                stock_returns.c.kiosk == kiosk,
+                stock_returns.c.order_no == order_no,
+            )
+        )
+    ).first()
+    if done is not None:
+        return {}
+    lines = conn.execute(
+        select(order_lines.c.sku, func.coalesce(order_lines.c.grams, 1) * order_lines.c.qty).where(
+            and_(order_lines.c.store == store, order_lines.c.kiosk == kiosk, order_lines.c.order_no == order_no)
+        )
+    ).all()
+    if not lines:
+        raise ValueError(f"no order {order_no} of {store}/{kiosk} at head office")
+    back: dict[tuple[str, str], int] = {}
+    for sku, qty in lines:
+        back[(store, sku)] = back.get((store, sku), 0) + qty
+    conn.execute(insert(stock_returns).values(store=store, kiosk=kiosk, order_no=order_no, at=now))
+    _change(conn, back, pending, now)
     return {sku: n for (_, sku), n in back.items()}
 
 

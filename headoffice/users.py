@@ -35,7 +35,12 @@ class UserError(ValueError):
 
 
 class LoginRefused(Exception):
-    """Why a login failed, fit to show (it never says whether the name exists)."""
+    """Why a login failed, fit to show (it never says whether the name exists).  `message` is the text with
+    %-placeholders for `params` (the console translates it)."""
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params if params else message)
+        self.message, self.params = message, params
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,7 @@ def login(engine: Engine, name: str, password: str, now: float | None = None) ->
         check_password(password, _DUMMY)
         raise LoginRefused("wrong name or password")
     if row.locked_until > now:
-        raise LoginRefused(f"too many wrong passwords: try again in {int(row.locked_until - now) + 1} s")
+        raise LoginRefused("too many wrong passwords: try again in %(s)d s", s=int(row.locked_until - now) + 1)
     if not check_password(password, row.password_hash):
         failures = row.failures + 1
         locked = 0.0
@@ -110,7 +115,7 @@ def login(engine: Engine, name: str, password: str, now: float | None = None) ->
         with engine.begin() as conn:
             conn.execute(update(users).where(users.c.name == name).values(failures=failures, locked_until=locked))
         if locked:
-            raise LoginRefused(f"too many wrong passwords: try again in {int(locked - now) + 1} s")
+            raise LoginRefused("too many wrong passwords: try again in %(s)d s", s=int(locked - now) + 1)
         raise LoginRefused("wrong name or password")
     if row.failures:
         with engine.begin() as conn:

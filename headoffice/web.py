@@ -1,8 +1,8 @@
 """Head office's web side (Starlette, served by uvicorn beside the MQTT service): the console and the HTTP API.
 
     GET  /health                          no login: {"ok": true, "database": true}
-    GET  /login, POST /login, POST /logout  the console's session (headoffice/users.py)
-    GET  /fleet                           every kiosk: state, since when, firmware, catalog, outbox, gateway
+    the console's pages and actions       headoffice/console/pages.py and actions.py (login, fleet, kiosks,
+                                          orders, statistics, reconciliation, alerts, audit)
     POST /api/v1/orders                   an order from a web shop or booking system (headoffice/online_orders.py)
     GET  /api/v1/orders/{order_no}        its state, timeline and signed QR
     POST /api/v1/orders/{order_no}/paid   the client took the payment since: {trade_id, gateway}
@@ -18,12 +18,9 @@ request gets a JSON `{"error": ...}` naming the reason, and changes nothing.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import secrets
 import threading
-import time
 from pathlib import Path
 
 import uvicorn
@@ -34,11 +31,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
-from headoffice import online_orders, publish, queries, users
+from headoffice import online_orders, publish
+from headoffice.commands import Commands
+from headoffice.console import actions, pages
+from headoffice.console.base import Console
 from headoffice.db import hq_secret
 
 log = logging.getLogger(__name__)
@@ -47,63 +46,16 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def make_app(
-    engine: Engine, key: Ed25519PrivateKey | None, qr_days: float = 30.0, secure_cookies: bool = False
+    engine: Engine,
+    key: Ed25519PrivateKey | None,
+    qr_days: float = 30.0,
+    secure_cookies: bool = False,
+    commands: Commands | None = None,
+    time_zone: str = "",
 ) -> Starlette:
-    templates = Jinja2Templates(directory=str(TEMPLATES))
-    templates.env.filters["when"] = lambda t: time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else ""
-
-    def csrf(request: Request) -> str:
-        if "csrf" not in request.session:
-            request.session["csrf"] = secrets.token_urlsafe(24)
-        return request.session["csrf"]
-
-    async def form_with_csrf(request: Request):
-        form = await request.form()
-        sent = str(form.get("csrf", ""))
-        if not sent or not hmac.compare_digest(sent, request.session.get("csrf", "")):
-            return None
-        return form
-
-    async def signed_in(request: Request) -> users.User | None:
-        name = request.session.get("user")
-        return await run_in_threadpool(users.get, engine, name) if name else None
-
-    def page(request: Request, template: str, user: users.User | None, status: int = 200, **context):
-        context = {"user": user, "csrf": csrf(request), "title": template.split(".")[0].title(), **context}
-        return templates.TemplateResponse(request, template, context, status_code=status)
-
-    async def login_page(request: Request):
-        return page(request, "login.html", None, error="", login_name="")
-
-    async def login_post(request: Request):
-        form = await form_with_csrf(request)
-        if form is None:
-            return page(request, "login.html", None, 403, error="the form expired: log in again", login_name="")
-        name = str(form.get("name", "")).strip().lower()
-        try:
-            user = await run_in_threadpool(users.login, engine, name, str(form.get("password", "")))
-        except users.LoginRefused as exc:
-            return page(request, "login.html", None, 401, error=str(exc), login_name=name)
-        request.session.clear()  # a new session for the signed-in user: none planted before survives
-        request.session["user"] = user.name
-        request.session["csrf"] = secrets.token_urlsafe(24)
-        return RedirectResponse("/fleet", status_code=303)
-
-    async def logout(request: Request):
-        if await form_with_csrf(request) is None:
-            return PlainTextResponse("refused: the form's CSRF token is missing or wrong", status_code=403)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
-
-    async def fleet_page(request: Request):
-        user = await signed_in(request)
-        if user is None:
-            return RedirectResponse("/login", status_code=303)
-        kiosks = await run_in_threadpool(queries.fleet, engine)
-        return page(request, "fleet.html", user, kiosks=kiosks)
-
-    async def home(request: Request):
-        return RedirectResponse("/fleet", status_code=303)
+    """The console (headoffice/console) and the HTTP API on one app.  `commands`: how the console's actions reach
+    the kiosks (the running service's); None refuses them."""
+    console = Console(engine, commands, time_zone)
 
     async def client(request: Request) -> str | None:
         auth = request.headers.get("authorization", "")
@@ -196,11 +148,8 @@ def make_app(
     return Starlette(
         routes=[
             Route("/health", health),
-            Route("/", home),
-            Route("/login", login_page, methods=["GET"]),
-            Route("/login", login_post, methods=["POST"]),
-            Route("/logout", logout, methods=["POST"]),
-            Route("/fleet", fleet_page),
+            *pages.routes(console),
+            *actions.routes(console),
             Route("/api/v1/orders", create_order, methods=["POST"]),
             Route("/api/v1/orders/{order_no}", get_order),
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),

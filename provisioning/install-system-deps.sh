@@ -6,8 +6,8 @@ set -euo pipefail
 pkgs=(libzbar0 libusb-1.0-0 mosquitto fonts-wqy-microhei fontconfig)
 # --dev: what the tests and benchmarks need besides (head office's storage tests run on a real PostgreSQL too;
 # the UI's frame figure is also taken under Xvfb, and screen tests click with xdotool; systemd-analyze checks
-# the unit's hardening)
-[ "${1:-}" = "--dev" ] && pkgs=(postgresql xvfb xdotool systemd)
+# the unit's hardening; the web console's tests drive Debian's Chromium with Selenium)
+[ "${1:-}" = "--dev" ] && pkgs=(postgresql xvfb xdotool systemd chromium chromium-driver)
 python3 -c 'import venv, ensurepip' 2>/dev/null || pkgs+=(python3-venv)
 if grep -qs "Raspberry Pi" /proc/device-tree/model; then
   pkgs+=(python3-pygame python3-lgpio)   # system SDL with the KMS/DRM driver; lgpio pins

@@ -49,9 +49,9 @@ def test_nothing_but_health_answers_without_a_login(console):
     assert requests.get(f"{console}/health", timeout=10).status_code == 200
     for path in ("/", "/fleet"):
         r = requests.get(f"{console}{path}", allow_redirects=False, timeout=10)
-        assert r.status_code == 303 and r.headers["location"] in ("/login", "/fleet")
+        assert r.status_code == 303 and r.headers["location"] in ("/login?next=/fleet", "/fleet")
     r = requests.get(f"{console}/fleet", timeout=10)
-    assert r.url.endswith("/login") and "Log in" in r.text and "Fleet</h1>" not in r.text
+    assert "/login" in r.url and "Log in" in r.text and "Fleet</h1>" not in r.text
 
 
 def test_a_user_logs_in_sees_the_fleet_and_logs_out(console, hq_engine, kiosk_store):  # noqa: F811
@@ -59,7 +59,7 @@ def test_a_user_logs_in_sees_the_fleet_and_logs_out(console, hq_engine, kiosk_st
     Ingest(hq_engine).store_batch(outbox(kiosk_store))
     s, r = log_in(console)
     assert r.status_code == 200 and r.url.endswith("/fleet")
-    assert "<h1>Fleet</h1>" in r.text and "<td>s1</td><td>k1</td>" in r.text and "lin (operator)" in r.text
+    assert "<h1>Fleet</h1>" in r.text and 'data-kiosk="s1/k1"' in r.text and "lin (operator)" in r.text
     set_cookie = r.history[0].headers["set-cookie"].lower()  # the login's answer
     assert "hq_session=" in set_cookie and "httponly" in set_cookie and "samesite=strict" in set_cookie
     out = s.post(f"{console}/logout", data={}, allow_redirects=False, timeout=10)
@@ -67,7 +67,7 @@ def test_a_user_logs_in_sees_the_fleet_and_logs_out(console, hq_engine, kiosk_st
     assert "<h1>Fleet</h1>" in s.get(f"{console}/fleet", timeout=10).text
     token = csrf_of(s.get(f"{console}/fleet", timeout=10).text)
     assert s.post(f"{console}/logout", data={"csrf": token}, timeout=10).url.endswith("/login")
-    assert s.get(f"{console}/fleet", timeout=10).url.endswith("/login")
+    assert s.get(f"{console}/fleet", timeout=10).url.endswith("/login?next=/fleet")
 
 
 def test_wrong_passwords_are_refused_alike_and_then_throttled(console, hq_engine):

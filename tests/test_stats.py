@@ -1,0 +1,177 @@
+"""Issue 12: the console's figures are computed in SQL and equal what a person computes by hand from a known set of
+orders and payments, on SQLite and PostgreSQL.  Times are UTC in the tables and local (UTC+8) in the figures, so
+an order paid at 16:00 UTC belongs to the next local day, and one a second before local midnight to the day before."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import insert
+
+from headoffice import stats
+from headoffice.db import order_lines, orders, payments, refunds
+
+CHINA = 8 * 60
+
+
+def add_order(conn, store, kiosk, no, paid_at, lines, refunded=0):
+    total = sum(q * p for _, q, p in lines)
+    conn.execute(
+        insert(orders).values(
+            store=store,
+            kiosk=kiosk,
+            order_no=no,
+            msg_id=f"{store}:{kiosk}:{no}",
+            created_at=paid_at,
+            paid_at=paid_at,
+            currency="CNY",
+            subtotal=total,
+            discount=0,
+            tax=0,
+            total=total,
+            channel="alipay",
+            gateway="sandbox",
+            out_trade_no=f"T{no}",
+            masked_code="28**********3451",
+            language="zh_CN",
+            catalog_version="1-abc",
+            receipt="printed",
+            refunded=refunded,
+            stored_at=0.0,
+        )
+    )
+    for n, (sku, qty, price) in enumerate(lines, start=1):
+        conn.execute(
+            insert(order_lines).values(
+                store=store,
+                kiosk=kiosk,
+                order_no=no,
+                line_no=n,
+                sku=sku,
+                barcode="690",
+                name=f"name {sku}",
+                qty=qty,
+                unit_price=price,
+                amount=qty * price,
+                tax_class="standard",
+            )
+        )
+
+
+def add_payment(conn, store, kiosk, no, channel, state, reason=None, at="2026-12-01T03:00:00.000Z"):
+    conn.execute(
+        insert(payments).values(
+            store=store,
+            kiosk=kiosk,
+            out_trade_no=no,
+            state=state,
+            amount=100,
+            currency="CNY",
+            channel=channel,
+            gateway="sandbox",
+            seq=1,
+            updated_at=at,
+            reason=reason,
+        )
+    )
+
+
+@pytest.fixture
+def known(hq_engine):
+    with hq_engine.begin() as conn:
+        add_order(conn, "s1", "k1", "O1", "2026-12-01T01:30:00.000Z", [("A", 2, 300), ("B", 1, 400)], refunded=200)
+        add_order(conn, "s1", "k1", "O2", "2026-12-01T02:10:00.000Z", [("A", 1, 300), ("C", 1, 400)])
+        add_order(conn, "s1", "k2", "O3", "2026-12-01T15:59:00.000Z", [("B", 1, 400), ("D", 1, 100)])  # 23:59 local
+        add_order(conn, "s2", "k1", "O4", "2026-12-01T16:00:00.000Z", [("A", 1, 300), ("B", 1, 400), ("C", 1, 200)])
+        add_order(conn, "s1", "k1", "O5", "2026-11-30T15:59:59.000Z", [("A", 9, 300)])  # Nov 30 local: outside
+        for store, kiosk, no, channel, state, reason in [
+            ("s1", "k1", "p1", "alipay", "PAID", None),
+            ("s1", "k1", "p2", "wechat", "PAID", None),
+            ("s1", "k2", "p3", "alipay", "FAILED", "NOT_ENOUGH"),
+            ("s2", "k1", "p4", "alipay", "REFUNDED", None),
+            ("s1", "k1", "p5", "wechat", "CANCELLED", "SHOPPER_CANCELLED"),
+            ("s1", "k2", "p6", "alipay", "USER_PAYING", None),  # not final: not counted
+            ("s1", "k2", "p7", "alipay", "PAID", None),
+            ("s2", "k1", "p8", "wechat", "FAILED", None),
+        ]:
+            add_payment(conn, store, kiosk, no, channel, state, reason)
+        add_payment(conn, "s1", "k1", "p9", "alipay", "FAILED", "OLD", at="2026-11-30T10:00:00.000Z")  # outside
+        for no, order_no, amount, state in [("r1", "O1", 200, "REFUNDED"), ("r2", "O2", 100, "FAILED")]:
+            conn.execute(
+                insert(refunds).values(
+                    store="s1",
+                    kiosk="k1",
+                    out_request_no=no,
+                    order_no=order_no,
+                    amount=amount,
+                    currency="CNY",
+                    state=state,
+                    requested_by="hq",
+                    seq=1,
+                    updated_at="2026-12-01T05:00:00.000Z",
+                )
+            )
+    return hq_engine
+
+
+def test_every_figure_equals_the_hand_computed_one(known):
+    got = stats.compute(known, stats.Period(date(2026, 12, 1), date(2026, 12, 3), offset_min=CHINA))
+    assert got["summary"] == [
+        {"orders": 4, "sales": 3100, "refunded": 200, "items": 10, "avg_basket": 775, "avg_items": 2.5}
+    ]
+    assert got["by_day"] == [
+        {"day": "2026-12-01", "orders": 3, "sales": 2200},
+        {"day": "2026-12-02", "orders": 1, "sales": 900},
+    ]
+    assert got["by_hour"] == [
+        {"hour": 0, "orders": 1, "sales": 900},
+        {"hour": 9, "orders": 1, "sales": 1000},
+        {"hour": 10, "orders": 1, "sales": 700},
+        {"hour": 23, "orders": 1, "sales": 500},
+    ]
+    assert got["by_store"] == [{"store": "s1", "orders": 3, "sales": 2200}, {"store": "s2", "orders": 1, "sales": 900}]
+    assert got["by_kiosk"] == [
+        {"store": "s1", "kiosk": "k1", "orders": 2, "sales": 1700, "avg_basket": 850},
+        {"store": "s1", "kiosk": "k2", "orders": 1, "sales": 500, "avg_basket": 500},
+        {"store": "s2", "kiosk": "k1", "orders": 1, "sales": 900, "avg_basket": 900},
+    ]
+    channel = {r["channel"]: (r["tried"], r["paid"], r["failed"], r["success_rate"]) for r in got["success_by_channel"]}
+    assert channel == {"alipay": (4, 3, 1, 0.75), "wechat": (3, 1, 2, pytest.approx(1 / 3))}
+    kiosk = {(r["store"], r["kiosk"]): (r["tried"], r["paid"]) for r in got["success_by_kiosk"]}
+    assert kiosk == {("s1", "k1"): (3, 2), ("s1", "k2"): (2, 1), ("s2", "k1"): (2, 1)}
+    assert got["failure_reasons"] == [
+        {"channel": "alipay", "reason": "NOT_ENOUGH", "payments": 1},
+        {"channel": "wechat", "reason": "FAILED", "payments": 1},
+        {"channel": "wechat", "reason": "SHOPPER_CANCELLED", "payments": 1},
+    ]
+    assert [(r["sku"], r["qty"], r["sales"], r["orders"]) for r in got["top_products"]] == [
+        ("A", 4, 1200, 3),
+        ("B", 3, 1200, 3),
+        ("C", 2, 600, 2),
+        ("D", 1, 100, 1),
+    ]
+    assert [(r["sku_a"], r["sku_b"], r["orders"]) for r in got["pairs"]] == [
+        ("A", "B", 2),
+        ("A", "C", 2),
+        ("B", "C", 1),
+        ("B", "D", 1),
+    ]
+    assert got["refunds"] == [
+        {"store": "s1", "kiosk": "k1", "state": "FAILED", "refunds": 1, "amount": 100},
+        {"store": "s1", "kiosk": "k1", "state": "REFUNDED", "refunds": 1, "amount": 200},
+    ]
+    assert got["heat_map"] == [  # 2026-12-01 is a Tuesday (2), the 2nd a Wednesday (3)
+        {"weekday": 2, "hour": 9, "orders": 1},
+        {"weekday": 2, "hour": 10, "orders": 1},
+        {"weekday": 2, "hour": 23, "orders": 1},
+        {"weekday": 3, "hour": 0, "orders": 1},
+    ]
+
+
+def test_one_store_and_one_day(known):
+    got = stats.compute(known, stats.Period(date(2026, 12, 2), date(2026, 12, 3), store="s2", offset_min=CHINA))
+    assert got["summary"][0]["orders"] == 1 and got["summary"][0]["sales"] == 900
+    assert [(r["sku_a"], r["sku_b"]) for r in got["pairs"]] == [("A", "B"), ("A", "C"), ("B", "C")]
+    in_utc = stats.compute(known, stats.Period(date(2026, 12, 1), date(2026, 12, 2)), ["by_day"])
+    assert in_utc["by_day"] == [{"day": "2026-12-01", "orders": 4, "sales": 3100}]  # no offset: O4 is the 1st
