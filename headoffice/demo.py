@@ -1,5 +1,6 @@
 """`make demo` (`python -m headoffice.demo [--seconds N]`): a broker, head office and three simulated kiosks
-selling on their own, all on this machine; head office's view of the fleet is printed every few seconds.
+selling on their own, all on this machine; head office's view of the fleet is printed every few seconds, and its
+console is on http://127.0.0.1:8080 (another free port when 8080 is taken; user `demo`, password printed).
 
 Everything lives in ./demo-data (made fresh each time).  The broker listens on 127.0.0.1 on a free port; the
 kiosks run headless with the simulator's autopilot shopper; head office signs its commands and acks with a key
@@ -23,6 +24,16 @@ from sqlalchemy import func, select
 
 REPO = Path(__file__).resolve().parent.parent
 KIOSKS = ("kiosk-01", "kiosk-02", "kiosk-03")
+DEMO_PASSWORD = "demo-console"  # the demo's own operator: demo-data only, made fresh each time
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def free_port() -> int:
@@ -64,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         spawn("mosquitto", shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(base / "mosquitto.conf"))
         subprocess.run([sys.executable, "-m", "headoffice", "keygen", str(base / "hq")], check=True, cwd=REPO)
         db_url = f"sqlite:///{base / 'hq.sqlite'}"
+        web = 8080 if port_free(8080) else free_port()
         (base / "hq.toml").write_text(
             toml(
                 {
@@ -71,8 +83,13 @@ def main(argv: list[str] | None = None) -> int:
                     "mqtt": {"port": port},
                     "ingest": {"telemetry_interval_s": 10.0},
                     "commands": {"private_key_file": str(base / "hq.key")},
+                    "http": {"port": web},
                 }
             )
+        )
+        hq = [sys.executable, "-m", "headoffice", "--config", str(base / "hq.toml")]
+        subprocess.run(
+            [*hq, "adduser", "demo", "--role", "operator"], input=DEMO_PASSWORD, text=True, check=True, cwd=REPO
         )
         time.sleep(0.5)
         spawn("headoffice", sys.executable, "-m", "headoffice", "--config", str(base / "hq.toml"))
@@ -100,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             spawn(kiosk, sys.executable, "-m", "kiosk", "--config", str(conf))
         print(f"demo running in {base}: broker 127.0.0.1:{port}, head office, {', '.join(KIOSKS)} (Ctrl+C stops)")
+        print(f"the console: http://127.0.0.1:{web}/ (user demo, password {DEMO_PASSWORD})")
         return watch(db_url, args.seconds, procs)
     finally:
         for p in reversed(procs):

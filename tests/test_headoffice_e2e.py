@@ -170,16 +170,41 @@ def test_a_replayed_message_is_stored_once_and_a_forged_one_is_a_conflict(fleet)
     assert hq.count(orders) == 1 and queries.order(hq.engine, forged["data"]["order_no"])[0]["total"] != 1
 
 
-def test_make_demo_shows_orders_flowing_from_three_kiosks(tmp_path):
-    run = subprocess.run(
-        [sys.executable, "-m", "headoffice.demo", "--seconds", "25", "--dir", str(tmp_path / "demo")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    last = [ln for ln in run.stdout.splitlines() if ln.startswith("[head office]")][-1]
+def test_make_demo_shows_orders_flowing_from_three_kiosks_and_its_console(tmp_path):
+    import re
+
+    import requests
+
+    out = tmp_path / "demo.out"
+    with out.open("w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "headoffice.demo", "--seconds", "25", "--dir", str(tmp_path / "demo")],
+            cwd=REPO,
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        assert wait_until(lambda: "the console: http" in out.read_text(), 60), out.read_text()[-2000:]
+        url, password = re.search(r"the console: (http://\S+)/ \(user demo, password (\S+)\)", out.read_text()).groups()
+        s = requests.Session()
+
+        def up() -> bool:
+            try:
+                return s.get(f"{url}/health", timeout=2).ok
+            except requests.ConnectionError:
+                return False
+
+        assert wait_until(up, 30), out.read_text()[-2000:]
+        token = re.search(r'name="csrf" value="([^"]+)"', s.get(f"{url}/login", timeout=10).text).group(1)
+        s.post(f"{url}/login", data={"csrf": token, "name": "demo", "password": password}, timeout=10)
+        assert wait_until(lambda: 'data-kiosk="demo-store/kiosk-03"' in s.get(f"{url}/fleet", timeout=10).text, 30)
+        assert proc.wait(120) == 0, out.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.terminate()  # the demo stops its broker, head office and kiosks itself
+            proc.wait(60)
+    last = [ln for ln in out.read_text().splitlines() if ln.startswith("[head office]")][-1]
     parts = last.removeprefix("[head office] ").split("  ")
     counts = {part.split(":")[0]: int(part.split(",")[1].split()[0]) for part in parts}
     assert set(counts) == {"kiosk-01", "kiosk-02", "kiosk-03"} and all(n >= 1 for n in counts.values()), last

@@ -4,6 +4,8 @@ chart stands beside a table with its numbers, so the SVG only has to be right to
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -21,12 +23,12 @@ def bars(rows: list[dict[str, Any]], label: str, value: str, width: int = 640, h
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height + 18}" width="{width}" height="{height + 18}"'
         ' xmlns="http://www.w3.org/2000/svg">'
     ]
-    every = max(1, n // 12)  # a label on every bar until they would overlap
+    every = max(1, -(-n * 44 // width))  # a label on every bar until they would overlap (about 44 px each)
     for i, r in enumerate(rows):
         v = float(r[value] or 0)
         h = round(v / top * height, 1)
         x = round(i * (bar_w + gap), 1)
-        name = escape(str(r[label]))
+        name = escape(_short(r[label]))
         parts.append(
             f'<rect x="{x}" y="{height - h}" width="{bar_w:.1f}" height="{h}" fill="#2f5d9b">'
             f"<title>{name}: {escape(str(r[value]))}</title></rect>"
@@ -35,6 +37,14 @@ def bars(rows: list[dict[str, Any]], label: str, value: str, width: int = 640, h
             parts.append(f'<text x="{x}" y="{height + 14}" font-size="11" fill="#1c2028">{name}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _short(label: Any) -> str:
+    """A label that fits under its bar: a day without its year (2026-12-04 -> 12-04), a Unix time as HH:MM."""
+    if isinstance(label, float):
+        return time.strftime("%H:%M", time.localtime(label))
+    text = str(label)
+    return text[5:] if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else text
 
 
 def heat(rows: list[dict[str, Any]]) -> dict[str, Any]:
