@@ -23,8 +23,20 @@ from headoffice.db import commands
 from headoffice.signing import signed
 
 # Commands the kiosk knows (kiosk/services/office.py); resent after a timeout only when doing them twice is harmless
-KNOWN = ("ping", "refund", "reconcile", "resend", "reprint", "lock", "unlock", "report", "config", "catalog")
-IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog")
+KNOWN = (
+    "ping",
+    "refund",
+    "reconcile",
+    "resend",
+    "reprint",
+    "lock",
+    "unlock",
+    "report",
+    "config",
+    "catalog",
+    "selftest",
+)
+IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog", "selftest")
 
 
 class Publisher(Protocol):

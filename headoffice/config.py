@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +45,8 @@ class IngestSection:
     gap_wait_s: float = 10.0  # a seq gap older than this gets a `resend` command
     silent_heartbeats: int = 3  # a kiosk silent this many telemetry periods is raised as silent
     telemetry_interval_s: float = 60.0  # the kiosks' heartbeat period
+    stats_every_s: float = 30.0  # how often the statistics' roll-up adds the new orders (headoffice/rollup.py)
+    stats_settle_s: float = 10.0  # orders stored this recently wait for the next roll-up
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,16 @@ class HttpSection:
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def offset_min(self) -> int:
+        return utc_offset_min(self.time_zone)
+
+
+def utc_offset_min(time_zone: str) -> int:
+    """A time zone ("" = this machine's) as minutes east of UTC, now: how the statistics group local days."""
+    zone = ZoneInfo(time_zone) if time_zone else None
+    offset = datetime.now(zone).astimezone(zone).utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,7 @@ orders = Table(
     Index("orders_out_trade_no", "store", "kiosk", "out_trade_no"),
     Index("orders_kiosk_time", "store", "kiosk", "paid_at"),
     Index("orders_paid", "paid_at"),
+    Index("orders_stored", "stored_at"),  # the statistics' roll-up reads what was stored since its last run
 )
 
 order_lines = Table(
@@ -408,6 +409,57 @@ hq_settings = Table(
     metadata,
     Column("key", NAME, primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+
+# The statistics' roll-ups (headoffice/rollup.py): what the console's figures are summed from, by local day (in
+# the console's time zone) and, for the store's hours, local hour.  Rebuilt when the time zone changes.
+stats_store_hours = Table(
+    "stats_store_hours",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("day", String(10), primary_key=True),  # local YYYY-MM-DD
+    Column("hour", Integer, primary_key=True),  # local 0-23
+    Column("weekday", Integer, nullable=False),  # 0 = Sunday
+    Column("orders", BigInteger, nullable=False),
+    Column("sales", BigInteger, nullable=False),
+    Column("items", BigInteger, nullable=False),
+)
+
+stats_kiosk_days = Table(
+    "stats_kiosk_days",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("kiosk", NAME, primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+    Column("sales", BigInteger, nullable=False),
+)
+
+stats_products = Table(
+    "stats_products",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("sales", BigInteger, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Index("stats_products_day", "day"),
+)
+
+stats_pairs = Table(
+    "stats_pairs",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("sku_a", String(64), primary_key=True),
+    Column("sku_b", String(64), primary_key=True),
+    Column("name_a", Text, nullable=False),
+    Column("name_b", Text, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Index("stats_pairs_day", "day"),
 )
 
 

@@ -122,7 +122,10 @@ def fleet_page(engine: Engine, store: str, offset: int, limit: int) -> tuple[lis
             open_by = {(s, k): n for s, k, n in counts}
             for r in rows:
                 r["open_alerts"] = open_by.get((r["store"], r["kiosk"]), 0)
-                r["health"] = ((r.get("telemetry") or {}).get("devices") or {}).get("health") or {}
+                health = ((r.get("telemetry") or {}).get("devices") or {}).get("health") or {}
+                r["health"] = {  # the kiosks send {device: ok}; a message, when there is one, comes as {ok, message}
+                    name: h if isinstance(h, dict) else {"ok": bool(h), "message": ""} for name, h in health.items()
+                }
     return rows, total
 
 

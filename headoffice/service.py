@@ -24,7 +24,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from sqlalchemy import Engine
 
-from headoffice import protocol, publish
+from headoffice import protocol, publish, rollup, stats
 from headoffice.commands import Commands, ack_envelope
 from headoffice.config import Config
 from headoffice.db import make_engine
@@ -56,6 +56,7 @@ class Service:
         )
         self._next_catch_up = 0.0
         self._next_prune = 0.0
+        self._next_rollup = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0
@@ -181,6 +182,13 @@ class Service:
                 self.commands.send(store, kiosk, "catalog", {"version": version})
         i = self.cfg.ingest
         self.ingest.check_silent(i.silent_heartbeats * i.telemetry_interval_s)
+        if time.monotonic() >= self._next_rollup:
+            self._next_rollup = time.monotonic() + self.cfg.ingest.stats_every_s
+            offset = self.cfg.http.offset_min()
+            rollup.run(self.engine, offset, settle_s=self.cfg.ingest.stats_settle_s)
+            week = stats.Period.last_days(7, offset)  # the console's first view, ready
+            stats.compute(self.engine, week, stats.PAGE)
+            stats.compute(self.engine, week, ["pairs"])
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + 3600
             self.ingest.prune_telemetry(time.time() - TELEMETRY_KEEP_DAYS * 86400)

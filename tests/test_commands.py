@@ -286,3 +286,21 @@ def test_forged_acks_are_ignored(kiosk, broker, hq_key, tmp_path):
         assert wait_until(lambda: kiosk.store.conn().execute(acked, (order_id,)).fetchone()[0] is not None, 10)
     finally:
         hq.close()
+
+
+def test_a_selftest_checks_the_running_kiosk_and_answers_what_it_found(kiosk, broker, hq_key):
+    hq = Subscriber(broker.port)
+    try:
+        assert wait_until(lambda: "online" in hq.states(), 10)
+        health = kiosk.controller.device_health
+        assert wait_until(lambda: kiosk.controller.pump() or {"scanner", "gateway"} <= set(health()), 10), health()
+        send(hq, hq_key[0], "selftest", {}, "st1")
+        assert wait_until(lambda: "st1" in results(hq), 20)
+        answer = results(hq)["st1"]
+        checks = answer["result"]["checks"]
+        assert {"storage", "database", "clock", "scanner", "gateway"} <= set(checks), checks
+        assert checks["gateway"] == {"ok": True, "message": "sandbox answers"}
+        assert checks["database"] == {"ok": True, "message": "ok"} and "MB free" in checks["storage"]["message"]
+        assert answer["ok"] is True and answer["result"]["passed"] is True
+    finally:
+        hq.close()

@@ -13,6 +13,7 @@ from selenium.webdriver.common.by import By
 from headoffice import users
 from headoffice.migrate import upgrade
 from tests.browser import chromium, log_in, wait_for
+from tests.conftest import write_config
 from tests.loopback import wait_until
 from tests.test_catalog_e2e import Fleet
 
@@ -23,6 +24,9 @@ RED = "rgba(163, 18, 13, 1)"
 @pytest.fixture
 def running(tmp_path):
     fleet = Fleet(tmp_path, hq_commands={"answer_timeout_s": 30.0})
+    hq_toml = tomllib.loads(fleet.hq.config.read_text())
+    hq_toml["ingest"] = {"stats_every_s": 1.0, "stats_settle_s": 0.5}  # the statistics follow within seconds
+    write_config(fleet.hq.config, hq_toml)
     upgrade(fleet.hq.engine)
     users.add_user(fleet.hq.engine, "lin", "operator", PASSWORD)
     users.add_user(fleet.hq.engine, "wang", "viewer", PASSWORD)
@@ -74,6 +78,13 @@ def test_an_operator_runs_the_kiosks_from_the_console_and_a_viewer_cannot_act(ru
         return wait_for(driver, "#refunded").text
 
     assert wait_until(lambda: refunded() == "CN¥1.00", 30)  # the kiosk's refund reached head office
+
+    # the statistics count the sale (head office's roll-up) and the refund
+    def summary() -> str:
+        driver.get(f"{url}/stats")
+        return wait_for(driver, "#summary").text
+
+    assert wait_until(lambda: "Orders 1 " in summary() and "Refunded CN¥1.00" in summary(), 30), summary()
 
     # the kiosk locked: it goes red in the fleet
     driver.get(f"{url}/kiosks/s1/k1")

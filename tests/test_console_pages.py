@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from headoffice import stock, users
+from headoffice import rollup, stock, users
 from headoffice.commands import Commands
 from headoffice.db import alerts, audit_log, commands
 from headoffice.ingest import Ingest
@@ -40,6 +40,7 @@ def hq(hq_engine, broker, kiosk_store):  # noqa: F811
     users.add_user(hq_engine, "wang", "viewer", PASSWORD)
     sold = sell(kiosk_store, 3)
     Ingest(hq_engine).store_batch(outbox(kiosk_store))
+    rollup.run(hq_engine, 480, settle_s=0)  # the statistics' sums, as the service makes them every 30 s
     yield f"http://127.0.0.1:{port}", sold
     server.stop()
     client.loop_stop()
@@ -79,6 +80,7 @@ def test_every_page_answers_a_viewer_in_their_language(hq, lang, words):
         "/orders/rows",
         f"/orders/s1/k1/{order}",
         "/stats",
+        "/stats/pairs",
         "/reconciliation",
         "/alerts",
         "/alerts?state=closed",
@@ -87,8 +89,10 @@ def test_every_page_answers_a_viewer_in_their_language(hq, lang, words):
     for path in pages:
         r = s.get(url + path, timeout=10)
         assert r.status_code == 200, (path, r.text[:300])
-        if path not in ("/orders/rows",):
+        if path not in ("/orders/rows", "/stats/pairs"):
             assert all(w in r.text for w in words[:2]), path  # the menu, in the viewer's language
+    assert 'hx-get="/stats/pairs?' in s.get(f"{url}/stats", timeout=10).text  # loaded after the page
+    assert '<table id="pairs">' in s.get(f"{url}/stats/pairs", timeout=10).text
     orders_page = s.get(f"{url}/orders", timeout=10).text
     assert all(o.order_no in orders_page for o in sold)
     money = "¥" if lang == "zh_CN" else "CN¥"

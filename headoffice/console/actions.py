@@ -29,7 +29,7 @@ from headoffice.console.base import Console, guard
 from headoffice.console.i18n import gettext_ as _
 from headoffice.db import orders
 
-KIOSK_COMMANDS = ("lock", "unlock", "resend", "report", "reconcile", "config", "refund", "reprint")
+KIOSK_COMMANDS = ("lock", "unlock", "resend", "report", "reconcile", "config", "refund", "reprint", "selftest")
 SETTINGS = ("idle_timeout_s", "default_language", "receipt_footer")  # what a kiosk takes with `config`
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
@@ -129,6 +129,9 @@ def plan(engine: Engine, form: Any) -> Plan:
             kiosk,
             {"reason": reason} if reason else {},
         )
+    if action == "selftest":
+        text = _("Ask %(k)s to check itself: devices, database, free space, clock, certificate.", k=where)
+        return Plan(action, where, text, store, kiosk)
     if action == "unlock":
         return Plan(action, where, _("Unlock kiosk %(k)s: it sells again.", k=where), store, kiosk)
     if action == "resend":

@@ -12,10 +12,8 @@ import secrets
 import time
 import urllib.parse
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from sqlalchemy import Engine
@@ -26,6 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from headoffice import users
 from headoffice.commands import Commands
+from headoffice.config import utc_offset_min
 from headoffice.console import charts, i18n
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -53,9 +52,7 @@ class Console:
     # -- time --------------------------------------------------------------------------------------
     def offset_min(self) -> int:
         """Head office's time zone as minutes east of UTC, now (the statistics group local days by it)."""
-        zone = ZoneInfo(self.time_zone) if self.time_zone else None
-        offset = datetime.now(zone).astimezone(zone).utcoffset()
-        return int(offset.total_seconds() // 60) if offset else 0
+        return utc_offset_min(self.time_zone)
 
     # -- who ---------------------------------------------------------------------------------------
     async def user(self, request: Request) -> users.User | None:

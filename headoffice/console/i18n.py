@@ -40,6 +40,11 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(mo)
 
 
+@cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
 def gettext_(message: str, **params: object) -> str:
     text = translations(current.get()).gettext(message)
     return text % params if params else text
@@ -66,18 +71,18 @@ def money(amount: int | None, currency: str = "CNY") -> str:
     """Minor units in the viewer's locale: ¥1,234.50 / ¥1,234.50 (CN)."""
     if amount is None:
         return ""
-    return format_currency(Decimal(amount) / 100, currency or "CNY", locale=Locale.parse(current.get()))
+    return format_currency(Decimal(amount) / 100, currency or "CNY", locale=_locale(current.get()))
 
 
 def number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
         return ""
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=Locale.parse(current.get()))
+    return format_decimal(value, format=pattern, locale=_locale(current.get()))
 
 
 def percent(value: float | None) -> str:
-    return "" if value is None else format_percent(value, format="#,##0.0%", locale=Locale.parse(current.get()))
+    return "" if value is None else format_percent(value, format="#,##0.0%", locale=_locale(current.get()))
 
 
 def when(t: float | str | None) -> str:
@@ -88,7 +93,7 @@ def when(t: float | str | None) -> str:
         moment = datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone()
     else:
         moment = datetime.fromtimestamp(float(t)).astimezone()
-    return format_datetime(moment, "yyyy-MM-dd HH:mm:ss", locale=Locale.parse(current.get()))
+    return format_datetime(moment, "yyyy-MM-dd HH:mm:ss", locale=_locale(current.get()))
 
 
 def extract():

@@ -220,19 +220,19 @@ def routes(console: Console) -> list[Route]:
 
     def _period(request: Request) -> stats.Period:
         q = request.query_params
-        today = date.today()
-        since = _day(q.get("since", ""), today - timedelta(days=6))
-        until = _day(q.get("until", ""), today)
+        default = stats.Period.last_days(7, console.offset_min(), q.get("store", ""))
+        since = _day(q.get("since", ""), default.since)
+        until = _day(q.get("until", ""), default.until - timedelta(days=1))
         if until < since:
             since, until = until, since
-        return stats.Period(since, until + timedelta(days=1), q.get("store", ""), console.offset_min())
+        return stats.Period(since, until + timedelta(days=1), default.store, default.offset_min)
 
     async def stats_page(request: Request) -> Response:
         user = await guard(console, request)
         if isinstance(user, Response):
             return user
         period = _period(request)
-        figures = await run_in_threadpool(stats.compute, engine, period)
+        figures = await run_in_threadpool(stats.compute, engine, period, stats.PAGE)  # pairs: their own request
         all_stores = await run_in_threadpool(queries.stores, engine)
         shown_until = period.until - timedelta(days=1)
         return console.page(
@@ -245,6 +245,13 @@ def routes(console: Console) -> list[Route]:
             stores=all_stores,
             query=request.url.query,
         )
+
+    async def stats_pairs(request: Request) -> Response:
+        user = await guard(console, request)
+        if isinstance(user, Response):
+            return user
+        figures = await run_in_threadpool(stats.compute, engine, _period(request), ["pairs"])
+        return console.page(request, "_stats_pairs.html", user, f=figures)
 
     async def stats_csv(request: Request) -> Response:
         user = await guard(console, request)
@@ -310,6 +317,7 @@ def routes(console: Console) -> list[Route]:
         Route("/orders/{store}/{kiosk}/{order_no}", order_page),
         Route("/stats", stats_page),
         Route("/stats.csv", stats_csv),
+        Route("/stats/pairs", stats_pairs),
         Route("/reconciliation", reconciliation),
         Route("/alerts", alerts_page),
         Route("/audit", audit_page),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import shutil
 import sqlite3
 import threading
 import time
@@ -22,6 +23,7 @@ from hardware.gpio import Signals, pin_factory
 from hardware.printer import open_printer
 from hardware.scanner import SimulatedScanner, open_scanner
 from hardware.simulator import SimulatorPanel
+from kiosk import CLOCK_FLOOR
 from kiosk.attendant import Attendant
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Checkout, CollectOnlineOrder
@@ -48,7 +50,7 @@ from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
 from kiosk.signing import load_public_key
 from kiosk.store import StoreError, describe, open_store
-from kiosk.telemetry import MqttLink, link_files_problem
+from kiosk.telemetry import MqttLink, cert_days_left, link_files_problem
 from kiosk.weighed import parse_layouts
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,7 @@ class Runtime:
             language=cfg.kiosk.default_language,
             post=post,
             catalog=self.catalog_updates.receive,
+            selftest=self._selftest,
         )
         self.payments = PaymentService(
             self.driver,
@@ -301,6 +304,28 @@ class Runtime:
 
     def _save_lockout(self, failures: int, locked_until: float) -> None:
         self.workers["store-io"].submit("lockout", "", self.store.save_lockout, failures, locked_until)
+
+    def _selftest(self) -> dict[str, dict[str, Any]]:
+        """Head office's `selftest`, on the back-office worker: what a technician's self-test checks, without taking
+        the devices from the running screen (provisioning/selftest.py opens them itself, with the kiosk stopped)."""
+        checks: dict[str, dict[str, Any]] = {
+            device: {"ok": bool(h.get("ok")), "message": str(h.get("message", ""))}
+            for device, h in dict(self.controller.devices).items()
+            if device != "mqtt"
+        }
+        problem = self.store.storage_problem(self.cfg.kiosk.min_free_mb * 2**20)
+        free = shutil.disk_usage(self.data_dir).free // 2**20
+        checks["storage"] = {"ok": problem is None, "message": problem or f"{free} MB free"}
+        quick = self.store.integrity()
+        checks["database"] = {"ok": quick == "ok", "message": quick}
+        checks["clock"] = {
+            "ok": time.time() > CLOCK_FLOOR,
+            "message": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        days = cert_days_left(self.cfg)
+        if days is not None:
+            checks["certificate"] = {"ok": days > 14, "message": f"{days} days left"}
+        return checks
 
     def device_summary(self) -> dict[str, Any]:
         c = self.cfg

@@ -10,7 +10,9 @@ ping; refund {order_no, amount?, reason?}; reconcile {date?}; resend {from_seq}
 lock {reason?} / unlock (no sales, red light, the out-of-service screen; kept
 across restarts); report {date?} (the Z report's figures); config {key: value}
 for the keys in SETTINGS (kept, applied to the next shopper, reported in birth);
-catalog {manifest, signature, bundle} (kiosk.services.catalog_updates).
+catalog {manifest, signature, bundle} (kiosk.services.catalog_updates); selftest (the running kiosk checks itself
+without taking its devices from the screen: each device's health, the database's integrity, free space, the clock,
+the MQTT certificate; answered on cmd-result when done).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class HeadOfficeCommands:
         language: str,
         post: Callable[[Event], None] = lambda e: None,
         catalog: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = None,
+        selftest: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -70,6 +73,7 @@ class HeadOfficeCommands:
         self.language = language
         self.post = post
         self.catalog = catalog
+        self.selftest = selftest
 
     def restore(self) -> None:
         """At start: head office's lock and settings, as they were (they survive restarts)."""
@@ -129,6 +133,9 @@ class HeadOfficeCommands:
             return self._config(body)
         if name == "catalog" and self.catalog is not None:
             return self.catalog(body, command_id)  # answered on cmd-result once checked and loaded
+        if name == "selftest" and self.selftest is not None:
+            self.worker.submit("selftest", command_id, self._selftest_job, command_id)
+            return None  # answered on cmd-result when every check has run
         if name == "reconcile":
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if parse_day(day) is None:
@@ -150,6 +157,12 @@ class HeadOfficeCommands:
         self.store.set_setting("settings", json.dumps(settings, ensure_ascii=False, sort_keys=True))
         self._apply(settings)
         return {"ok": True, "settings": settings}
+
+    def _selftest_job(self, command_id: str) -> None:
+        assert self.selftest is not None
+        checks = self.selftest()  # carried out (ok) whatever it found: `passed` says whether everything did
+        passed = all(c["ok"] for c in checks.values())
+        self.store.add_command_result(command_id, "selftest", {"ok": True, "passed": passed, "checks": checks})
 
     def _reconcile_job(self, day: str, command_id: str) -> None:
         """On the back-office worker: head office hears even of a reconciliation that failed unexpectedly (and

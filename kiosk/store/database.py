@@ -179,6 +179,10 @@ class Database:
             except Exception:  # a listener's failure never undoes or hides a commit
                 log.exception("outbox listener failed")
 
+    def integrity(self) -> str:
+        """SQLite's quick check of the database now: "ok", or the first problems it found."""
+        return "; ".join(r[0] for r in self.conn().execute("PRAGMA quick_check(3)"))
+
     def storage_problem(self, min_free_bytes: int) -> str | None:
         """Why this kiosk cannot write safely now (too little space, or the last write was refused), or None."""
         free = shutil.disk_usage(self.path.parent).free
