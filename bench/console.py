@@ -155,6 +155,9 @@ def bench_console() -> list[Row]:
             t0 = time.perf_counter()
             rolled = rollup.run(engine, 480, settle_s=0)
             took = time.perf_counter() - t0
+            with engine.connect() as conn:  # what PostgreSQL's autovacuum does soon after such a load
+                conn.exec_driver_sql("ANALYZE")
+                conn.commit()
             print(f"roll-up of {rolled:,} orders: {took:.0f} s")
             rows.append(
                 (
@@ -190,8 +193,10 @@ def bench_console() -> list[Row]:
                 "orders by amount, page 3": "/orders?min=100&max=120&page=3",
                 "an order": f"/orders/{sample}",
                 "statistics, 7 days, all stores": "/stats",
+                "statistics, 7 days: its payments (loaded after the page)": "/stats/payments",
                 "statistics, 7 days: its pairs (loaded after the page)": "/stats/pairs",
                 "statistics, 30 days, one store": "/stats?store=s003&since=" + _days_ago(30),
+                "statistics, 30 days: its pairs": "/stats/pairs?since=" + _days_ago(30),
                 "reconciliation": "/reconciliation",
                 "alerts": "/alerts",
                 "alerts, closed, page 10": "/alerts?state=closed&page=10",

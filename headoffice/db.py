@@ -459,8 +459,7 @@ stats_pairs = Table(
     Column("name_a", Text, nullable=False),
     Column("name_b", Text, nullable=False),
     Column("orders", BigInteger, nullable=False),
-    Index("stats_pairs_day", "day"),
-)
+)  # read by store (or the chain's "*") and days: its primary key's order
 
 
 def hq_secret(engine: Engine, name: str) -> str:

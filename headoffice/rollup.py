@@ -18,7 +18,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, and_, cast, func, select, text, update
+from sqlalchemy import Connection, Engine, Integer, String, and_, cast, func, literal, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TIMESTAMP
@@ -34,6 +34,7 @@ from headoffice.db import (
 )
 
 log = logging.getLogger(__name__)
+CHAIN = "*"  # the store of stats_pairs' rows for the whole chain (a week of a chain's pairs is read 1.5x faster)
 TABLES = (stats_store_hours, stats_kiosk_days, stats_products, stats_pairs)
 
 
@@ -180,19 +181,22 @@ def _roll(conn: Connection, since: float, upto: float, offset_min: int) -> int:
     both = orders.join(
         a, and_(a.c.store == orders.c.store, a.c.kiosk == orders.c.kiosk, a.c.order_no == orders.c.order_no)
     ).join(b, and_(b.c.store == a.c.store, b.c.kiosk == a.c.kiosk, b.c.order_no == a.c.order_no, a.c.sku < b.c.sku))
-    pairs = (
-        select(
-            orders.c.store,
-            day.label("day"),
-            a.c.sku.label("sku_a"),
-            b.c.sku.label("sku_b"),
-            func.min(a.c.name).label("name_a"),
-            func.min(b.c.name).label("name_b"),
-            func.count(func.distinct(orders.c.kiosk + "/" + orders.c.order_no)).label("orders"),
+    for store in (orders.c.store, literal(CHAIN, String).label("store")):  # each store's, and the chain's
+        pairs = (
+            select(
+                store,
+                day.label("day"),
+                a.c.sku.label("sku_a"),
+                b.c.sku.label("sku_b"),
+                func.min(a.c.name).label("name_a"),
+                func.min(b.c.name).label("name_b"),
+                func.count(func.distinct(orders.c.store + "/" + orders.c.kiosk + "/" + orders.c.order_no)).label(
+                    "orders"
+                ),
+            )
+            .select_from(both)
+            .where(window)
+            .group_by(store, day, a.c.sku, b.c.sku)
         )
-        .select_from(both)
-        .where(window)
-        .group_by(orders.c.store, day, a.c.sku, b.c.sku)
-    )
-    _add(conn, stats_pairs, pairs, ("orders",))
+        _add(conn, stats_pairs, pairs, ("orders",))
     return n

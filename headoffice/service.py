@@ -187,8 +187,8 @@ class Service:
             offset = self.cfg.http.offset_min()
             rollup.run(self.engine, offset, settle_s=self.cfg.ingest.stats_settle_s)
             week = stats.Period.last_days(7, offset)  # the console's first view, ready
-            stats.compute(self.engine, week, stats.PAGE)
-            stats.compute(self.engine, week, ["pairs"])
+            for names in (stats.PAGE, *stats.PARTS.values()):
+                stats.compute(self.engine, week, names)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + 3600
             self.ingest.prune_telemetry(time.time() - TELEMETRY_KEEP_DAYS * 86400)

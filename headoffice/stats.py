@@ -26,6 +26,7 @@ from headoffice.db import (
     stats_products,
     stats_store_hours,
 )
+from headoffice.rollup import CHAIN
 
 SUCCESS = ("PAID", "REFUNDED", "PARTIALLY_REFUNDED")
 FAILURE = ("FAILED", "CANCELLED")
@@ -203,9 +204,10 @@ def pairs(conn: Connection, p: Period, limit: int = 10) -> list[dict[str, Any]]:
     """Products often bought together: pairs of skus in one order, by how many orders hold both."""
     t = stats_pairs
     together = func.sum(t.c.orders)
+    whose = t.c.store == (p.store or CHAIN)  # the whole chain: its own rows, not every store's summed
     q = (
         select(t.c.sku_a, t.c.sku_b, together.label("orders"))  # names only for the winners: a narrower hash
-        .where(_days(p, t))
+        .where(and_(t.c.day >= p.since.isoformat(), t.c.day < p.until.isoformat(), whose))
         .group_by(t.c.sku_a, t.c.sku_b)
         .order_by(together.desc(), t.c.sku_a, t.c.sku_b)
         .limit(limit)
@@ -261,7 +263,9 @@ TABLES: dict[str, Callable[[Connection, Period], list[dict[str, Any]]]] = {
 }
 
 
-PAGE = [name for name in TABLES if name != "pairs"]  # the statistics page; the pairs (the dearest) load after it
+# The statistics page shows PAGE at once and loads each of PARTS (the dearest figures) in a request of its own.
+PARTS = {"pairs": ["pairs"], "payments": ["success_by_channel", "success_by_kiosk", "failure_reasons"]}
+PAGE = [name for name in TABLES if not any(name in part for part in PARTS.values())]
 _CACHE: dict[tuple[str, Period, tuple[str, ...]], tuple[str, dict[str, list[dict[str, Any]]]]] = {}
 CACHE_SIZE = 64
 

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 
 from PIL import Image
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import and_, bindparam, select, update
 
 from headoffice import rollup, users
@@ -184,6 +186,9 @@ def main(out: Path) -> None:
                 for name, path in pages.items():
                     driver.get(url + path)
                     wait_for(driver, "main h1")
+                    WebDriverWait(driver, 20).until(  # the parts a page loads after it (the statistics' dearest)
+                        lambda d: not d.find_elements(By.CSS_SELECTOR, "[hx-trigger='load']")
+                    )
                     height = driver.execute_script("return document.body.scrollHeight")
                     driver.set_window_size(1366, min(max(900, height + 40), 1600))
                     path_out = out / f"{name}-{lang}.png"

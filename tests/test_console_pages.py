@@ -81,6 +81,7 @@ def test_every_page_answers_a_viewer_in_their_language(hq, lang, words):
         f"/orders/s1/k1/{order}",
         "/stats",
         "/stats/pairs",
+        "/stats/payments",
         "/reconciliation",
         "/alerts",
         "/alerts?state=closed",
@@ -89,10 +90,13 @@ def test_every_page_answers_a_viewer_in_their_language(hq, lang, words):
     for path in pages:
         r = s.get(url + path, timeout=10)
         assert r.status_code == 200, (path, r.text[:300])
-        if path not in ("/orders/rows", "/stats/pairs"):
+        if path not in ("/orders/rows", "/stats/pairs", "/stats/payments"):
             assert all(w in r.text for w in words[:2]), path  # the menu, in the viewer's language
     assert 'hx-get="/stats/pairs?' in s.get(f"{url}/stats", timeout=10).text  # loaded after the page
     assert '<table id="pairs">' in s.get(f"{url}/stats/pairs", timeout=10).text
+    payments = s.get(f"{url}/stats/payments", timeout=10).text
+    assert 'id="payments"' in payments and "100.0%" in payments  # 3 tried, 3 paid
+    assert s.get(f"{url}/stats/nothing", timeout=10).status_code == 404
     orders_page = s.get(f"{url}/orders", timeout=10).text
     assert all(o.order_no in orders_page for o in sold)
     money = "¥" if lang == "zh_CN" else "CN¥"

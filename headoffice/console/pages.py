@@ -246,12 +246,15 @@ def routes(console: Console) -> list[Route]:
             query=request.url.query,
         )
 
-    async def stats_pairs(request: Request) -> Response:
+    async def stats_part(request: Request) -> Response:
         user = await guard(console, request)
         if isinstance(user, Response):
             return user
-        figures = await run_in_threadpool(stats.compute, engine, _period(request), ["pairs"])
-        return console.page(request, "_stats_pairs.html", user, f=figures)
+        part = request.path_params["part"]
+        if part not in stats.PARTS:
+            return PlainTextResponse("not found", status_code=404)
+        figures = await run_in_threadpool(stats.compute, engine, _period(request), stats.PARTS[part])
+        return console.page(request, f"_stats_{part}.html", user, f=figures, query=request.url.query)
 
     async def stats_csv(request: Request) -> Response:
         user = await guard(console, request)
@@ -317,7 +320,7 @@ def routes(console: Console) -> list[Route]:
         Route("/orders/{store}/{kiosk}/{order_no}", order_page),
         Route("/stats", stats_page),
         Route("/stats.csv", stats_csv),
-        Route("/stats/pairs", stats_pairs),
+        Route("/stats/{part}", stats_part),
         Route("/reconciliation", reconciliation),
         Route("/alerts", alerts_page),
         Route("/audit", audit_page),

@@ -61,7 +61,6 @@ def upgrade() -> None:
         *_counts("orders"),
         sa.PrimaryKeyConstraint("store", "day", "sku_a", "sku_b"),
     )
-    op.create_index("stats_pairs_day", "stats_pairs", ["day"])
 
 
 def downgrade() -> None:
