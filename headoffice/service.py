@@ -186,9 +186,10 @@ class Service:
             self._next_rollup = time.monotonic() + self.cfg.ingest.stats_every_s
             offset = self.cfg.http.offset_min()
             rollup.run(self.engine, offset, settle_s=self.cfg.ingest.stats_settle_s)
-            week = stats.Period.last_days(7, offset)  # the console's first view, ready
-            for names in (stats.PAGE, *stats.PARTS.values()):
-                stats.compute(self.engine, week, names)
+            for days in (7, 30):  # the console's first view, and the month, ready
+                period = stats.Period.last_days(days, offset)
+                for names in (stats.PAGE, *stats.PARTS.values()):
+                    stats.compute(self.engine, period, names)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + 3600
             self.ingest.prune_telemetry(time.time() - TELEMETRY_KEEP_DAYS * 86400)
