@@ -127,3 +127,38 @@ def get(engine: Engine, name: str) -> User | None:
     with engine.connect() as conn:
         row = conn.execute(select(users.c.name, users.c.role).where(users.c.name == name)).first()
     return User(row.name, row.role) if row else None
+
+
+def all_users(engine: Engine) -> list[dict]:
+    """Every user (name, role, created, wrong passwords in a row, locked until): never a hash."""
+    cols = (users.c.name, users.c.role, users.c.created_at, users.c.failures, users.c.locked_until)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(*cols).order_by(users.c.name))]
+
+
+def set_role(engine: Engine, name: str, role: str) -> None:
+    """Change a user's role; UserError for an unknown user or role, or for the last admin losing the role."""
+    if role not in ROLES:
+        raise UserError(f"the role is one of {', '.join(ROLES)}")
+    with engine.begin() as conn:
+        row = conn.execute(select(users.c.role).where(users.c.name == name)).first()
+        if row is None:
+            raise UserError(f"there is no user {name!r}")
+        admins = conn.execute(select(users.c.name).where(users.c.role == "admin")).scalars().all()
+        if row.role == "admin" and role != "admin" and admins == [name]:
+            raise UserError("the last admin keeps the role: make another admin first")
+        conn.execute(update(users).where(users.c.name == name).values(role=role))
+
+
+def set_password(engine: Engine, name: str, password: str) -> None:
+    """A new password for a user (and their lock-out lifted); UserError for an unknown user or a short one."""
+    if len(password) < 10:
+        raise UserError("a password has at least 10 characters")
+    with engine.begin() as conn:
+        done = conn.execute(
+            update(users)
+            .where(users.c.name == name)
+            .values(password_hash=hash_password(password), failures=0, locked_until=0.0)
+        ).rowcount
+    if not done:
+        raise UserError(f"there is no user {name!r}")

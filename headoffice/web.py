@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from headoffice import online_orders, publish
 from headoffice.commands import Commands
-from headoffice.console import actions, pages
+from headoffice.console import actions, pages, team
 from headoffice.console.base import Console
 from headoffice.db import hq_secret
 
@@ -150,6 +150,7 @@ def make_app(
             Route("/health", health),
             *pages.routes(console),
             *actions.routes(console),
+            *team.routes(console),
             Route("/api/v1/orders", create_order, methods=["POST"]),
             Route("/api/v1/orders/{order_no}", get_order),
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -51,11 +53,11 @@ def csrf_of(page: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
 
 
-def session(url: str, name: str, lang: str = "en") -> requests.Session:
+def session(url: str, name: str, lang: str = "en", password: str = PASSWORD) -> requests.Session:
     s = requests.Session()
     s.get(f"{url}/lang/{lang}", timeout=10)
     token = csrf_of(s.get(f"{url}/login", timeout=10).text)
-    r = s.post(f"{url}/login", data={"csrf": token, "name": name, "password": PASSWORD}, timeout=10)
+    r = s.post(f"{url}/login", data={"csrf": token, "name": name, "password": password}, timeout=10)
     assert r.status_code == 200, r.text
     return s
 
@@ -126,7 +128,7 @@ def test_orders_are_found_by_number_trade_id_kiosk_amount_and_date_a_page_at_a_t
     assert found("kiosk=k1") == numbers and found("kiosk=k2") == set()
     low = min(o.total for o in sold)
     assert found(f"max={low / 100:.2f}") == {o.order_no for o in sold if o.total == low}
-    today = time.strftime("%Y-%m-%d")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()  # the console's days are head office's
     assert found(f"since={today}&until={today}") == numbers and found("until=2020-01-01") == set()
     sell(kiosk_store, 60)
     Ingest(hq_engine).store_batch(outbox(kiosk_store))
@@ -244,3 +246,48 @@ def test_a_refund_marked_back_on_the_shelf_raises_the_stock_when_it_succeeds(hq,
     Ingest(hq_engine).store_batch(batch)  # resent: still once
     after = {r["sku"]: r["qty"] for r in stock.levels(hq_engine, "s1")}[sku]
     assert after == before + sum(ln.qty for ln in order.lines)
+
+
+def test_an_admin_manages_the_users_and_nobody_else_can(hq, hq_engine):
+    url, _ = hq
+    users.add_user(hq_engine, "zhao", "admin", PASSWORD)
+    operator = session(url, "lin")
+    assert operator.get(f"{url}/users", timeout=10).status_code == 403
+    token = csrf_of(operator.get(f"{url}/fleet", timeout=10).text)
+    add = {"csrf": token, "change": "add", "name": "mallory", "role": "admin", "password": "x" * 12}
+    assert operator.post(f"{url}/users", data=add, timeout=10).status_code == 403
+    assert users.get(hq_engine, "mallory") is None
+
+    admin = session(url, "zhao")
+    page = admin.get(f"{url}/users", timeout=10).text
+    assert 'data-user="lin"' in page and 'data-user="wang"' in page and "scrypt" not in page
+    token = csrf_of(page)
+
+    def post(**form) -> requests.Response:
+        return admin.post(f"{url}/users", data={"csrf": token, **form}, timeout=10)
+
+    assert post(change="add", name="chen", role="viewer", password="chen's long password").status_code == 200
+    assert users.get(hq_engine, "chen") == users.User("chen", "viewer")
+    post(change="role", name="chen", role="operator")
+    assert users.get(hq_engine, "chen").role == "operator"
+    for _ in range(users.MAX_FAILURES):  # lin forgot the password and is locked out
+        with pytest.raises(users.LoginRefused):
+            users.login(hq_engine, "lin", "not it at all")
+    assert "locked out until" in admin.get(f"{url}/users", timeout=10).text
+    post(change="password", name="lin", password="a brand new password")
+    session(url, "lin", password="a brand new password")  # in again, with the new one
+    last = post(change="role", name="zhao", role="viewer")
+    assert last.status_code == 400 and "last admin" in last.text and users.get(hq_engine, "zhao").role == "admin"
+    short = post(change="add", name="qian", role="viewer", password="short")
+    assert short.status_code == 400 and "at least 10" in short.text and users.get(hq_engine, "qian") is None
+    assert post(change="add", name="chen", role="viewer", password="x" * 12).status_code == 400  # there already
+    no_token = admin.post(f"{url}/users", data={"change": "role", "name": "chen", "role": "admin"}, timeout=10)
+    assert no_token.status_code == 403 and users.get(hq_engine, "chen").role == "operator"
+    with hq_engine.connect() as conn:
+        entries = conn.execute(select(audit_log.c.action, audit_log.c.target, audit_log.c.detail)).all()
+    assert [(a, t) for a, t, _ in entries] == [
+        ("user_add", "user/chen"),
+        ("user_role", "user/chen"),
+        ("user_password", "user/lin"),
+    ]
+    assert all("password" not in str(d) for _, _, d in entries)
