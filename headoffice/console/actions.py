@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from headoffice import alerts as alert_rules
 from headoffice import audit
-from headoffice.console.base import Console, guard
+from headoffice.console.base import Console, guarded_form
 from headoffice.console.i18n import gettext_ as _
 from headoffice.db import orders
 
@@ -177,13 +177,10 @@ def plan(engine: Engine, form: Any) -> Plan:
 
 def routes(console: Console) -> list[Route]:
     async def act(request: Request) -> Response:
-        user = await guard(console, request, "operator")
-        if isinstance(user, Response):
-            return user
-        form = await console.form(request)
-        if form is None:
-            console.language(request)
-            return console.page(request, "refused.html", user, 403, needed="csrf")
+        allowed = await guarded_form(console, request, "operator")
+        if isinstance(allowed, Response):
+            return allowed
+        user, form = allowed
         back = str(form.get("back", "/fleet"))
         if not back.startswith("/") or back.startswith("//"):
             back = "/fleet"

@@ -106,6 +106,19 @@ async def guard(console: Console, request: Request, role: str = "viewer") -> use
     return user
 
 
+async def guarded_form(console: Console, request: Request, role: str):
+    """(the user, their posted form) when they may act as `role` and the form carries the session's CSRF token;
+    else the answer to give (login, or a 403 page)."""
+    user = await guard(console, request, role)
+    if isinstance(user, Response):
+        return user
+    form = await console.form(request)
+    if form is None:
+        console.language(request)
+        return console.page(request, "refused.html", user, 403, needed="csrf")
+    return user, form
+
+
 def page_number(request: Request) -> int:
     try:
         return max(1, int(request.query_params.get("page", "1")))

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from headoffice import audit, users
-from headoffice.console.base import Console, guard
+from headoffice.console.base import Console, guard, guarded_form
 
 CHANGES = ("add", "role", "password")
 
@@ -33,13 +33,10 @@ def routes(console: Console) -> list[Route]:
         )
 
     async def change(request: Request) -> Response:
-        user = await guard(console, request, "admin")
-        if isinstance(user, Response):
-            return user
-        form = await console.form(request)
-        if form is None:
-            console.language(request)
-            return console.page(request, "refused.html", user, 403, needed="csrf")
+        allowed = await guarded_form(console, request, "admin")
+        if isinstance(allowed, Response):
+            return allowed
+        user, form = allowed
         what, name = str(form.get("change", "")), str(form.get("name", "")).strip().lower()
         role, password = str(form.get("role", "")), str(form.get("password", ""))
 
