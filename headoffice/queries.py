@@ -264,20 +264,7 @@ def reconciliations(engine: Engine, offset: int, limit: int) -> list[dict[str, A
         for n, store, name, ts, d in rows:
             d = d or {}
             day, gateway = str(d.get("date", "")), str(d.get("gateway", ""))
-            diffs = conn.execute(
-                select(events.c.data)
-                .where(
-                    and_(
-                        events.c.store == store,
-                        events.c.kiosk == name,
-                        events.c.kind == "reconciliation_differences",
-                        events.c.n > n - 10,
-                        events.c.n < n + 10,
-                    )
-                )
-                .order_by(events.c.n)
-            ).scalars()
-            found = [x for x in diffs if x and x.get("date") == day and x.get("gateway") == gateway]
+            found = [] if d.get("clean") else _differences(conn, store, name, n, day, gateway)
             alert = conn.execute(
                 select(alerts_table)
                 .where(
@@ -300,11 +287,34 @@ def reconciliations(engine: Engine, offset: int, limit: int) -> list[dict[str, A
                     "clean": bool(d.get("clean")),
                     "matched": len(d.get("matched") or []),
                     "differing": len(d.get("differing") or []),
-                    "differences": (found[-1].get("differences") or []) if found else [],
+                    "differences": found,
                     "alert": dict(alert._mapping) if alert else None,
                 }
             )
         return out
+
+
+def _differences(conn, store: str, name: str, after: int, day: str, gateway: str) -> list[dict[str, Any]]:
+    """The differences a kiosk reported with its reconciliation (event n `after`): its next
+    `reconciliation_differences` event for the same day and gateway (the kiosk writes it right after; other
+    kiosks' events may come between at head office)."""
+    q = (
+        select(events.c.data)
+        .where(
+            and_(
+                events.c.store == store,
+                events.c.kiosk == name,
+                events.c.n > after,
+                events.c.kind == "reconciliation_differences",
+            )
+        )
+        .order_by(events.c.n)
+        .limit(20)
+    )
+    for data in conn.execute(q).scalars():
+        if data and data.get("date") == day and data.get("gateway") == gateway:
+            return list(data.get("differences") or [])
+    return []
 
 
 def audit_page(engine: Engine, offset: int, limit: int, target: str = "") -> list[dict[str, Any]]:

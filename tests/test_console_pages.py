@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from headoffice import rollup, stock, users
 from headoffice.commands import Commands
 from headoffice.db import alerts, audit_log, commands
-from headoffice.ingest import Ingest
+from headoffice.ingest import Ingest, Received
 from headoffice.web import WebServer, make_app
 from tests.loopback import Subscriber, free_port, wait_until
 from tests.test_headoffice import kiosk_store, outbox, sell  # noqa: F401 - kiosk_store is a fixture
@@ -246,6 +246,10 @@ def test_a_refund_marked_back_on_the_shelf_raises_the_stock_when_it_succeeds(hq,
     Ingest(hq_engine).store_batch(batch)  # resent: still once
     after = {r["sku"]: r["qty"] for r in stock.levels(hq_engine, "s1")}[sku]
     assert after == before + sum(ln.qty for ln in order.lines)
+    again = s.post(f"{url}/actions", data={**form, "csrf": csrf_of(page)}, timeout=10)  # nothing left to refund
+    assert again.status_code == 400 and "refunded in full" in again.text
+    with hq_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(commands)).scalar_one() == 1
 
 
 def test_an_admin_manages_the_users_and_nobody_else_can(hq, hq_engine):
@@ -291,3 +295,46 @@ def test_an_admin_manages_the_users_and_nobody_else_can(hq, hq_engine):
         ("user_password", "user/lin"),
     ]
     assert all("password" not in str(d) for _, _, d in entries)
+
+
+def test_a_reconciliations_differences_are_shown_and_explained(hq, hq_engine, kiosk_store):  # noqa: F811
+    """The kiosk reports a day with a difference; another kiosk's events arrive in between at head office; the page
+    lists the difference under its reconciliation, and an operator's note explains it (its alert closed)."""
+    from kiosk import messages as kmsg
+
+    url, _ = hq
+    kiosk_store.add_event(
+        "reconciled", date="2026-12-03", gateway="alipay", clean=False, matched=["A1"], differing=["T9"]
+    )
+    others = [
+        Received(
+            "kiosk/v1/s1/k2/events",
+            kmsg.envelope(
+                msg_id=f"s1:k2:i:events:{n}",
+                seq=n,
+                ts="2026-12-04T01:00:00.000Z",
+                store="s1",
+                kiosk="k2",
+                type_="events",
+                data={"kind": "help_pressed", "screen": "cart"},
+            ).encode(),
+        )  # fmt: skip
+        for n in range(1, 31)
+    ]
+    kiosk_store.add_event(
+        "reconciliation_differences",
+        date="2026-12-03",
+        gateway="alipay",
+        count=1,
+        differences=[{"out_trade_no": "T9", "kind": "missing_at_kiosk", "reason": "in the statement only"}],
+    )
+    mine = [m for m in outbox(kiosk_store) if m.topic.endswith("/events")]
+    Ingest(hq_engine).store_batch([mine[0], *others, *mine[1:]])
+    s = session(url, "lin")
+    page = s.get(f"{url}/reconciliation", timeout=10).text
+    assert "T9: missing_at_kiosk in the statement only" in page and 'class="bad"' in page
+    form = {"csrf": csrf_of(page), "action": "close_alert", "note": "settled on the 4th", "back": "/reconciliation"}
+    form["alert"] = re.search(r'name="alert" value="(\d+)"', page).group(1)
+    s.post(f"{url}/actions", data={**form, "confirmed": "yes"}, timeout=10)
+    explained = s.get(f"{url}/reconciliation", timeout=10).text
+    assert "lin: settled on the 4th" in explained and 'class="bad"' not in explained

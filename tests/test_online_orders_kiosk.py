@@ -247,10 +247,10 @@ def test_an_order_paid_since_its_qr_was_made_is_handed_over_without_asking_for_m
         k.stop()
 
 
-@pytest.mark.parametrize("answer", ["down", "forged", "altered", "replayed"])
+@pytest.mark.parametrize("answer", ["down", "silent", "forged", "altered", "replayed"])
 def test_without_a_trustworthy_answer_from_head_office_the_qr_decides(tmp_path, hq_engine, hq_key, answer):
-    """Head office down, or an answer not signed by it, or an old answer for another question: the kiosk goes by
-    the QR (unpaid: the cart to pay) and its own record."""
+    """Head office down, or silent (it takes the question and never answers), or an answer not signed by it, or an
+    old answer for another question: the kiosk goes by the QR (unpaid: the cart to pay) and its own record."""
     import http.server
     import threading
 
@@ -266,6 +266,9 @@ def test_without_a_trustworthy_answer_from_head_office_the_qr_decides(tmp_path, 
     class FakeHeadOffice(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's name
             asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if answer == "silent":  # the network lost the answer: the kiosk must not wait for ever
+                time.sleep(8)
+                return
             body = hq_status(hq_engine, key, asked)
             if answer == "forged":  # this very question's answer, signed by someone else
                 body["sig"] = hq_orders.b64url(other.sign(canonical(body["status"])))
@@ -290,8 +293,13 @@ def test_without_a_trustworthy_answer_from_head_office_the_qr_decides(tmp_path, 
     k = make_kiosk(tmp_path, mqtt={"hq_public_key_file": public, "hq_url": f"http://127.0.0.1:{port}"})
     try:
         k.panel.scan(order["qr"])
+        asked_at = time.monotonic()
+        if answer == "silent":  # the screen says what it waits for
+            pump_until(k, lambda: k.checkout.notice is not None and k.checkout.notice.key == "order_checking")
         pump_until(k, lambda: k.checkout.phase is Phase.CART, timeout=10)
         assert k.checkout.notice.key == "online_order" and k.checkout.cart.totals().total == 7200
+        if answer == "silent":  # given up after ASK_TIMEOUT_S, not the server's 8 s
+            assert time.monotonic() - asked_at < 6
     finally:
         k.stop()
         if server:

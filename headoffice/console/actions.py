@@ -101,6 +101,8 @@ def plan(engine: Engine, form: Any) -> Plan:
                 {"order_no": order_no},
             )
         left = row.total - row.refunded
+        if left <= 0:
+            raise ActionError(_("This order has been refunded in full already."))
         amount = _minor(str(form.get("amount", ""))) if str(form.get("amount", "")).strip() else left
         if amount > left:
             raise ActionError(_("At most %(left)s of this order can still be refunded.", left=f"{left / 100:.2f}"))

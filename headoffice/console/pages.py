@@ -36,7 +36,7 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 STATIC_FILES = {p.name for p in STATIC.glob("*.js")}
 
 
-def _day(text: str, default: date) -> date:
+def _day(text: str, default: date | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -156,14 +156,13 @@ def routes(console: Console) -> list[Route]:
     def _order_filters(request: Request) -> dict[str, Any]:
         q = request.query_params
         offset = console.offset_min()
-        since = _day(q.get("since", ""), date.min) if q.get("since") else None
-        until = _day(q.get("until", ""), date.max) if q.get("until") else None
+        since, until = _day(q.get("since", ""), None), _day(q.get("until", ""), None)  # not a date: no bound
         return {
             "text": q.get("q", "").strip(),
             "store": q.get("store", ""),
             "kiosk_name": q.get("kiosk", ""),
-            "since": _utc(since, offset) if since and since != date.min else "",
-            "until": _utc(until + timedelta(days=1), offset) if until and until != date.max else "",
+            "since": _utc(since, offset) if since else "",
+            "until": _utc(until + timedelta(days=1), offset) if until else "",
             "min_total": _minor(q.get("min", "")),
             "max_total": _minor(q.get("max", "")),
             "state": q.get("state", "") if q.get("state", "") in queries.ORDER_STATES else "",

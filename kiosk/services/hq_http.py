@@ -24,6 +24,10 @@ class HqUnreachable(OSError):
     """Head office did not answer as it should; the message says how (for the log)."""
 
 
+class TooLong(HqUnreachable):
+    """A download longer than announced: trying again would not shorten it."""
+
+
 class HqHttp:
     def __init__(self, base_url: str = "", ca_file: str = "") -> None:
         self.base_url = base_url.rstrip("/")
@@ -48,10 +52,10 @@ class HqHttp:
                 with self._open(url, timeout) as resp:
                     data = resp.read(size + 1)
                 if len(data) > size:
-                    raise HqUnreachable(f"the download is longer than the {size} bytes announced")
+                    raise TooLong(f"the download is longer than the {size} bytes announced")
                 return data
             except HqUnreachable as exc:
-                if wait is None or "longer than" in str(exc):
+                if wait is None or isinstance(exc, TooLong):
                     raise
                 log.warning("catalog download failed (%s); again in %.0f s", exc, wait)
                 time.sleep(wait)

@@ -83,7 +83,14 @@ class OnlineOrders:
         return True
 
     def _ask(self, text: str, order: OnlineOrder) -> None:
-        self.post(OnlineOrderChecked(order, self.ask(text, order)))
+        """On the worker: the answer always reaches the controller, which waits for it before this order's QR is
+        read again; an unexpected failure is an answer of None (the QR decides) and is logged."""
+        try:
+            status = self.ask(text, order)
+        except Exception:  # noqa: BLE001 - the hand-over must not wait for ever on one failed question
+            log.exception("order %s: asking head office failed", order.order_no)
+            status = None
+        self.post(OnlineOrderChecked(order, status))
 
     def ask(self, text: str, order: OnlineOrder) -> dict[str, Any] | None:
         """Head office's signed word on the order now, or None (unreachable, too slow, or not to be trusted)."""
