@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -449,6 +450,19 @@ stats_products = Table(
     Index("stats_products_day", "day"),
 )
 
+# A long period's pairs read first the rows of pairs bought together at least this often in a day / in a week (their
+# partial indexes hold only those); headoffice/stats.py bounds what the rest can add.
+DAY_OFTEN, WEEK_OFTEN = 3, 2
+
+
+def _often(table: str, block: str, at_least: int) -> Index:
+    """A partial index of the pairs bought together at least `at_least` times in a `block` (day or week)."""
+    where = text(f"orders >= {at_least}")
+    return Index(
+        f"{table}_often", "store", block, "sku_a", "sku_b", "orders", postgresql_where=where, sqlite_where=where
+    )
+
+
 stats_pairs = Table(
     "stats_pairs",
     metadata,
@@ -459,7 +473,21 @@ stats_pairs = Table(
     Column("name_a", Text, nullable=False),
     Column("name_b", Text, nullable=False),
     Column("orders", BigInteger, nullable=False),
+    _often("stats_pairs", "day", DAY_OFTEN),
 )  # read by store (or the chain's "*") and days: its primary key's order
+
+# The whole chain's pairs by local week (its Monday): a long period reads its whole weeks here, its other days in
+# stats_pairs.  Only the chain's: one store's days are few enough to sum.
+stats_pair_weeks = Table(
+    "stats_pair_weeks",
+    metadata,
+    Column("store", NAME, primary_key=True),
+    Column("week", String(10), primary_key=True),  # local YYYY-MM-DD of its Monday
+    Column("sku_a", String(64), primary_key=True),
+    Column("sku_b", String(64), primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+    _often("stats_pair_weeks", "week", WEEK_OFTEN),
+)
 
 
 def hq_secret(engine: Engine, name: str) -> str:

@@ -15,13 +15,32 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    String,
+    and_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    tuple_,
+    union_all,
+    values,
+)
 
 from headoffice.db import (
+    DAY_OFTEN,
+    WEEK_OFTEN,
     hq_settings,
     payments,
     refunds,
     stats_kiosk_days,
+    stats_pair_weeks,
     stats_pairs,
     stats_products,
     stats_store_hours,
@@ -201,24 +220,110 @@ def top_products(conn: Connection, p: Period, limit: int = 10) -> list[dict[str,
 
 
 def pairs(conn: Connection, p: Period, limit: int = 10) -> list[dict[str, Any]]:
-    """Products often bought together: pairs of skus in one order, by how many orders hold both."""
+    """Products often bought together: pairs of skus in one order, by how many orders hold both.  The whole chain's
+    pairs over two weeks or more are counted by `_chain_pairs_by_weeks` (exact, and far fewer rows to read)."""
+    top = None if p.store else _chain_pairs_by_weeks(conn, p, limit)
+    if top is None:
+        top = _pairs_summed(conn, p, limit)
+    names = _names(conn, p, {a for a, _, _ in top} | {b for _, b, _ in top})
+    return [
+        {"sku_a": a, "name_a": names.get(a, a), "sku_b": b, "name_b": names.get(b, b), "orders": int(n)}
+        for a, b, n in top
+    ]
+
+
+def _pairs_summed(conn: Connection, p: Period, limit: int) -> list[tuple[str, str, int]]:
+    """Every day's pairs of the period summed: exact, and as dear as the period has pairs."""
     t = stats_pairs
     together = func.sum(t.c.orders)
     whose = t.c.store == (p.store or CHAIN)  # the whole chain: its own rows, not every store's summed
     q = (
-        select(t.c.sku_a, t.c.sku_b, together.label("orders"))  # names only for the winners: a narrower hash
+        select(t.c.sku_a, t.c.sku_b, together)  # names only for the winners: a narrower hash
         .where(and_(t.c.day >= p.since.isoformat(), t.c.day < p.until.isoformat(), whose))
         .group_by(t.c.sku_a, t.c.sku_b)
         .order_by(together.desc(), t.c.sku_a, t.c.sku_b)
         .limit(limit)
     )
-    top = _rows(conn, q)
-    names = _names(conn, p, {r["sku_a"] for r in top} | {r["sku_b"] for r in top})
-    return [
-        {"sku_a": r["sku_a"], "name_a": names.get(r["sku_a"], r["sku_a"]), "sku_b": r["sku_b"],
-         "name_b": names.get(r["sku_b"], r["sku_b"]), "orders": int(r["orders"])}
-        for r in top
-    ]  # fmt: skip
+    return [(a, b, int(n)) for a, b, n in conn.execute(q)]
+
+
+MAX_CANDIDATES = 5000  # more pairs than this near the top: summing every day's is as quick
+
+
+def _chain_pairs_by_weeks(conn: Connection, p: Period, limit: int) -> list[tuple[str, str, int]] | None:
+    """The chain's top pairs of a period holding two whole weeks or more, exactly, from its whole weeks' rows and
+    its other days' rows, reading first only the pairs bought together often (WEEK_OFTEN times in a week,
+    DAY_OFTEN in a day: a partial index each).  A pair left out of a week had at most WEEK_OFTEN - 1 orders there
+    (DAY_OFTEN - 1 in a day), which bounds what it can reach.  The `limit`-th best count read so far is a floor
+    for the top; the pairs whose bound reaches it get their left-out rows added (exact counts), and no other pair
+    can reach it.  None when the bound proves nothing (then every day's pairs are summed)."""
+    d = stats_pairs
+    first, last = conn.execute(select(func.min(d.c.day), func.max(d.c.day)).where(d.c.store == CHAIN)).one()
+    if first is None:
+        return None
+    weeks, days = _whole_weeks(p, date.fromisoformat(first), date.fromisoformat(last))
+    if len(weeks) < 2:
+        return None
+    w = stats_pair_weeks
+    often = union_all(
+        select(w.c.sku_a, w.c.sku_b, w.c.orders, literal(1).label("weeks"), literal(0).label("days")).where(
+            w.c.store == CHAIN, w.c.week.in_(weeks), w.c.orders >= literal_column(str(WEEK_OFTEN))
+        ),
+        select(d.c.sku_a, d.c.sku_b, d.c.orders, literal(0), literal(1)).where(
+            d.c.store == CHAIN, d.c.day.in_(days), d.c.orders >= literal_column(str(DAY_OFTEN))
+        ),
+    ).subquery()
+    together = cast(func.sum(often.c.orders), BigInteger).label("orders")
+    seen = (
+        select(often.c.sku_a, often.c.sku_b, together, func.sum(often.c.weeks).label("weeks"),
+               func.sum(often.c.days).label("days"))
+        .group_by(often.c.sku_a, often.c.sku_b)
+        .cte("seen")
+    )  # fmt: skip
+    floor = select(seen.c.orders).order_by(seen.c.orders.desc()).limit(1).offset(limit - 1).scalar_subquery()
+    reach = seen.c.orders + (len(weeks) - seen.c.weeks) * (WEEK_OFTEN - 1) + (len(days) - seen.c.days) * (DAY_OFTEN - 1)
+    near = conn.execute(select(seen.c.sku_a, seen.c.sku_b, seen.c.orders, floor).where(reach >= floor)).all()
+    if not near:  # fewer than `limit` pairs bought together often
+        return None
+    if len(weeks) * (WEEK_OFTEN - 1) + len(days) * (DAY_OFTEN - 1) >= near[0][3]:
+        return None  # a pair read nowhere could still reach the top
+    if len(near) > MAX_CANDIDATES:
+        return None
+    counts = {(a, b): int(n) for a, b, n, _ in near}
+    for table, block, blocks, often_n in ((w, w.c.week, weeks, WEEK_OFTEN), (d, d.c.day, days, DAY_OFTEN)):
+        if blocks:
+            for a, b, n in _left_out(conn, table, block, blocks, list(counts), often_n):
+                counts[(a, b)] += int(n)
+    return sorted(((a, b, n) for (a, b), n in counts.items()), key=lambda r: (-r[2], r[0], r[1]))[:limit]
+
+
+def _whole_weeks(p: Period, first: date, last: date) -> tuple[list[str], list[str]]:
+    """The Mondays of the weeks the period holds whole, and the period's days outside them.  A week counts as whole
+    when its days outside the period hold no orders: before the chain's `first` day or after its `last` (this
+    week, in a period up to today)."""
+    weeks, covered = [], set()
+    monday = p.since - timedelta(days=p.since.weekday())
+    while monday < p.until:
+        week = [monday + timedelta(days=k) for k in range(7)]
+        if all(p.since <= day < p.until or day < first or day > last for day in week):
+            weeks.append(monday.isoformat())
+            covered.update(week)
+        monday += timedelta(days=7)
+    days = [p.since + timedelta(days=k) for k in range((p.until - p.since).days)]
+    return weeks, [day.isoformat() for day in days if day not in covered]
+
+
+def _left_out(conn: Connection, table, block, blocks: list[str], wanted: list[tuple[str, str]], often: int):
+    """(sku_a, sku_b, orders) of the chain's rows in `blocks` under `often` orders, for the wanted pairs."""
+    where = and_(table.c.store == CHAIN, block.in_(blocks), table.c.orders < often)
+    if conn.dialect.name == "postgresql":  # a VALUES list joined: an index look-up per pair and block
+        want = values(column("a", String), column("b", String), name="want").data(wanted)
+        on = and_(table.c.sku_a == want.c.a, table.c.sku_b == want.c.b)
+        q = select(table.c.sku_a, table.c.sku_b, table.c.orders).select_from(table.join(want, on)).where(where)
+    else:
+        pair = tuple_(table.c.sku_a, table.c.sku_b)
+        q = select(table.c.sku_a, table.c.sku_b, table.c.orders).where(where, pair.in_(wanted))
+    return conn.execute(q).all()
 
 
 def _names(conn: Connection, p: Period, skus: set[str]) -> dict[str, str]:
@@ -271,11 +376,15 @@ CACHE_SIZE = 64
 
 
 def compute(engine: Engine, p: Period, names: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The named tables (default: all) for the period, in one read transaction.  The figures change when the
+    """The named tables (default: all) for the period, from one snapshot of the database.  The figures change when the
     roll-up runs, so they are kept until it runs again (payments and refunds too: at most one roll-up period
     behind); the running service computes the console's default view right after each roll-up."""
     key = (str(engine.url), p, tuple(names or ()))
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # every figure (and the mark) from one snapshot
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        else:  # SQLite's driver begins no transaction for a SELECT: one read transaction, one snapshot
+            conn.exec_driver_sql("BEGIN")
         mark = conn.execute(select(hq_settings.c.value).where(hq_settings.c.key == "stats_rollup_until")).scalar()
         hit = _CACHE.get(key)
         if hit is not None and hit[0] == str(mark):

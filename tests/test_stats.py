@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from headoffice import rollup, stats
 from headoffice.db import order_lines, orders, payments, refunds
@@ -178,3 +178,81 @@ def test_one_store_and_one_day(known):
     rollup.run(known, 0, settle_s=0)  # head office's time zone changed: the roll-ups are rebuilt
     in_utc = stats.compute(known, stats.Period(date(2026, 12, 1), date(2026, 12, 2)), ["by_day"])
     assert in_utc["by_day"] == [{"day": "2026-12-01", "orders": 4, "sales": 3100}]  # no offset: O4 is the 1st
+
+
+def test_a_pair_counts_in_its_local_week(hq_engine):
+    """The chain's pairs by week: an order at 23:30 on a Sunday (local) is that week's; one at 00:30 on the Monday
+    after is the next week's, though both are Sunday in UTC."""
+    from sqlalchemy import select
+
+    from headoffice.db import stats_pair_weeks
+
+    with hq_engine.begin() as conn:
+        add_order(conn, "s1", "k1", "W1", "2026-11-29T15:30:00.000Z", [("A", 1, 100), ("B", 1, 100)])  # Sun 23:30
+        add_order(conn, "s2", "k1", "W2", "2026-11-29T16:30:00.000Z", [("A", 1, 100), ("B", 1, 100)])  # Mon 00:30
+        add_order(conn, "s2", "k1", "W3", "2026-11-30T01:00:00.000Z", [("B", 1, 100), ("A", 1, 100)])
+    rollup.run(hq_engine, CHINA, settle_s=0)
+    with hq_engine.connect() as conn:
+        rows = conn.execute(select(stats_pair_weeks).order_by(stats_pair_weeks.c.week)).all()
+    assert [(r.store, r.week, r.sku_a, r.sku_b, r.orders) for r in rows] == [
+        ("*", "2026-11-23", "A", "B", 1),
+        ("*", "2026-11-30", "A", "B", 2),
+    ]
+
+
+def _busy_chain(engine, days: int, seed: int) -> None:
+    """Orders on every day of `days` up to 2026-12-03 (local), baskets drawn with a few products far more popular
+    than the rest (as shops' are), at times all over the day: in UTC, around local midnight too."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    rnd = random.Random(seed)
+    skus = [f"P{n:03d}" for n in range(60)]
+    weights = [1 / (n + 1) for n in range(60)]
+    start = datetime(2026, 12, 4, tzinfo=UTC) - timedelta(days=days, hours=8)
+    with engine.begin() as conn:
+        for n in range(days * 40):
+            at = start + timedelta(seconds=rnd.randrange(days * 86400))
+            basket = sorted(set(rnd.choices(skus, weights, k=rnd.randint(1, 5))))
+            lines = [(sku, 1, 100) for sku in basket]
+            add_order(conn, f"s{n % 3}", "k1", f"B{n}", at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), lines)
+
+
+def test_the_chains_pairs_of_long_periods_are_read_by_weeks_and_exact(hq_engine):
+    """A long period's top pairs for the whole chain, read from whole weeks and the few pairs bought together often
+    (headoffice/stats.py), are exactly every day's pairs summed, for periods starting on any weekday; the roll-up
+    adding orders in several runs gives the same weeks as one run."""
+    _busy_chain(hq_engine, 45, seed=3)
+    rollup.run(hq_engine, CHINA, settle_s=0, now=1000.0)  # these orders were stored at 0
+    with hq_engine.begin() as conn:  # a kiosk that was offline sends an order of two weeks ago
+        add_order(conn, "s1", "k9", "late", "2026-11-20T04:00:00.000Z", [("P000", 1, 100), ("P001", 1, 100)])
+        conn.execute(update(orders).where(orders.c.order_no == "late").values(stored_at=2000.0))
+    assert rollup.run(hq_engine, CHINA, settle_s=0, now=3000.0) == 1
+    answered = 0
+    with hq_engine.connect() as conn:
+        for since, until in [
+            (date(2026, 11, 3), date(2026, 12, 4)),  # 31 days from a Tuesday
+            (date(2026, 11, 2), date(2026, 11, 30)),  # 4 whole weeks, no other day
+            (date(2026, 11, 8), date(2026, 11, 24)),  # a Sunday, 2 weeks, a Monday
+            (date(2026, 10, 21), date(2026, 12, 4)),
+        ]:
+            p = stats.Period(since, until, offset_min=CHINA)
+            by_weeks = stats._chain_pairs_by_weeks(conn, p, 10)
+            summed = stats._pairs_summed(conn, p, 10)
+            assert len(summed) == 10
+            if by_weeks is not None:
+                answered += 1
+                assert by_weeks == summed, (since, until)
+            got = stats.pairs(conn, p)
+            assert [(r["sku_a"], r["sku_b"], r["orders"]) for r in got] == summed
+            assert got[0]["name_a"] == f"name {got[0]['sku_a']}"
+    assert answered == 4  # the data is busy enough for every one to be read by weeks
+
+
+def test_a_period_without_often_bought_pairs_is_summed_by_days(known):
+    """Four orders over three weeks: the weeks' bound proves nothing, so every day's pairs are summed."""
+    p = stats.Period(date(2026, 11, 16), date(2026, 12, 7), offset_min=CHINA)
+    with known.connect() as conn:
+        assert stats._chain_pairs_by_weeks(conn, p, 10) is None
+    got = stats.compute(known, p, ["pairs"])["pairs"]
+    assert [(r["sku_a"], r["sku_b"], r["orders"]) for r in got][:2] == [("A", "B", 2), ("A", "C", 2)]
