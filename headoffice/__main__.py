@@ -11,6 +11,9 @@ python -m headoffice catalog publish [--store S]...                        a new
 python -m headoffice stock count FILE.csv | show STORE | return STORE/KIOSK ORDER_NO   stock per store
 python -m headoffice apiclient NAME                                        a token for the HTTP API (online orders)
 python -m headoffice adduser NAME [--role viewer|operator|admin]           a console user (password from stdin)
+python -m headoffice ca DIR                                                a kiosk CA for pairing (DIR/kiosk-ca.*)
+python -m headoffice pair CODE --store S --kiosk K [--prefix P]            pair the kiosk showing CODE
+python -m headoffice pairing                                               the kiosks waiting to be paired
 """
 
 from __future__ import annotations
@@ -52,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("action", choices=("count", "show", "return"))
     st.add_argument("target", help="count: a CSV (store,sku,qty[,low]); show: a store; return: STORE/KIOSK")
     st.add_argument("order_no", nargs="?", default="", help="return: the refunded order whose goods are back")
+    ca = sub.add_parser("ca", help="make a kiosk CA for pairing: DIR/kiosk-ca.key (0600) and DIR/kiosk-ca.pem")
+    ca.add_argument("dir")
+    pa = sub.add_parser("pair", help="pair the kiosk whose screen shows CODE")
+    pa.add_argument("code")
+    pa.add_argument("--store", required=True)
+    pa.add_argument("--kiosk", required=True)
+    pa.add_argument("--prefix", default="", help="its order numbers' prefix (default: K and the kiosk's digits)")
+    sub.add_parser("pairing", help="the kiosks waiting to be paired")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -124,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what == "stock":
         return stock_command(cfg, args.action, args.target, args.order_no)
+    if args.what in ("ca", "pair", "pairing"):
+        return pairing_command(cfg, args)
     if args.what == "cmd":
         return send_command(cfg, args)
     return run(cfg)
@@ -157,7 +170,10 @@ def run(cfg) -> int:
         from headoffice.web import WebServer, make_app
 
         h = cfg.http
-        app = make_app(service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone)
+        ttl = cfg.pairing.code_ttl_s if cfg.pairing.ca_cert_file else None
+        app = make_app(
+            service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone, ttl
+        )
         web = WebServer(app, cfg.http.host, cfg.http.port)
         web.start()
         logging.getLogger("headoffice").info("head office's HTTP API on http://%s:%d", cfg.http.host, cfg.http.port)
@@ -165,6 +181,59 @@ def run(cfg) -> int:
     if web is not None:
         web.stop()
     service.stop()
+    return 0
+
+
+def authority(cfg):
+    """What head office pairs kiosks with (its [pairing] section, its command key, its HTTP address)."""
+    from headoffice.pairing import Authority, PairingError, public_key_pem
+    from headoffice.signing import load_key
+
+    p = cfg.pairing
+    if not p.ca_cert_file or not p.ca_key_file:
+        raise PairingError("pairing.ca_cert_file and pairing.ca_key_file: not set (python -m headoffice ca DIR)")
+    try:
+        key = load_key(cfg.commands.private_key_file)
+    except ValueError as exc:
+        raise PairingError(f"commands.private_key_file: {exc}") from None
+    return Authority.load(
+        p.ca_cert_file,
+        p.ca_key_file,
+        p.broker_host or cfg.mqtt.host,
+        p.broker_port,
+        p.broker_ca_file,
+        hq_public_key_pem=public_key_pem(key),
+        hq_url=cfg.http.base_url,
+        cert_days=p.cert_days,
+    )
+
+
+def pairing_command(cfg, args) -> int:
+    from headoffice import pairing
+
+    if args.what == "ca":
+        try:
+            key, cert = pairing.make_ca(args.dir)
+        except FileExistsError as exc:
+            print(f"{exc.filename} exists already; not overwritten", file=sys.stderr)
+            return 1
+        except OSError as exc:
+            print(f"{args.dir}: {exc.strerror}", file=sys.stderr)
+            return 2
+        print(f"{key} (pairing.ca_key_file, keep it 0600)\n{cert} (pairing.ca_cert_file; the broker's cafile)")
+        return 0
+    engine = database(cfg)
+    if args.what == "pairing":
+        for w in pairing.waiting(engine):
+            print(json.dumps(w, default=str))
+        return 0
+    try:
+        done = pairing.approve(engine, authority(cfg), args.code, args.store, args.kiosk, args.prefix)
+    except pairing.PairingError as exc:
+        print(f"pair: {exc}", file=sys.stderr)
+        return 1
+    print(f"paired {done['store']}/{done['kiosk']} (serial {done['serial']}), order prefix {done['order_prefix']}")
+    print("the kiosk collects its identity and certificate within a few seconds, then starts selling")
     return 0
 
 

@@ -83,12 +83,26 @@ def utc_offset_min(time_zone: str) -> int:
 
 
 @dataclass(frozen=True)
+class PairingSection:
+    """Pairing new kiosks (headoffice/pairing.py); without a CA no kiosk is paired."""
+
+    ca_cert_file: str = ""  # the kiosk CA's certificate (python -m headoffice ca DIR); the broker trusts it
+    ca_key_file: str = ""  # its private key (0600): signs each kiosk's MQTT client certificate
+    broker_host: str = ""  # the broker as kiosks reach it; "": mqtt.host
+    broker_port: int = 8883
+    broker_ca_file: str = ""  # the CA of the broker's own certificate, for the kiosks; "": ca_cert_file
+    cert_days: int = 825  # a kiosk certificate's life (telemetry says how much is left)
+    code_ttl_s: float = 900.0  # how long a kiosk's pairing code stays good
+
+
+@dataclass(frozen=True)
 class Config:
     database: DatabaseSection = DatabaseSection()
     mqtt: MqttSection = MqttSection()
     ingest: IngestSection = IngestSection()
     commands: CommandsSection = CommandsSection()
     http: HttpSection = HttpSection()
+    pairing: PairingSection = PairingSection()
     source: str = ""
 
     @property
@@ -142,6 +156,7 @@ SECTIONS = {
     "ingest": IngestSection,
     "commands": CommandsSection,
     "http": HttpSection,
+    "pairing": PairingSection,
 }
 
 

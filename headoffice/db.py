@@ -413,6 +413,33 @@ hq_settings = Table(
 )
 
 
+# Kiosks asking to be paired (headoffice/pairing.py): a kiosk's code (hashed), its key's CSR and, once a
+# technician approved the code, the identity and certificate head office gave it (collected once).
+pairings = Table(
+    "pairings",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the request's id, the kiosk's to ask with
+    Column("code_hash", String(64), nullable=False),  # sha256 of the code on the kiosk's screen
+    Column("poll_hash", String(64), nullable=False),  # sha256 of the kiosk's secret for collecting the answer
+    Column("serial", String(64), nullable=False),
+    Column("firmware", String(64), nullable=False, default=""),
+    Column("csr", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("state", String(16), nullable=False),  # pending, approved, collected
+    Column("store", NAME, nullable=True),
+    Column("kiosk", NAME, nullable=True),
+    Column("order_prefix", String(8), nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("approved_at", Float, nullable=True),
+    Column("answer", Text, nullable=True),  # the JSON the kiosk collects: identity, certificate, broker, keys
+    Column("collected_at", Float, nullable=True),
+    Index("pairings_code", "code_hash"),
+    Index("pairings_kiosk", "store", "kiosk", unique=True),  # NULLs (pending) do not collide
+    Index("pairings_prefix", "order_prefix", unique=True),
+)
+
+
 # The statistics' roll-ups (headoffice/rollup.py): what the console's figures are summed from, by local day (in
 # the console's time zone) and, for the store's hours, local hour.  Rebuilt when the time zone changes.
 stats_store_hours = Table(

@@ -9,6 +9,8 @@
     POST /api/v1/order-status             a kiosk's question before it hands an order over (no token: the
                                           order's signed QR is the right to ask; the answer is signed)
     GET  /api/v1/catalog/{store}/{version}/{token}  a published catalog bundle (the address cmd/catalog gives)
+    POST /api/v1/pairing                  a new kiosk asks to be paired: {code, serial, csr, secret}
+    GET  /api/v1/pairing/{id}             its answer once a technician approved the code (header X-Pairing-Secret)
 
 Every console page needs a login (a signed session cookie: HttpOnly, SameSite=Strict, Secure behind TLS); every
 form carries the session's CSRF token and a post without it is refused.  The orders routes need
@@ -34,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from headoffice import online_orders, publish
+from headoffice import online_orders, pairing, publish
 from headoffice.commands import Commands
 from headoffice.console import actions, pages, team
 from headoffice.console.base import Console
@@ -52,9 +54,11 @@ def make_app(
     secure_cookies: bool = False,
     commands: Commands | None = None,
     time_zone: str = "",
+    pairing_ttl_s: float | None = None,
 ) -> Starlette:
     """The console (headoffice/console) and the HTTP API on one app.  `commands`: how the console's actions reach
-    the kiosks (the running service's); None refuses them."""
+    the kiosks (the running service's); None refuses them.  `pairing_ttl_s`: kiosks may ask to be paired (their
+    codes good this long); None: refused."""
     console = Console(engine, commands, time_zone)
 
     async def client(request: Request) -> str | None:
@@ -92,7 +96,7 @@ def make_app(
             status, answer = await run_in_threadpool(work, body)
         except KeyError:
             return refused(404, "no such order")
-        except online_orders.OrderError as exc:
+        except (online_orders.OrderError, pairing.PairingError) as exc:
             return refused(refusal, str(exc))
         return JSONResponse(answer, status_code=status)
 
@@ -145,6 +149,20 @@ def make_app(
             return refused(404, "no such catalog")
         return Response(data, media_type="application/gzip")
 
+    async def pairing_request(request: Request) -> JSONResponse:
+        if pairing_ttl_s is None:
+            return refused(503, "head office pairs no kiosks (pairing.ca_cert_file is not set)")
+
+        def work(body):
+            return 201, pairing.request(engine, body, pairing_ttl_s)
+
+        return await with_json_body(request, work, 16384)
+
+    async def pairing_answer(request: Request) -> JSONResponse:
+        secret = request.headers.get("x-pairing-secret", "")
+        status, answer = await run_in_threadpool(pairing.collect, engine, request.path_params["rid"], secret)
+        return JSONResponse(answer, status_code=status)
+
     return Starlette(
         routes=[
             Route("/health", health),
@@ -156,6 +174,8 @@ def make_app(
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),
             Route("/api/v1/order-status", order_status, methods=["POST"]),
             Route("/api/v1/catalog/{store}/{version:int}/{token}", catalog_bundle),
+            Route("/api/v1/pairing", pairing_request, methods=["POST"]),
+            Route("/api/v1/pairing/{rid}", pairing_answer),
         ],
         middleware=[
             Middleware(

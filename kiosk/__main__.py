@@ -1,7 +1,9 @@
 """`python -m kiosk [--config FILE]`: start the kiosk (no file = the simulator on embedded defaults).
 
-A config with real devices and the sandbox gateway or the demo catalog is refused (it would take fake payments
-in a shop) unless `--demo` is given; such a kiosk shows DEMO on its screen.
+A config naming `pairing.hq_url` with no identity paired yet shows its pairing code until head office pairs it
+(kiosk/pairing.py), then starts selling.  A config with real devices and the sandbox gateway or the demo catalog
+is refused (it would take fake payments in a shop) unless `--demo` is given; such a kiosk shows DEMO on its
+screen.
 
 Other entry points: `--check` validates the config, the keys and the database,
 and exits; `--seed` creates the database with the demo catalog and exits;
@@ -47,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     logging.getLogger("escpos").setLevel(logging.WARNING)
 
-    from kiosk.config import ConfigError, demo_problem, load
+    from kiosk.config import ConfigError, demo_problem, load, needs_pairing
     from kiosk.fonts import FontMissing
 
     try:
         cfg = load(args.config)
-        if demo_problem(cfg) and not args.demo:
+        if demo_problem(cfg) and not args.demo and not needs_pairing(cfg):
             raise ConfigError(demo_problem(cfg))
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         for line in warnings(cfg):
             print(f"warning: {line}", file=sys.stderr)
         print(f"config ok: {cfg.source or 'simulator defaults'}")
+        if needs_pairing(cfg):
+            print(f"not paired yet: the kiosk shows a pairing code and asks head office at {cfg.pairing.hq_url}")
         return 0
     if args.seed:
         from kiosk.catalog import DEMO_PRODUCTS
@@ -96,6 +100,22 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"catalog ready in {cfg.kiosk.data_dir} ({added} products added)")
         return 0
+
+    stopping: dict = {}  # what SIGTERM stops: the pairing screen, then the kiosk's screen
+    threading.Thread(target=_stop_on_sigterm, args=(stopping,), name="sigterm", daemon=True).start()
+    if needs_pairing(cfg):
+        try:
+            if not pair(cfg, stopping, args.ready_file):
+                return 0
+            cfg = load(args.config)  # now with what head office gave this kiosk
+            if demo_problem(cfg) and not args.demo:
+                raise ConfigError(demo_problem(cfg))
+        except FontMissing as exc:
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return 2
+        except ConfigError as exc:
+            print(f"config error: {exc}", file=sys.stderr)
+            return 2
 
     from kiosk.runtime.wiring import Runtime
     from kiosk.ui.loop import UI
@@ -109,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
     ui = UI(kiosk)
-    threading.Thread(target=_stop_on_sigterm, args=(ui,), name="sigterm", daemon=True).start()
+    stopping["ui"] = ui
     kiosk.start()
     try:
         ui.run(ready_file=args.ready_file)
@@ -122,13 +142,38 @@ def main(argv: list[str] | None = None) -> int:
 STOP_GRACE_S = 8.0  # a clean stop takes a frame and the MQTT link's goodbye; longer means the loop is frozen
 
 
-def _stop_on_sigterm(ui) -> None:
+def pair(cfg, stopping: dict, ready_file: str | None) -> bool:
+    """A kiosk with no identity yet: its pairing code on screen until head office pairs it (True) or it is
+    stopped (False).  kiosk/pairing.py and kiosk/ui/pairing_screen.py."""
+    import pygame
+
+    import kiosk
+    from kiosk.pairing import Pairing
+    from kiosk.runtime.wiring import check_runtime
+    from kiosk.ui.loop import CONSOLE_DRIVERS
+    from kiosk.ui.pairing_screen import pair_on_screen
+
+    font = check_runtime(cfg)
+    pygame.display.init()
+    pygame.font.init()
+    fullscreen = cfg.display.fullscreen or pygame.display.get_driver() in CONSOLE_DRIVERS
+    surface = pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if fullscreen else 0)
+    pygame.display.set_caption("Kiosk: pairing")
+    pairing = Pairing(cfg.pairing.hq_url, cfg.kiosk.data_dir, cfg.pairing.ca_file, firmware=kiosk.__version__)
+    logging.getLogger("kiosk").info("not paired yet: asking head office at %s", cfg.pairing.hq_url)
+    return pair_on_screen(pairing, surface, font, stopping, ready_file=ready_file)
+
+
+def _stop_on_sigterm(stopping: dict) -> None:
     """SIGTERM ends the screen loop, which stops the kiosk cleanly (MQTT status "offline").  If the loop does not
     end within STOP_GRACE_S it is frozen: the process exits at once (every payment and message is recovered at
     the next start, as after a power cut)."""
     signal.sigwait({signal.SIGTERM})
     logging.getLogger("kiosk").info("SIGTERM: stopping")
-    ui.running = False
+    if "stop" in stopping:  # the pairing screen
+        stopping["stop"].set()
+    if "ui" in stopping:
+        stopping["ui"].running = False
     time.sleep(STOP_GRACE_S)
     logging.getLogger("kiosk").error("the screen loop did not stop within %.0f s of SIGTERM: exiting", STOP_GRACE_S)
     os._exit(1)

@@ -239,6 +239,14 @@ class WeighedSection:
 
 
 @dataclass(frozen=True)
+class PairingSection:
+    # head office's HTTP API to pair with (https://hq.example.com): with no identity paired yet, the kiosk shows a
+    # pairing code instead of selling (kiosk/pairing.py).  "": the identity is this file's [kiosk] and [mqtt]
+    hq_url: str = ""
+    ca_file: str = ""  # the CA of head office's HTTPS certificate; "": the system's
+
+
+@dataclass(frozen=True)
 class Config:
     kiosk: KioskSection = KioskSection()
     display: DisplaySection = DisplaySection()
@@ -255,6 +263,7 @@ class Config:
     sandbox: SandboxSection = SandboxSection()
     simulator: SimulatorSection = SimulatorSection()
     weighed: WeighedSection = WeighedSection()
+    pairing: PairingSection = PairingSection()
     source: str = ""
 
     @property
@@ -383,6 +392,8 @@ def _check_cross_field(cfg: Config) -> None:
         _check_service_url("wechatpay.api_base", cfg.wechatpay.api_base)
     if cfg.mqtt.hq_url:
         _check_service_url("mqtt.hq_url", cfg.mqtt.hq_url)
+    if cfg.pairing.hq_url:
+        _check_service_url("pairing.hq_url", cfg.pairing.hq_url)
     if cfg.mqtt.tls and not cfg.mqtt.ca_file:
         raise ConfigError("mqtt.ca_file: needed when mqtt.tls = true")
     if bool(cfg.mqtt.cert_file) != bool(cfg.mqtt.key_file):
@@ -429,6 +440,7 @@ TRUSTED_FILES = (
     ("mqtt", "ca_file"),
     ("mqtt", "cert_file"),
     ("mqtt", "hq_public_key_file"),
+    ("pairing", "ca_file"),
     ("alipay", "alipay_public_key_file"),
     ("wechatpay", "platform_public_key_file"),
 )
@@ -517,9 +529,42 @@ def load(path: str | None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    cfg = from_dict(data, source=str(p))
+    cfg = from_dict(_with_paired(data), source=str(p))
     check_secret_files(cfg)
     return cfg
+
+
+PAIRED_FILE = "paired.toml"  # in kiosk.data_dir: what pairing with head office gave this kiosk (kiosk/pairing.py)
+
+
+def paired_file(cfg: Config) -> Path:
+    return Path(cfg.kiosk.data_dir) / PAIRED_FILE
+
+
+def needs_pairing(cfg: Config) -> bool:
+    """A kiosk to be paired with head office (pairing.hq_url) that has not been yet: it shows its pairing code."""
+    return bool(cfg.pairing.hq_url) and not paired_file(cfg).exists()
+
+
+def _with_paired(data: dict[str, Any]) -> dict[str, Any]:
+    """The config file's values with what pairing gave this kiosk over them (identity, broker, head office)."""
+    pairing, kiosk = data.get("pairing"), data.get("kiosk", {})
+    if not isinstance(pairing, dict) or not pairing.get("hq_url") or not isinstance(kiosk, dict):
+        return data
+    path = Path(str(kiosk.get("data_dir", KioskSection.data_dir))) / PAIRED_FILE
+    try:
+        paired = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return data
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read what pairing gave this kiosk ({exc}); remove it to pair again"
+        ) from None
+    merged = dict(data)
+    for section, values in paired.items():
+        base = merged.get(section, {})
+        merged[section] = {**(base if isinstance(base, dict) else {}), **values}
+    return merged
 
 
 def replace(cfg: Config, **sections: dict[str, Any]) -> Config:

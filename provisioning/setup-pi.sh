@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Turn a fresh Raspberry Pi OS Lite (Bookworm) into a kiosk.  Run as root from a checkout:
-#   sudo provisioning/setup-pi.sh              (KIOSK_TIMEZONE=Asia/Shanghai by default)
+#   sudo KIOSK_HQ_URL=https://hq.example.com provisioning/setup-pi.sh
+#        (KIOSK_TIMEZONE=Asia/Shanghai by default; with KIOSK_HQ_URL the kiosk pairs with head office at its first
+#         start: its screen shows a code to give head office, and no ids or broker need editing)
 # Idempotent: run it again after `git pull` to update.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +34,9 @@ shopt -u nullglob
 [ ${#secrets[@]} -eq 0 ] || /opt/kiosk/.venv/bin/python -m provisioning.secrets install --dir /etc/kiosk "${secrets[@]}"
 install -d -m 0750 -o kiosk -g kiosk /var/lib/kiosk
 sed -i 's|^data_dir = .*|data_dir = "/var/lib/kiosk"             # set by setup-pi.sh|' /etc/kiosk/kiosk.toml
+if [ -n "${KIOSK_HQ_URL:-}" ]; then
+  sed -i "s|^hq_url = \"\" .*|hq_url = \"${KIOSK_HQ_URL}\"   # set by setup-pi.sh: pair with head office|" /etc/kiosk/kiosk.toml
+fi
 
 # Time: the store's time zone (business days, the Z report) and network time before the kiosk starts selling
 timedatectl set-timezone "${KIOSK_TIMEZONE:-Asia/Shanghai}" || true
@@ -42,5 +47,10 @@ udevadm control --reload-rules && udevadm trigger || true
 install -m 0644 /opt/kiosk/systemd/kiosk.service /etc/systemd/system/kiosk.service
 systemctl daemon-reload
 systemctl enable kiosk.service
-echo "Edit /etc/kiosk/kiosk.toml, run the self-test, then: systemctl start kiosk"
+if [ -n "${KIOSK_HQ_URL:-}" ]; then
+  echo "Run the self-test, then: systemctl start kiosk; its screen shows a pairing code for head office:"
+  echo "  python -m headoffice pair CODE --store STORE --kiosk KIOSK   (sudo cat /var/lib/kiosk/pairing-code)"
+else
+  echo "Edit /etc/kiosk/kiosk.toml, run the self-test, then: systemctl start kiosk"
+fi
 echo "  sudo -u kiosk /opt/kiosk/.venv/bin/python -m provisioning.selftest --config /etc/kiosk/kiosk.toml"

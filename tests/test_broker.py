@@ -8,6 +8,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
+from headoffice import pairing
 from kiosk import signing
 from kiosk.config import load
 from kiosk.runtime.wiring import Runtime
@@ -21,8 +22,14 @@ K1 = "kiosk/v1/s001/kiosk-01/"
 
 
 @pytest.fixture
-def fleet_broker(tmp_path, pki):  # noqa: F811
-    """The shipped broker config, its /etc paths pointed at this test's files and its port at loopback."""
+def fleet_broker(fleet):
+    return fleet["port"]
+
+
+@pytest.fixture
+def fleet(tmp_path, pki):  # noqa: F811
+    """The shipped broker config, its /etc paths pointed at this test's files and its ports at loopback: the
+    kiosks' with passwords, and the paired kiosks' (certificates of head office's kiosk CA alone)."""
     etc = tmp_path / "etc"
     etc.mkdir()
     (etc / "acl").write_text(acl([("s001", "kiosk-01"), ("s001", "kiosk-02")]))
@@ -34,14 +41,16 @@ def fleet_broker(tmp_path, pki):  # noqa: F811
         )
     for name, src in (("ca.pem", "ca.pem"), ("broker.pem", "server.pem"), ("broker.key", "server.key")):
         (etc / name).write_bytes((pki / src).read_bytes())
-    port = free_port()
+    pairing.make_ca(str(etc))  # head office's kiosk CA: kiosk-ca.key, kiosk-ca.pem
+    port, paired = free_port(), free_port()
     conf = SHIPPED.read_text().replace("/etc/mosquitto/kiosk/", f"{etc}/")
     conf = conf.replace("listener 8883", f"listener {port} 127.0.0.1").replace("persistence true", "persistence false")
+    conf = conf.replace("listener 8884", f"listener {paired} 127.0.0.1")
     (tmp_path / "broker.conf").write_text("user root\n" + conf)  # root: the test's files are root's
     proc = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "broker.conf")], stderr=subprocess.PIPE)
     client = connect(pki, port, "hq")
     try:
-        yield port
+        yield {"port": port, "paired": paired, "etc": etc}
     finally:
         client.disconnect()
         proc.terminate()
@@ -181,5 +190,68 @@ def test_head_office_s_shared_subscription_passes_the_acl_and_a_kiosk_s_does_not
         assert seen["kiosk-02"] == []
     finally:
         for c in (hq, other, kiosk):
+            c.loop_stop()
+            c.disconnect()
+
+
+def test_a_paired_kiosk_logs_in_by_its_certificate_alone_and_keeps_to_its_topics(tmp_path, pki, fleet):  # noqa: F811
+    """Issue 11: kiosks paired by head office have no password: the shipped broker's second listener takes the
+    certificate head office signed (CN = the ACL's account); another CA's certificate is refused."""
+    import socket
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    etc = fleet["etc"]
+    authority = pairing.Authority.load(str(etc / "kiosk-ca.pem"), str(etc / "kiosk-ca.key"), "127.0.0.1",
+                                       fleet["paired"], str(pki / "ca.pem"))  # fmt: skip
+
+    def paired_client(name: str, cert_file=None, key_file=None):
+        if cert_file is None:
+            key = ec.generate_private_key(ec.SECP256R1())
+            csr = (
+                x509.CertificateSigningRequestBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, "pi")]))
+                .sign(key, hashes.SHA256())
+            )
+            cert = pairing._sign(authority, csr, name, "pi", time.time())
+            cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+            cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+            key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()))  # fmt: skip
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{time.monotonic_ns()}")
+        c.tls_set(ca_certs=str(pki / "ca.pem"), certfile=str(cert_file), keyfile=str(key_file))
+        answer = []
+        c.on_connect = lambda cl, u, f, rc, p: answer.append(rc)
+        c.connect("127.0.0.1", fleet["paired"])
+        c.loop_start()
+        assert wait_until(lambda: answer, 10)
+        assert not answer[0].is_failure, answer
+        return c
+
+    seen = []
+    hq = connect(pki, fleet["port"], "hq", on_message=lambda c, u, m: seen.append(m.topic))
+    hq.subscribe("kiosk/v1/#", qos=1)
+    kiosk = paired_client("s001-kiosk-01")
+    try:
+        time.sleep(0.3)
+        kiosk.publish("kiosk/v1/s001/kiosk-02/events", b"{}", qos=1).wait_for_publish(5)  # not its account's
+        kiosk.publish(K1 + "events", b"{}", qos=1).wait_for_publish(5)
+        assert wait_until(lambda: K1 + "events" in seen, 10)
+        time.sleep(0.3)
+        assert seen == [K1 + "events"]
+        # a certificate of another CA: the broker ends the TLS session before any MQTT is read
+        context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        context.load_cert_chain(str(pki / "client.pem"), str(pki / "client.key"))
+        with pytest.raises(ssl.SSLError, match="unknown ca|certificate"):
+            with context.wrap_socket(socket.create_connection(("127.0.0.1", fleet["paired"]), 5),
+                                     server_hostname="127.0.0.1") as raw:  # fmt: skip
+                raw.sendall(bytes([0x10, 12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 30, 0, 0]))  # CONNECT
+                raw.recv(4)
+    finally:
+        for c in (hq, kiosk):
             c.loop_stop()
             c.disconnect()

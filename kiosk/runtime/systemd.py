@@ -70,6 +70,7 @@ class Watchdog:
         self.interval = usec / 2e6 if usec > 0 and mine and self.env.get("NOTIFY_SOCKET") else 0.0
         self.clock = clock
         self.ready = False
+        self.status = "selling"  # what `systemctl status` shows once ready
         self.last_frame = clock()
         self._last_ping = 0.0
 
@@ -78,7 +79,7 @@ class Watchdog:
         now = self.last_frame = self.clock()
         if not self.ready:
             self.ready = True
-            notify("READY=1\nSTATUS=selling", self.env)
+            notify(f"READY=1\nSTATUS={self.status}", self.env)
             self._last_ping = now
         elif self.interval and now - self._last_ping >= self.interval:
             notify("WATCHDOG=1", self.env)

@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 
 class HqUnreachable(OSError):
-    """Head office did not answer as it should; the message says how (for the log)."""
+    """Head office did not answer as it should; the message says how (for the log), `status` the HTTP status it
+    answered with (0: none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class TooLong(HqUnreachable):
@@ -40,7 +45,8 @@ class HqHttp:
         try:
             return urllib.request.urlopen(request, timeout=timeout, context=self._context)  # noqa: S310 - checked
         except urllib.error.HTTPError as exc:
-            raise HqUnreachable(f"head office answered {exc.code}: {exc.read(300).decode(errors='replace')}") from None
+            answer = exc.read(300).decode(errors="replace")
+            raise HqUnreachable(f"head office answered {exc.code}: {answer}", exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
             raise HqUnreachable(f"head office cannot be reached: {getattr(exc, 'reason', exc)}") from None
 

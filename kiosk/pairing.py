@@ -1,0 +1,240 @@
+"""The kiosk's side of pairing with head office (head office's side: headoffice/pairing.py).
+
+A kiosk whose config names `pairing.hq_url` and that has no `paired.toml` in its data directory yet makes an EC
+P-256 key (kept in the data directory, 0600: it never leaves the device), a code of 8 characters and a secret of
+its own, and asks head office (`POST /api/v1/pairing`) with the code, its serial and a certificate signing request.
+The screen shows the code and the serial (so does `pairing-code` in the data directory, 0600, for a technician
+over SSH); a technician gives the code to head office with the kiosk's store and
+id.  The kiosk asks for its answer every few seconds (`GET /api/v1/pairing/{id}` with its secret) and, once
+approved, checks the certificate is for its own key, writes the broker's CA, its certificate and head office's
+command key beside the key, and `paired.toml` last (identity, broker, head office), each written whole and renamed
+into place; the config then reads them over its own values (kiosk/config.py).  A code that expires is replaced
+by a new one; head office unreachable is retried and shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from kiosk.services.hq_http import HqHttp, HqUnreachable
+
+log = logging.getLogger(__name__)
+ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # head office's (no look-alikes)
+KEY_FILE, CERT_FILE, CA_FILE, HQ_KEY_FILE = "mqtt-client.key", "mqtt-client.pem", "mqtt-ca.pem", "hq-command.pub"
+CODE_FILE = "pairing-code"  # the code on screen, for a technician over SSH (sudo cat /var/lib/kiosk/pairing-code)
+
+
+class PairingRefused(Exception):
+    """Head office's answer cannot be used (not for this kiosk's key, malformed); the message says why."""
+
+
+def serial_number() -> str:
+    """The Raspberry Pi's serial (device tree), else this machine's id: what the technician sees on screen."""
+    for path, size in (("/proc/device-tree/serial-number", 64), ("/etc/machine-id", 16)):
+        try:
+            text = Path(path).read_text(encoding="ascii", errors="ignore").strip("\0 \n")
+        except OSError:
+            continue
+        if text:
+            return text[-size:]
+    return "unknown"
+
+
+@dataclass
+class PairingState:
+    """What the pairing screen shows."""
+
+    code: str = ""
+    serial: str = ""
+    status: str = "starting"  # starting, waiting, unreachable, paired
+    detail: str = ""
+    expires_at: float = 0.0
+    identity: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def shown_code(self) -> str:
+        return f"{self.code[:4]}-{self.code[4:]}" if self.code else ""
+
+
+class Pairing:
+    """Pairs this kiosk with head office; `step()` does one request (the worker thread runs it every `poll_s`)."""
+
+    def __init__(self, hq_url: str, data_dir: str, ca_file: str = "", firmware: str = "", serial: str = "",
+                 poll_s: float = 3.0) -> None:  # fmt: skip
+        self.http = HqHttp(hq_url, ca_file)
+        self.dir = Path(data_dir)
+        self.firmware = firmware
+        self.poll_s = poll_s
+        self.state = PairingState(serial=serial or serial_number())
+        self._rid = ""
+        self._secret = ""
+        self._lock = threading.Lock()
+        self.done = threading.Event()
+
+    def snapshot(self) -> PairingState:
+        with self._lock:
+            return PairingState(**vars(self.state))
+
+    def _set(self, **changes: Any) -> None:
+        with self._lock:
+            for k, v in changes.items():
+                setattr(self.state, k, v)
+
+    def key(self) -> ec.EllipticCurvePrivateKey:
+        """This kiosk's MQTT key: made once, 0600, kept across codes."""
+        path = self.dir / KEY_FILE
+        if path.exists():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if isinstance(key, ec.EllipticCurvePrivateKey):
+                return key
+        self.dir.mkdir(parents=True, exist_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        _write(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()), 0o600)  # fmt: skip
+        return key
+
+    def _ask(self) -> None:
+        key = self.key()
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, self.state.serial[:64])]))
+            .sign(key, hashes.SHA256())
+        )
+        code = "".join(secrets.choice(ALPHABET) for _ in range(8))
+        secret = secrets.token_urlsafe(32)
+        body = {
+            "code": code,
+            "serial": self.state.serial,
+            "secret": secret,
+            "firmware": self.firmware,
+            "csr": csr.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        }
+        answer = self.http.post_json("/api/v1/pairing", body, timeout=10.0)
+        if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+            raise HqUnreachable(f"head office's answer has no id: {str(answer)[:100]}")
+        self._rid, self._secret = answer["id"], secret
+        expires = float(answer.get("expires_at", 0))
+        self._set(code=code, status="waiting", detail="", expires_at=expires)
+        until = time.strftime("%H:%M", time.localtime(expires))
+        _write(
+            self.dir / CODE_FILE, f"{code[:4]}-{code[4:]} serial {self.state.serial} until {until}\n".encode(), 0o600
+        )
+
+    def _collect(self) -> dict[str, Any] | None:
+        request = urllib.request.Request(
+            f"{self.http.base_url}/api/v1/pairing/{self._rid}", headers={"X-Pairing-Secret": self._secret}
+        )
+        try:
+            with self.http._open(request, 10.0) as resp:
+                status, raw = resp.status, resp.read(64 * 1024)
+        except HqUnreachable as exc:
+            if exc.status in (404, 410):  # expired or forgotten: a new code
+                log.info("pairing code expired: a new one")
+                self._rid = ""
+                return None
+            raise
+        if status == 202:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise HqUnreachable("head office's answer is not JSON") from None
+
+    def step(self) -> bool:
+        """Ask for a code, or for the answer; True once paired (the files are written)."""
+        try:
+            if not self._rid or time.time() > self.state.expires_at > 0:
+                self._ask()
+                return False
+            answer = self._collect()
+            if answer is None:
+                if self.state.status != "waiting":
+                    self._set(status="waiting", detail="")
+                return False
+            self.install(answer)
+            self._set(status="paired", identity={k: answer[k] for k in ("store_id", "kiosk_id", "order_prefix")})
+            self.done.set()
+            return True
+        except HqUnreachable as exc:
+            log.warning("pairing: %s", exc)
+            self._set(status="unreachable", detail=str(exc)[:200])
+        except PairingRefused as exc:
+            log.error("pairing: head office's answer refused: %s", exc)
+            self._rid = ""
+            self._set(status="unreachable", detail=str(exc)[:200])
+        return False
+
+    def install(self, answer: dict[str, Any]) -> None:
+        """Check head office's answer and write it: the certificate must be for this kiosk's key."""
+        try:
+            store, kiosk, prefix = answer["store_id"], answer["kiosk_id"], answer["order_prefix"]
+            cert = x509.load_pem_x509_certificate(answer["certificate"].encode("ascii"))
+            broker = answer["broker"]
+            host, port, ca = str(broker["host"]), int(broker["port"]), str(broker["ca"])
+            x509.load_pem_x509_certificate(ca.encode("ascii"))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise PairingRefused(f"malformed answer ({type(exc).__name__}: {exc})") from None
+        if cert.public_key() != self.key().public_key():
+            raise PairingRefused("the certificate is not for this kiosk's key")
+        for name, value in (("store_id", store), ("kiosk_id", kiosk), ("order_prefix", prefix)):
+            if not isinstance(value, str) or not value.replace("-", "").replace("_", "").isalnum():
+                raise PairingRefused(f"{name}: {value!r}")
+        _write(self.dir / CERT_FILE, answer["certificate"].encode("ascii"), 0o644)
+        _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
+        mqtt = {
+            "host": host,
+            "port": port,
+            "tls": True,
+            "ca_file": str((self.dir / CA_FILE).resolve()),
+            "cert_file": str((self.dir / CERT_FILE).resolve()),
+            "key_file": str((self.dir / KEY_FILE).resolve()),
+        }
+        if answer.get("hq_public_key"):
+            _write(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
+            mqtt["hq_public_key_file"] = str((self.dir / HQ_KEY_FILE).resolve())
+        if answer.get("hq_url"):
+            mqtt["hq_url"] = str(answer["hq_url"])
+        lines = [
+            f"# what pairing with head office gave this kiosk ({time.strftime('%Y-%m-%d %H:%M:%S')});"
+            " remove this file to pair it again",
+            "[kiosk]",
+            f"store_id = {json.dumps(store)}",
+            f"kiosk_id = {json.dumps(kiosk)}",
+            f"order_prefix = {json.dumps(prefix)}",
+            "",
+            "[mqtt]",
+            *(f"{k} = {json.dumps(v)}" for k, v in mqtt.items()),
+        ]
+        _write(self.dir / "paired.toml", ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
+        (self.dir / CODE_FILE).unlink(missing_ok=True)
+        log.info("paired with head office as %s/%s (orders %s-…)", store, kiosk, prefix)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set() and not self.step():
+            stop.wait(self.poll_s)
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Write whole, then rename into place (a power cut leaves the old file or the new one)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)

@@ -1,0 +1,374 @@
+"""Issue 11: a new kiosk is paired with head office instead of having its config edited: it shows a code, a
+technician gives head office the code and where the kiosk goes, head office signs a client certificate for the
+kiosk's own key and the kiosk starts selling under that identity.
+
+Head office's rules are tested on SQLite and PostgreSQL; the whole path with real processes: head office's HTTP
+API, `python -m headoffice pair` as a technician types it, a kiosk process showing its code, and a mosquitto that
+accepts a kiosk by its certificate alone (the certificate's CN is the account its ACL names).  The certificates
+are checked with openssl, not only with the library that made them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import insert, select
+
+from headoffice import pairing
+from headoffice.db import kiosks, pairings
+from tests.conftest import REPO, write_config
+from tests.loopback import Subscriber, free_port, wait_until
+
+
+def csr_for(key) -> str:
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, "test")])
+    )
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+@pytest.fixture
+def authority(tmp_path):
+    key_file, cert_file = pairing.make_ca(str(tmp_path))
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    return pairing.Authority.load(str(cert_file), str(key_file), "broker.example", 8883, hq_url="https://hq.example")
+
+
+def ask(engine, code="ABCD2345", serial="10000000abcdef01", key=None, now=1000.0, **extra):
+    key = key or ec.generate_private_key(ec.SECP256R1())
+    body = {"code": code, "serial": serial, "secret": "s" * 40, "csr": csr_for(key), **extra}
+    return key, pairing.request(engine, body, ttl_s=900, now=now)
+
+
+def test_a_code_pairs_one_kiosk_once_with_a_certificate_for_its_own_key(hq_engine, authority, tmp_path):
+    t0 = time.time()  # the certificate is good from now (openssl checks)
+    key, req = ask(hq_engine, code="ABCD2345", now=t0)
+    done = pairing.approve(hq_engine, authority, "abcd-2345", "s001", "kiosk-07", now=t0 + 100)  # as typed
+    assert done["order_prefix"] == "K07" and done["serial"] == "10000000abcdef01"
+    assert pairing.collect(hq_engine, req["id"], "wrong secret" * 4, now=t0 + 200)[0] == 404
+    status, answer = pairing.collect(hq_engine, req["id"], "s" * 40, now=t0 + 200)
+    assert status == 200
+    assert (answer["store_id"], answer["kiosk_id"], answer["order_prefix"]) == ("s001", "kiosk-07", "K07")
+    assert answer["broker"]["host"] == "broker.example" and answer["hq_url"] == "https://hq.example"
+    cert = x509.load_pem_x509_certificate(answer["certificate"].encode())
+    assert cert.public_key() == key.public_key()  # the kiosk's key: head office never had the private one
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "s001-kiosk-07"
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    # openssl, not the library that signed it, says the chain holds
+    (tmp_path / "kiosk.pem").write_text(answer["certificate"])
+    (tmp_path / "ca.pem").write_text(answer["broker"]["ca"])
+    check = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            str(tmp_path / "ca.pem"),
+            str(tmp_path / "kiosk.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0 and ": OK" in check.stdout, check.stdout + check.stderr
+    assert pairing.collect(hq_engine, req["id"], "s" * 40, now=t0 + 300)[0] == 410  # once
+    with pytest.raises(pairing.PairingError, match="code: already used"):
+        pairing.approve(hq_engine, authority, "ABCD2345", "s001", "kiosk-08", now=t0 + 300)
+    with hq_engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(select(pairings)) for v in row)
+    assert "PRIVATE KEY" not in stored and "ABCD2345" not in stored  # the code only as its hash
+
+
+def test_refusals_name_what_is_wrong_and_change_nothing(hq_engine, authority):
+    with pytest.raises(pairing.PairingError, match="^code: "):
+        ask(hq_engine, code="ABCD1234")  # 1 is not in the alphabet: a look-alike of I
+    with pytest.raises(pairing.PairingError, match="^csr: not a PEM"):
+        pairing.request(hq_engine, {"code": "ABCD2345", "serial": "x1", "secret": "s" * 40, "csr": "junk"})
+    with pytest.raises(pairing.PairingError, match="^csr: the key must be EC P-256"):
+        ask(hq_engine, key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    with pytest.raises(pairing.PairingError, match="^secret: at least 32"):
+        pairing.request(hq_engine, {"code": "ABCD2345", "serial": "x1", "secret": "short", "csr": csr_for(
+            ec.generate_private_key(ec.SECP256R1()))})  # fmt: skip
+    with pytest.raises(pairing.PairingError, match="^serial: "):
+        ask(hq_engine, serial="../../etc")
+    ask(hq_engine, code="WXYZ2345", now=1000.0)
+    with pytest.raises(pairing.PairingError, match="^code: in use"):
+        ask(hq_engine, code="WXYZ2345", now=1010.0)  # another kiosk made the same code: it makes a new one
+    with pytest.raises(pairing.PairingError, match="^code: expired"):
+        pairing.approve(hq_engine, authority, "WXYZ2345", "s001", "kiosk-01", now=1000.0 + 901)
+    with pytest.raises(pairing.PairingError, match="^code: no kiosk is waiting"):
+        pairing.approve(hq_engine, authority, "QQQQ2345", "s001", "kiosk-01", now=1001.0)
+    with hq_engine.begin() as conn:
+        conn.execute(insert(kiosks).values(store="s001", kiosk="kiosk-01", state="online", state_since=0, last_seen=0))
+    ask(hq_engine, code="MNPQ2345", now=2000.0)
+    with pytest.raises(pairing.PairingError, match="^kiosk: s001/kiosk-01 is in the fleet already"):
+        pairing.approve(hq_engine, authority, "MNPQ2345", "s001", "kiosk-01", now=2001.0)
+    with pytest.raises(pairing.PairingError, match="^store: "):
+        pairing.approve(hq_engine, authority, "MNPQ2345", "S 001", "kiosk-02", now=2001.0)
+    assert (
+        pairing.approve(hq_engine, authority, "MNPQ2345", "s001", "kiosk-02", "A2", now=2001.0)["order_prefix"] == "A2"
+    )
+    ask(hq_engine, code="RSTV2345", now=2002.0)
+    with pytest.raises(pairing.PairingError, match="^prefix: A2 is another kiosk's"):
+        pairing.approve(hq_engine, authority, "RSTV2345", "s002", "kiosk-02", "A2", now=2003.0)
+    with pytest.raises(pairing.PairingError, match="^kiosk: s001/kiosk-02 is paired already"):
+        pairing.approve(hq_engine, authority, "RSTV2345", "s001", "kiosk-02", now=2003.0)
+    assert pairing.approve(hq_engine, authority, "RSTV2345", "s002", "kiosk-02", now=2003.0)["order_prefix"] == "K02"
+    with hq_engine.connect() as conn:  # the expired code's request is still pending, never approved
+        states = dict(
+            conn.execute(select(pairings.c.store, pairings.c.state).where(pairings.c.store.is_not(None))).all()
+        )
+    assert states == {"s001": "approved", "s002": "approved"}
+
+
+def test_an_expired_request_is_gone_for_the_kiosk(hq_engine):
+    _, req = ask(hq_engine, now=1000.0)
+    assert pairing.collect(hq_engine, req["id"], "s" * 40, now=1500.0) == (
+        202,
+        {"state": "pending", "expires_at": 1900.0},
+    )
+    assert pairing.collect(hq_engine, req["id"], "s" * 40, now=1901.0)[0] == 410
+
+
+# -- the whole path, with real processes ------------------------------------------------------------------------
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def broker_cert(directory, ca_key, ca_pem):
+    """The broker's certificate for 127.0.0.1, signed by the kiosk CA (openssl, as an operator would)."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=broker",
+            "-keyout", "broker.key", "-out", "broker.csr", cwd=directory)  # fmt: skip
+    (directory / "broker.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "broker.csr", "-CA", str(ca_pem), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=directory)  # fmt: skip
+
+
+@pytest.fixture
+def pairing_site(tmp_path):
+    """Head office (HTTP API, its CLI's config) and a broker that knows kiosks by their certificates only."""
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+    from headoffice.web import WebServer, make_app
+    from provisioning.broker_acl import acl
+
+    hq = tmp_path / "hq"
+    hq.mkdir()
+    run = [sys.executable, "-m", "headoffice"]
+    assert subprocess.run([*run, "ca", str(hq)], cwd=REPO, capture_output=True).returncode == 0
+    assert subprocess.run([*run, "keygen", str(hq / "command")], cwd=REPO, capture_output=True).returncode == 0
+    broker_cert(hq, hq / "kiosk-ca.key", hq / "kiosk-ca.pem")
+    tls, plain, http = free_port(), free_port(), free_port()
+    (hq / "acl").write_text(acl([("s001", "kiosk-07")]))
+    conf = hq / "mosquitto.conf"
+    conf.write_text(
+        f"user root\nper_listener_settings true\n"
+        f"listener {tls} 127.0.0.1\ncafile {hq / 'kiosk-ca.pem'}\ncertfile {hq / 'broker.pem'}\n"
+        f"keyfile {hq / 'broker.key'}\nrequire_certificate true\nuse_identity_as_username true\n"
+        f"acl_file {hq / 'acl'}\nallow_anonymous false\n"
+        f"listener {plain} 127.0.0.1\nallow_anonymous true\n"
+    )
+    broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"sqlite:///{hq / 'hq.sqlite'}"
+    hq_toml = write_config(
+        hq / "hq.toml",
+        {
+            "database": {"url": url},
+            "commands": {"private_key_file": str(hq / "command.key")},
+            "http": {"port": http},
+            "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
+                        "broker_host": "127.0.0.1", "broker_port": tls},
+        },
+    )  # fmt: skip
+    engine = make_engine(url)
+    upgrade(engine)
+    server = WebServer(make_app(engine, None, pairing_ttl_s=900.0), "127.0.0.1", http)
+    server.start()
+
+    def up(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return True
+        except OSError:
+            return False
+
+    assert wait_until(lambda: up(plain) and server.started, 15)
+    yield {"hq_toml": hq_toml, "http": http, "plain": plain, "engine": engine}
+    server.stop()
+    engine.dispose()
+    broker.terminate()
+    broker.wait(5)
+
+
+def test_a_blank_kiosk_shows_a_code_is_paired_by_a_technician_and_sells_under_its_new_identity(tmp_path, pairing_site):
+    data = tmp_path / "kiosk-data"
+    cfg = write_config(
+        tmp_path / "kiosk.toml",
+        {
+            "kiosk": {"data_dir": str(data)},
+            "gpio": {"pin_factory": "mock"},
+            "mqtt": {"retry_s": 0.3},
+            "simulator": {"panel": False},
+            "pairing": {"hq_url": f"http://127.0.0.1:{pairing_site['http']}"},
+        },
+    )
+    check = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(cfg), "--check"], cwd=REPO,
+                           capture_output=True, text=True)  # fmt: skip
+    assert check.returncode == 0 and "not paired yet" in check.stdout, check.stderr
+    office = Subscriber(pairing_site["plain"])  # head office's view of the broker
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
+    log = open(tmp_path / "kiosk.log", "wb")
+    ready = tmp_path / "ready"
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "--ready-file", str(ready)],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    logs = lambda: (tmp_path / "kiosk.log").read_text(errors="replace")[-3000:]  # noqa: E731
+    try:
+        assert wait_until(ready.exists, 30), logs()  # the pairing screen is up
+        code_file = data / "pairing-code"
+        assert wait_until(code_file.exists, 15), logs()
+        assert oct(code_file.stat().st_mode & 0o777) == "0o600"
+        code = code_file.read_text().split()[0]  # what the screen shows, e.g. ABCD-EFGH
+        assert not (data / "kiosk.sqlite").exists()  # not selling
+        assert office.payloads("birth") == []
+        t0 = time.monotonic()
+        typed = subprocess.run(
+            [sys.executable, "-m", "headoffice", "--config", str(pairing_site["hq_toml"]), "pair", code.lower(),
+             "--store", "s001", "--kiosk", "kiosk-07"],
+            cwd=REPO, capture_output=True, text=True,
+        )  # fmt: skip
+        assert typed.returncode == 0 and "paired s001/kiosk-07" in typed.stdout, typed.stderr
+        # the kiosk collects its identity, connects to the broker with its new certificate and says who it is
+        assert wait_until(lambda: office.payloads("birth"), 30), logs()
+        took = time.monotonic() - t0
+        birth = office.payloads("birth")[0]
+        assert (birth["store"], birth["kiosk"]) == ("s001", "kiosk-07")
+        assert oct((data / "mqtt-client.key").stat().st_mode & 0o777) == "0o600"
+        assert not code_file.exists()
+        assert (data / "kiosk.sqlite").exists()  # selling
+        typed_again = subprocess.run(
+            [sys.executable, "-m", "headoffice", "--config", str(pairing_site["hq_toml"]), "pair", code,
+             "--store", "s001", "--kiosk", "kiosk-08"],
+            cwd=REPO, capture_output=True, text=True,
+        )  # fmt: skip
+        assert typed_again.returncode == 1 and "pair: code: already used" in typed_again.stderr
+        print(f"pairing: code typed -> birth from the paired kiosk in {took:.1f} s")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        office.close()
+    paired = (data / "paired.toml").read_text()
+    assert 'store_id = "s001"' in paired and 'order_prefix = "K07"' in paired
+
+
+# -- the kiosk's side ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hq_api(tmp_path):
+    """Head office's HTTP API on SQLite, its codes good for one second."""
+    from headoffice.db import make_engine
+    from headoffice.migrate import upgrade
+    from headoffice.web import WebServer, make_app
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hq.sqlite'}")
+    upgrade(engine)
+    port = free_port()
+    server = WebServer(make_app(engine, None, pairing_ttl_s=1.0), "127.0.0.1", port)
+    server.start()
+    assert wait_until(lambda: server.started, 10)
+    yield engine, f"http://127.0.0.1:{port}"
+    server.stop()
+    engine.dispose()
+
+
+def test_a_kiosk_makes_a_new_code_when_its_code_expires_and_says_when_head_office_is_away(tmp_path, hq_api):
+    from kiosk.pairing import Pairing
+
+    engine, url = hq_api
+    away = Pairing(f"http://127.0.0.1:{free_port()}", str(tmp_path / "a"), serial="pi-1")
+    assert away.step() is False
+    state = away.snapshot()
+    assert state.status == "unreachable" and "cannot be reached" in state.detail and state.code == ""
+    p = Pairing(url, str(tmp_path / "k"), serial="pi-2")
+    assert p.step() is False
+    first = p.snapshot()
+    assert first.status == "waiting" and len(first.code) == 8 and first.shown_code[4] == "-"
+    key_pem = (tmp_path / "k" / "mqtt-client.key").read_bytes()
+    assert p.step() is False and p.snapshot().code == first.code  # still waiting
+    time.sleep(1.2)
+    p.step()  # head office says the code expired
+    p.step()  # a new one
+    assert p.snapshot().status == "waiting" and p.snapshot().code != first.code
+    assert (tmp_path / "k" / "mqtt-client.key").read_bytes() == key_pem  # one key for the kiosk's life
+    assert len(pairing.waiting(engine)) == 1  # the new request; the old one expired
+
+
+def test_an_answer_not_for_this_kiosks_key_is_refused(tmp_path, authority):
+    from kiosk.pairing import Pairing, PairingRefused
+
+    p = Pairing("http://127.0.0.1:9", str(tmp_path / "k"), serial="pi-3")
+    other = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.load_pem_x509_csr(csr_for(other).encode())
+    cert = pairing._sign(authority, csr, "s001-kiosk-09", "pi-3", time.time())
+    answer = {
+        "store_id": "s001",
+        "kiosk_id": "kiosk-09",
+        "order_prefix": "K09",
+        "certificate": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "broker": {"host": "127.0.0.1", "port": 8883, "ca": authority.broker_ca_pem},
+    }
+    with pytest.raises(PairingRefused, match="not for this kiosk's key"):
+        p.install(answer)
+    with pytest.raises(PairingRefused, match="malformed answer"):
+        p.install({**answer, "broker": "nowhere"})
+    assert not (tmp_path / "k" / "paired.toml").exists()  # nothing written
+
+
+@pytest.mark.parametrize("size", ["800x480", "1280x800", "720x1280"])
+def test_the_pairing_screen_shows_the_code_large_and_every_text_on_screen(size):
+    import pygame
+
+    from kiosk.fonts import find_cjk_font
+    from kiosk.pairing import PairingState
+    from kiosk.ui.pairing_screen import PairingScreen
+    from kiosk.ui.widgets import Painter, scale_for
+
+    pygame.display.init()
+    pygame.font.init()
+    w, h = (int(v) for v in size.split("x"))
+    surface = pygame.Surface((w, h))
+    painter = Painter(surface, find_cjk_font(), scale_for((w, h)))
+    screen = PairingScreen(painter)
+    for state in (
+        PairingState(code="ABCD2345", serial="10000000abcdef01", status="waiting", expires_at=time.time() + 900),
+        PairingState(code="ABCD2345", serial="10000000abcdef01", status="unreachable", detail="timed out"),
+        PairingState(status="paired", identity={"store_id": "s001", "kiosk_id": "kiosk-07"}),
+    ):  # fmt: skip
+        screen.draw(state)
+        texts = dict(painter.texts)
+        for text, rect in painter.texts:
+            assert surface.get_rect().contains(rect), (size, text, rect)
+        if state.status == "paired":
+            assert "已配对为 s001/kiosk-07，正在启动…" in texts and "Paired as s001/kiosk-07. Starting…" in texts
+            continue
+        assert texts["ABCD-2345"].height >= 60 * scale_for((w, h))  # the code, large
+        assert "请在总部输入此配对码：" in texts and "Enter this code at head office:" in texts
+        assert any("10000000abcdef01" in t for t in texts)
+        if state.status == "unreachable":
+            assert "无法连接总部，正在重试" in texts
