@@ -157,7 +157,8 @@ def run(cfg) -> int:
 
     try:
         service = Service(cfg)
-    except ValueError as exc:  # a key that does not load
+        ttl, pairs = (cfg.pairing.code_ttl_s, authority(cfg)) if cfg.pairing.ca_cert_file else (None, None)
+    except ValueError as exc:  # a key or the kiosk CA that does not load (PairingError is one)
         print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     done = threading.Event()
@@ -170,9 +171,8 @@ def run(cfg) -> int:
         from headoffice.web import WebServer, make_app
 
         h = cfg.http
-        ttl = cfg.pairing.code_ttl_s if cfg.pairing.ca_cert_file else None
         app = make_app(
-            service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone, ttl
+            service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone, ttl, pairs
         )
         web = WebServer(app, cfg.http.host, cfg.http.port)
         web.start()
@@ -227,11 +227,15 @@ def pairing_command(cfg, args) -> int:
         for w in pairing.waiting(engine):
             print(json.dumps(w, default=str))
         return 0
+    import getpass
+
+    who = f"cli:{getpass.getuser()}"
     try:
-        done = pairing.approve(engine, authority(cfg), args.code, args.store, args.kiosk, args.prefix)
+        done = pairing.approve(engine, authority(cfg), args.code, args.store, args.kiosk, args.prefix, by=who)
     except pairing.PairingError as exc:
         print(f"pair: {exc}", file=sys.stderr)
         return 1
+
     print(f"paired {done['store']}/{done['kiosk']} (serial {done['serial']}), order prefix {done['order_prefix']}")
     print("the kiosk collects its identity and certificate within a few seconds, then starts selling")
     return 0

@@ -32,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from headoffice import audit
 from headoffice.db import kiosks, pairings
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no I L O U 0 1: read off a screen, typed without doubt
@@ -199,7 +200,8 @@ def approve(
     now: float | None = None,
 ) -> dict[str, Any]:
     """A technician pairs the kiosk showing `code` as store/kiosk with `order_prefix` (default: "K" and the digits of
-    the kiosk id, or the first free "K01".."K99").  Returns {store, kiosk, order_prefix, serial, certificate}."""
+    the kiosk id, or the first free "K01".."K99"), `by` whom (written to the audit log in the same transaction).
+    Returns {store, kiosk, order_prefix, serial, certificate}."""
     now = time.time() if now is None else now
     plain = normal_code(code)
     if not KIOSK_ID.match(store):
@@ -250,6 +252,7 @@ def approve(
             raise PairingError(f"kiosk or prefix: taken a moment ago ({store}/{kiosk}, {prefix})") from None
         if done != 1:
             raise PairingError("code: already used")
+        audit.record(conn, by, "pair", f"kiosk/{store}/{kiosk}", {"serial": row.serial, "order_prefix": prefix})
     return {"store": store, "kiosk": kiosk, "order_prefix": prefix, "serial": row.serial, "certificate": cert_pem}
 
 

@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from headoffice import online_orders, pairing, publish
 from headoffice.commands import Commands
-from headoffice.console import actions, pages, team
+from headoffice.console import actions, pages, pair, team
 from headoffice.console.base import Console
 from headoffice.db import hq_secret
 
@@ -55,10 +55,11 @@ def make_app(
     commands: Commands | None = None,
     time_zone: str = "",
     pairing_ttl_s: float | None = None,
+    pairing_authority: pairing.Authority | None = None,
 ) -> Starlette:
     """The console (headoffice/console) and the HTTP API on one app.  `commands`: how the console's actions reach
     the kiosks (the running service's); None refuses them.  `pairing_ttl_s`: kiosks may ask to be paired (their
-    codes good this long); None: refused."""
+    codes good this long); None: refused.  `pairing_authority`: what the console pairs them with."""
     console = Console(engine, commands, time_zone)
 
     async def client(request: Request) -> str | None:
@@ -169,6 +170,7 @@ def make_app(
             *pages.routes(console),
             *actions.routes(console),
             *team.routes(console),
+            *pair.routes(console, pairing_authority),
             Route("/api/v1/orders", create_order, methods=["POST"]),
             Route("/api/v1/orders/{order_no}", get_order),
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),

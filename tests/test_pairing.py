@@ -250,6 +250,11 @@ def test_a_blank_kiosk_shows_a_code_is_paired_by_a_technician_and_sells_under_it
             cwd=REPO, capture_output=True, text=True,
         )  # fmt: skip
         assert typed.returncode == 0 and "paired s001/kiosk-07" in typed.stdout, typed.stderr
+        with pairing_site["engine"].connect() as conn:
+            from headoffice.db import audit_log
+
+            who = conn.execute(select(audit_log.c.user).where(audit_log.c.action == "pair")).scalar_one()
+        assert who.startswith("cli:")  # the technician's command is audited
         # the kiosk collects its identity, connects to the broker with its new certificate and says who it is
         assert wait_until(lambda: office.payloads("birth"), 30), logs()
         took = time.monotonic() - t0
@@ -372,3 +377,56 @@ def test_the_pairing_screen_shows_the_code_large_and_every_text_on_screen(size):
         assert any("10000000abcdef01" in t for t in texts)
         if state.status == "unreachable":
             assert "无法连接总部，正在重试" in texts
+
+
+def test_an_operator_pairs_a_kiosk_in_the_console_and_a_viewer_cannot(tmp_path, authority):
+    """The console's /pairing: the kiosks waiting, the code typed with the kiosk's place; a refusal shows what was
+    typed with the reason; a pairing is in the audit log; a viewer is refused (403) and sees no form."""
+    import requests
+
+    from headoffice import users
+    from headoffice.db import audit_log, make_engine
+    from headoffice.migrate import upgrade
+    from headoffice.web import WebServer, make_app
+    from tests.test_console_pages import PASSWORD, csrf_of, session
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'hq.sqlite'}")
+    upgrade(engine)
+    users.add_user(engine, "lin", "operator", PASSWORD)
+    users.add_user(engine, "wang", "viewer", PASSWORD)
+    port = free_port()
+    server = WebServer(make_app(engine, None, pairing_ttl_s=900.0, pairing_authority=authority), "127.0.0.1", port)
+    server.start()
+    assert wait_until(lambda: server.started, 10)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        key = ec.generate_private_key(ec.SECP256R1())
+        asked = requests.post(f"{url}/api/v1/pairing", timeout=10, json={
+            "code": "HJKM2345", "serial": "10000000feedbeef", "secret": "k" * 40, "csr": csr_for(key)})  # fmt: skip
+        assert asked.status_code == 201, asked.text
+        assert (
+            requests.post(f"{url}/api/v1/pairing", timeout=10, json={"code": "x"}).json()["error"].startswith("code: ")
+        )
+        op = session(url, "lin", "zh_CN")
+        page = op.get(f"{url}/pairing", timeout=10).text
+        assert "配对自助机" in page and "10000000feedbeef" in page  # waiting, by its serial
+        form = {"csrf": csrf_of(page), "code": "hjkm-2345", "store": "s001", "kiosk": "kiosk-07", "prefix": "k7"}
+        wrong = op.post(f"{url}/pairing", data={**form, "code": "HJKM2346"}, timeout=10)
+        assert wrong.status_code == 400 and "no kiosk is waiting" in wrong.text and 'value="s001"' in wrong.text
+        done = op.post(f"{url}/pairing", data=form, timeout=10)
+        assert done.status_code == 200 and "已配对 s001/kiosk-07" in done.text and "K7" in done.text
+        answer = requests.get(f"{url}/api/v1/pairing/{asked.json()['id']}", headers={"X-Pairing-Secret": "k" * 40},
+                              timeout=10)  # fmt: skip
+        assert answer.status_code == 200 and answer.json()["order_prefix"] == "K7"
+        with engine.connect() as conn:
+            row = conn.execute(select(audit_log).where(audit_log.c.action == "pair")).one()
+        assert (row.user, row.target, row.detail["serial"]) == ("lin", "kiosk/s001/kiosk-07", "10000000feedbeef")
+        viewer = session(url, "wang")
+        assert 'id="pair"' not in viewer.get(f"{url}/fleet", timeout=10).text
+        assert viewer.get(f"{url}/pairing", timeout=10).status_code == 403
+        token = csrf_of(viewer.get(f"{url}/fleet", timeout=10).text)
+        refused = viewer.post(f"{url}/pairing", data={**form, "csrf": token, "kiosk": "kiosk-08"}, timeout=10)
+        assert refused.status_code == 403
+    finally:
+        server.stop()
+        engine.dispose()
