@@ -10,9 +10,7 @@ are checked with openssl, not only with the library that made them.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,8 +24,9 @@ from sqlalchemy import insert, select
 
 from headoffice import pairing
 from headoffice.db import kiosks, pairings
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO
 from tests.loopback import Subscriber, free_port, wait_until
+from tests.pairing_site import PairingSite
 
 
 def csr_for(key) -> str:
@@ -144,132 +143,43 @@ def test_an_expired_request_is_gone_for_the_kiosk(hq_engine):
 # -- the whole path, with real processes ------------------------------------------------------------------------
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def broker_cert(directory, ca_key, ca_pem):
-    """The broker's certificate for 127.0.0.1, signed by the kiosk CA (openssl, as an operator would)."""
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=broker",
-            "-keyout", "broker.key", "-out", "broker.csr", cwd=directory)  # fmt: skip
-    (directory / "broker.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "broker.csr", "-CA", str(ca_pem), "-CAkey", str(ca_key), "-CAcreateserial",
-            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=directory)  # fmt: skip
-
-
 @pytest.fixture
 def pairing_site(tmp_path):
-    """Head office (HTTP API, its CLI's config) and a broker that knows kiosks by their certificates only."""
-    from headoffice.db import make_engine
-    from headoffice.migrate import upgrade
-    from headoffice.web import WebServer, make_app
-    from provisioning.broker_acl import acl
-
-    hq = tmp_path / "hq"
-    hq.mkdir()
-    run = [sys.executable, "-m", "headoffice"]
-    assert subprocess.run([*run, "ca", str(hq)], cwd=REPO, capture_output=True).returncode == 0
-    assert subprocess.run([*run, "keygen", str(hq / "command")], cwd=REPO, capture_output=True).returncode == 0
-    broker_cert(hq, hq / "kiosk-ca.key", hq / "kiosk-ca.pem")
-    tls, plain, http = free_port(), free_port(), free_port()
-    (hq / "acl").write_text(acl([("s001", "kiosk-07")]))
-    conf = hq / "mosquitto.conf"
-    conf.write_text(
-        f"user root\nper_listener_settings true\n"
-        f"listener {tls} 127.0.0.1\ncafile {hq / 'kiosk-ca.pem'}\ncertfile {hq / 'broker.pem'}\n"
-        f"keyfile {hq / 'broker.key'}\nrequire_certificate true\nuse_identity_as_username true\n"
-        f"acl_file {hq / 'acl'}\nallow_anonymous false\n"
-        f"listener {plain} 127.0.0.1\nallow_anonymous true\n"
-    )
-    broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"sqlite:///{hq / 'hq.sqlite'}"
-    hq_toml = write_config(
-        hq / "hq.toml",
-        {
-            "database": {"url": url},
-            "commands": {"private_key_file": str(hq / "command.key")},
-            "http": {"port": http},
-            "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
-                        "broker_host": "127.0.0.1", "broker_port": tls},
-        },
-    )  # fmt: skip
-    engine = make_engine(url)
-    upgrade(engine)
-    server = WebServer(make_app(engine, None, pairing_ttl_s=900.0), "127.0.0.1", http)
-    server.start()
-
-    def up(port):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            return False
-
-    assert wait_until(lambda: up(plain) and server.started, 15)
-    yield {"hq_toml": hq_toml, "http": http, "plain": plain, "engine": engine}
-    server.stop()
-    engine.dispose()
-    broker.terminate()
-    broker.wait(5)
+    with PairingSite(tmp_path) as site:
+        yield site
 
 
 def test_a_blank_kiosk_shows_a_code_is_paired_by_a_technician_and_sells_under_its_new_identity(tmp_path, pairing_site):
-    data = tmp_path / "kiosk-data"
-    cfg = write_config(
-        tmp_path / "kiosk.toml",
-        {
-            "kiosk": {"data_dir": str(data)},
-            "gpio": {"pin_factory": "mock"},
-            "mqtt": {"retry_s": 0.3},
-            "simulator": {"panel": False},
-            "pairing": {"hq_url": f"http://127.0.0.1:{pairing_site['http']}"},
-        },
-    )
+    cfg, data = pairing_site.kiosk_config("kiosk")
     check = subprocess.run([sys.executable, "-m", "kiosk", "--config", str(cfg), "--check"], cwd=REPO,
                            capture_output=True, text=True)  # fmt: skip
     assert check.returncode == 0 and "not paired yet" in check.stdout, check.stderr
-    office = Subscriber(pairing_site["plain"])  # head office's view of the broker
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
-    log = open(tmp_path / "kiosk.log", "wb")
-    ready = tmp_path / "ready"
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), "--ready-file", str(ready)],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    office = Subscriber(pairing_site.plain)  # head office's view of the broker
+    proc = pairing_site.start_kiosk(cfg, tmp_path / "kiosk.log")
     logs = lambda: (tmp_path / "kiosk.log").read_text(errors="replace")[-3000:]  # noqa: E731
     try:
-        assert wait_until(ready.exists, 30), logs()  # the pairing screen is up
         code_file = data / "pairing-code"
-        assert wait_until(code_file.exists, 15), logs()
+        assert wait_until(code_file.exists, 30), logs()  # the pairing screen is up, with the code
         assert oct(code_file.stat().st_mode & 0o777) == "0o600"
         code = code_file.read_text().split()[0]  # what the screen shows, e.g. ABCD-EFGH
         assert not (data / "kiosk.sqlite").exists()  # not selling
         assert office.payloads("birth") == []
-        t0 = time.monotonic()
-        typed = subprocess.run(
-            [sys.executable, "-m", "headoffice", "--config", str(pairing_site["hq_toml"]), "pair", code.lower(),
-             "--store", "s001", "--kiosk", "kiosk-07"],
-            cwd=REPO, capture_output=True, text=True,
-        )  # fmt: skip
+        typed = pairing_site.pair(code.lower(), "s001", "kiosk-07")
         assert typed.returncode == 0 and "paired s001/kiosk-07" in typed.stdout, typed.stderr
-        with pairing_site["engine"].connect() as conn:
+        with pairing_site.engine.connect() as conn:
             from headoffice.db import audit_log
 
             who = conn.execute(select(audit_log.c.user).where(audit_log.c.action == "pair")).scalar_one()
         assert who.startswith("cli:")  # the technician's command is audited
         # the kiosk collects its identity, connects to the broker with its new certificate and says who it is
         assert wait_until(lambda: office.payloads("birth"), 30), logs()
-        took = time.monotonic() - t0
         birth = office.payloads("birth")[0]
         assert (birth["store"], birth["kiosk"]) == ("s001", "kiosk-07")
         assert oct((data / "mqtt-client.key").stat().st_mode & 0o777) == "0o600"
         assert not code_file.exists()
         assert (data / "kiosk.sqlite").exists()  # selling
-        typed_again = subprocess.run(
-            [sys.executable, "-m", "headoffice", "--config", str(pairing_site["hq_toml"]), "pair", code,
-             "--store", "s001", "--kiosk", "kiosk-08"],
-            cwd=REPO, capture_output=True, text=True,
-        )  # fmt: skip
-        assert typed_again.returncode == 1 and "pair: code: already used" in typed_again.stderr
-        print(f"pairing: code typed -> birth from the paired kiosk in {took:.1f} s")
+        again = pairing_site.pair(code, "s001", "kiosk-08")
+        assert again.returncode == 1 and "pair: code: already used" in again.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

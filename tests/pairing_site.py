@@ -1,0 +1,139 @@
+"""A place to pair kiosks in, with real parts (tests/test_pairing.py and `python -m bench pairing`): head office's
+HTTP API and its CLI's config with a kiosk CA (made by `python -m headoffice ca`), and a mosquitto that knows kiosks
+by their certificates alone (its TLS listener) beside a plain loopback listener for head office's view, and the
+kiosk process, started and paired as a technician would.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import REPO, write_config
+from tests.loopback import Subscriber, free_port, wait_until
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def broker_cert(directory: Path, ca_key: Path, ca_pem: Path) -> None:
+    """The broker's certificate for 127.0.0.1, signed by the kiosk CA (openssl, as an operator would)."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=broker",
+            "-keyout", "broker.key", "-out", "broker.csr", cwd=directory)  # fmt: skip
+    (directory / "broker.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "broker.csr", "-CA", str(ca_pem), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-days", "2", "-extfile", "broker.ext", "-out", "broker.pem", cwd=directory)  # fmt: skip
+
+
+def _up(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class PairingSite:
+    def __init__(self, tmp: Path, kiosks: tuple[str, ...] = ("s001/kiosk-07",)) -> None:
+        self.tmp = tmp
+        self.kiosks = kiosks
+
+    def __enter__(self) -> PairingSite:
+        from headoffice.db import make_engine
+        from headoffice.migrate import upgrade
+        from headoffice.web import WebServer, make_app
+        from provisioning.broker_acl import acl
+
+        hq = self.tmp / "hq"
+        hq.mkdir()
+        run = [sys.executable, "-m", "headoffice"]
+        assert subprocess.run([*run, "ca", str(hq)], cwd=REPO, capture_output=True).returncode == 0
+        assert subprocess.run([*run, "keygen", str(hq / "command")], cwd=REPO, capture_output=True).returncode == 0
+        broker_cert(hq, hq / "kiosk-ca.key", hq / "kiosk-ca.pem")
+        tls, self.plain, self.http = free_port(), free_port(), free_port()
+        (hq / "acl").write_text(acl([tuple(k.split("/")) for k in self.kiosks]))  # type: ignore[misc]
+        conf = hq / "mosquitto.conf"
+        conf.write_text(
+            f"user root\nper_listener_settings true\n"
+            f"listener {tls} 127.0.0.1\ncafile {hq / 'kiosk-ca.pem'}\ncertfile {hq / 'broker.pem'}\n"
+            f"keyfile {hq / 'broker.key'}\nrequire_certificate true\nuse_identity_as_username true\n"
+            f"acl_file {hq / 'acl'}\nallow_anonymous false\n"
+            f"listener {self.plain} 127.0.0.1\nallow_anonymous true\n"
+        )
+        self.broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)  # fmt: skip
+        url = f"sqlite:///{hq / 'hq.sqlite'}"
+        self.hq_toml = write_config(
+            hq / "hq.toml",
+            {
+                "database": {"url": url},
+                "commands": {"private_key_file": str(hq / "command.key")},
+                "http": {"port": self.http},
+                "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
+                            "broker_host": "127.0.0.1", "broker_port": tls},
+            },
+        )  # fmt: skip
+        self.engine = make_engine(url)
+        upgrade(self.engine)
+        self.server = WebServer(make_app(self.engine, None, pairing_ttl_s=900.0), "127.0.0.1", self.http)
+        self.server.start()
+        assert wait_until(lambda: _up(self.plain) and self.server.started, 15)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop()
+        self.engine.dispose()
+        self.broker.terminate()
+        self.broker.wait(5)
+
+    def kiosk_config(self, name: str) -> tuple[Path, Path]:
+        """A blank kiosk's config (simulated devices, pairing with this head office) and its data directory."""
+        data = self.tmp / f"{name}-data"
+        cfg = write_config(
+            self.tmp / f"{name}.toml",
+            {
+                "kiosk": {"data_dir": str(data)},
+                "gpio": {"pin_factory": "mock"},
+                "mqtt": {"retry_s": 0.3},
+                "simulator": {"panel": False},
+                "pairing": {"hq_url": f"http://127.0.0.1:{self.http}"},
+            },
+        )
+        return cfg, data
+
+    def start_kiosk(self, cfg: Path, log: Path) -> subprocess.Popen:
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
+        return subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg)], cwd=REPO, env=env,
+                                stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # fmt: skip
+
+    def pair(self, code: str, store: str, kiosk: str) -> subprocess.CompletedProcess:
+        """`python -m headoffice pair` as a technician types it."""
+        return subprocess.run(
+            [sys.executable, "-m", "headoffice", "--config", str(self.hq_toml), "pair", code, "--store", store,
+             "--kiosk", kiosk],
+            cwd=REPO, capture_output=True, text=True,
+        )  # fmt: skip
+
+    def time_pairing(self, name: str, store: str, kiosk: str) -> tuple[float, float]:
+        """A blank kiosk started: (seconds from its start to its code, seconds from the code typed to its birth)."""
+        cfg, data = self.kiosk_config(name)
+        office = Subscriber(self.plain)
+        t0 = time.monotonic()
+        proc = self.start_kiosk(cfg, self.tmp / f"{name}.log")
+        try:
+            assert wait_until((data / "pairing-code").exists, 30)
+            shown = time.monotonic() - t0
+            code = (data / "pairing-code").read_text().split()[0]
+            t1 = time.monotonic()
+            assert self.pair(code, store, kiosk).returncode == 0
+            assert wait_until(lambda: office.payloads("birth"), 30)
+            return shown, time.monotonic() - t1
+        finally:
+            proc.terminate()
+            proc.wait(15)
+            office.close()
