@@ -14,6 +14,7 @@ python -m headoffice adduser NAME [--role viewer|operator|admin]           a con
 python -m headoffice ca DIR                                                a kiosk CA for pairing (DIR/kiosk-ca.*)
 python -m headoffice pair CODE --store S --kiosk K [--prefix P]            pair the kiosk showing CODE
 python -m headoffice pairing                                               the kiosks waiting to be paired
+python -m headoffice rotate-cert STORE/KIOSK                               a kiosk's new MQTT certificate
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     pa.add_argument("--kiosk", required=True)
     pa.add_argument("--prefix", default="", help="its order numbers' prefix (default: K and the kiosk's digits)")
     sub.add_parser("pairing", help="the kiosks waiting to be paired")
+    ro = sub.add_parser("rotate-cert", help="a kiosk's new MQTT certificate, for a new key it makes itself")
+    ro.add_argument("kiosk", help="STORE/KIOSK")
+    ro.add_argument("--wait", type=float, default=60.0, help="seconds to wait for each of the kiosk's answers")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return pairing_command(cfg, args)
     if args.what == "cmd":
         return send_command(cfg, args)
+    if args.what == "rotate-cert":
+        return rotate_cert(cfg, args.kiosk, args.wait)
     return run(cfg)
 
 
@@ -305,45 +311,85 @@ def stock_command(cfg, action: str, what: str, order_no: str) -> int:
 
 
 def send_command(cfg, args) -> int:
-    import paho.mqtt.client as mqtt
-
-    from headoffice.commands import Commands
-    from headoffice.signing import load_key
-
     try:
         store, kiosk = args.kiosk.split("/")
         data = json.loads(args.data)
         if not isinstance(data, dict):
             raise ValueError("the data must be a JSON object")
-        key = load_key(cfg.commands.private_key_file)
     except ValueError as exc:
         print(f"cannot send: {exc}", file=sys.stderr)
         return 2
+    try:
+        row = command_and_answer(cfg, store, kiosk, args.name, data, args.wait)
+    except ValueError as exc:
+        print(f"cannot send: {exc}", file=sys.stderr)
+        return 2
+    if row is None:
+        if args.wait:
+            print(f"no answer within {args.wait:.0f} s (head office keeps waiting; see `python -m headoffice kiosks`)")
+            return 3
+        return 0
+    print(json.dumps({"ok": row["ok"], "result": row["result"]}, ensure_ascii=False))
+    return 0 if row["ok"] else 1
+
+
+def command_and_answer(cfg, store: str, kiosk: str, name: str, data: dict, wait: float) -> dict | None:
+    """Send a signed command and wait up to `wait` seconds for the kiosk's answer (head office's service stores
+    it): the command's row once answered, else None.  ValueError when it cannot be sent."""
+    import paho.mqtt.client as mqtt
+
+    from headoffice.commands import Commands
+    from headoffice.signing import load_key
+
+    key = load_key(cfg.commands.private_key_file)
     engine = database(cfg)
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"hq-cli-{time.time_ns()}")
     client.connect(cfg.mqtt.host, cfg.mqtt.port)
     client.loop_start()
     try:
-        cmd_id = Commands(engine, client, key).send(store, kiosk, args.name, data)
-    except ValueError as exc:
-        print(f"cannot send: {exc}", file=sys.stderr)
-        return 2
+        cmd_id = Commands(engine, client, key).send(store, kiosk, name, data)
     finally:
         time.sleep(0.2)
         client.disconnect()
         client.loop_stop()
-    print(f"sent {args.name} to {store}/{kiosk}: id {cmd_id}")
-    end = time.monotonic() + args.wait
+    print(f"sent {name} to {store}/{kiosk}: id {cmd_id}")
+    end = time.monotonic() + wait
     commands = Commands(engine, client, key)
     while time.monotonic() < end:
         row = commands.result(cmd_id)
         if row and row["state"] == "answered":
-            print(json.dumps({"ok": row["ok"], "result": row["result"]}, ensure_ascii=False))
-            return 0 if row["ok"] else 1
+            return row
         time.sleep(0.2)
-    if args.wait:
-        print(f"no answer within {args.wait:.0f} s (head office keeps waiting; see `python -m headoffice kiosks`)")
-        return 3
+    return None
+
+
+def rotate_cert(cfg, target: str, wait: float) -> int:
+    """A kiosk's new MQTT certificate: it makes a key and sends its signing request; head office signs it with
+    the kiosk CA (the same account, CN {store}-{kiosk}) and sends the certificate; the kiosk puts it in place."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from headoffice import pairing
+
+    try:
+        store, kiosk = target.split("/")
+        issuer = authority(cfg)
+        asked = command_and_answer(cfg, store, kiosk, "rotate-cert", {}, wait)
+        if asked is None or not asked["ok"]:
+            print(f"rotate-cert: the kiosk made no new key: {asked and asked['result']}", file=sys.stderr)
+            return 1
+        csr = pairing.checked_csr(asked["result"]["csr"])
+        serial = csr.subject.get_attributes_for_oid(x509.oid.NameOID.SERIAL_NUMBER)
+        cert = pairing.sign(issuer, csr, f"{store}-{kiosk}", str(serial[0].value) if serial else "", time.time())
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        done = command_and_answer(cfg, store, kiosk, "rotate-cert", {"certificate": pem}, wait)
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"rotate-cert: {exc}", file=sys.stderr)
+        return 2
+    if done is None or not done["ok"]:
+        print(f"rotate-cert: the kiosk did not take the certificate: {done and done['result']}", file=sys.stderr)
+        return 1
+    print(f"{store}/{kiosk}: new certificate, good until {done['result'].get('not_after')}")
     return 0
 
 

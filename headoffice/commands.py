@@ -35,6 +35,7 @@ KNOWN = (
     "config",
     "catalog",
     "selftest",
+    "rotate-cert",
 )
 IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog", "selftest")
 

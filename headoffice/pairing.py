@@ -140,7 +140,7 @@ def _field(body: Any, name: str, pattern: re.Pattern[str] | None = None, max_len
     return value
 
 
-def _csr(pem: str) -> x509.CertificateSigningRequest:
+def checked_csr(pem: str) -> x509.CertificateSigningRequest:
     try:
         csr = x509.load_pem_x509_csr(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
@@ -163,7 +163,7 @@ def request(engine: Engine, body: Any, ttl_s: float = 900.0, now: float | None =
     if len(secret) < 32:
         raise PairingError("secret: at least 32 characters")
     csr_pem = _field(body, "csr", max_len=4000)
-    _csr(csr_pem)
+    checked_csr(csr_pem)
     firmware = body.get("firmware", "")
     firmware = firmware[:64] if isinstance(firmware, str) else ""
     rid = secrets.token_hex(16)
@@ -230,7 +230,7 @@ def approve(
         if order_prefix and order_prefix in used:
             raise PairingError(f"prefix: {order_prefix} is another kiosk's")
         prefix = order_prefix or _free_prefix(kiosk, used)
-        cert = _sign(authority, _csr(row.csr), f"{store}-{kiosk}", row.serial, now)
+        cert = sign(authority, checked_csr(row.csr), f"{store}-{kiosk}", row.serial, now)
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
         answer = {
             "store_id": store,
@@ -263,7 +263,7 @@ def _free_prefix(kiosk: str, used: set[str]) -> str:
     return next(f"K{n:02d}" for n in range(1, 100000) if f"K{n:02d}" not in used)
 
 
-def _sign(authority: Authority, csr: x509.CertificateSigningRequest, name: str, serial: str, now: float):
+def sign(authority: Authority, csr: x509.CertificateSigningRequest, name: str, serial: str, now: float):
     start = dt.datetime.fromtimestamp(now, dt.UTC)
     subject = x509.Name(
         [x509.NameAttribute(NameOID.COMMON_NAME, name), x509.NameAttribute(NameOID.SERIAL_NUMBER, serial)]

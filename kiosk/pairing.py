@@ -1,15 +1,15 @@
 """The kiosk's side of pairing with head office (head office's side: headoffice/pairing.py).
 
 A kiosk whose config names `pairing.hq_url` and that has no `paired.toml` in its data directory yet makes an EC
-P-256 key (kept in the data directory, 0600: it never leaves the device), a code of 8 characters and a secret of
-its own, and asks head office (`POST /api/v1/pairing`) with the code, its serial and a certificate signing request.
-The screen shows the code and the serial (so does `pairing-code` in the data directory, 0600, for a technician
-over SSH); a technician gives the code to head office with the kiosk's store and
-id.  The kiosk asks for its answer every few seconds (`GET /api/v1/pairing/{id}` with its secret) and, once
-approved, checks the certificate is for its own key, writes the broker's CA, its certificate and head office's
-command key beside the key, and `paired.toml` last (identity, broker, head office), each written whole and renamed
-into place; the config then reads them over its own values (kiosk/config.py).  A code that expires is replaced
-by a new one; head office unreachable is retried and shown.
+P-256 key (kept in the data directory, 0600: it never leaves the device), a code of 8 characters and a secret of its
+own, and asks head office (`POST /api/v1/pairing`) with the code, its serial and a certificate signing request. The
+screen shows the code and the serial (so does `pairing-code` in the data directory, 0600, for a technician over
+SSH); a technician gives the code to head office with the kiosk's store and id. The kiosk asks for its answer every
+few seconds (`GET /api/v1/pairing/{id}` with its secret) and, once approved, checks the certificate is for its own
+key, writes the broker's CA, its certificate with its key (one file, 0600: kiosk/services/certificates.py rotates
+it) and head office's command key, and `paired.toml` last (identity, broker, head office), each written whole and
+renamed into place; the config then reads them over its own values (kiosk/config.py). A code that expires is
+replaced by a new one; head office unreachable is retried and shown.
 """
 
 from __future__ import annotations
@@ -193,7 +193,9 @@ class Pairing:
         for name, value in (("store_id", store), ("kiosk_id", kiosk), ("order_prefix", prefix)):
             if not isinstance(value, str) or not value.replace("-", "").replace("_", "").isalnum():
                 raise PairingRefused(f"{name}: {value!r}")
-        _write(self.dir / CERT_FILE, answer["certificate"].encode("ascii"), 0o644)
+        # the certificate and its key in one file (0600): head office's rotate-cert replaces both with one rename
+        both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
+        _write(self.dir / CERT_FILE, both, 0o600)
         _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
         mqtt = {
             "host": host,
@@ -201,7 +203,7 @@ class Pairing:
             "tls": True,
             "ca_file": str((self.dir / CA_FILE).resolve()),
             "cert_file": str((self.dir / CERT_FILE).resolve()),
-            "key_file": str((self.dir / KEY_FILE).resolve()),
+            "key_file": str((self.dir / CERT_FILE).resolve()),
         }
         if answer.get("hq_public_key"):
             _write(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)

@@ -145,6 +145,11 @@ class MqttLink:
         if self._thread:
             self._thread.join(timeout=timeout)
 
+    def reconnect(self) -> None:
+        """End the session now: the next one reads the TLS files again (a rotated certificate)."""
+        self.connected.clear()
+        self.wake.set()
+
     def notify(self) -> None:
         self.wake.set()
 

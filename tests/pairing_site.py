@@ -6,6 +6,7 @@ kiosk process, started and paired as a technician would.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -78,6 +79,19 @@ class PairingSite:
                             "broker_host": "127.0.0.1", "broker_port": tls},
             },
         )  # fmt: skip
+        # head office's service (ingest, commands) as its own process reads the broker's plain listener
+        self.service_toml = write_config(
+            hq / "hq-service.toml",
+            {
+                "database": {"url": url},
+                "mqtt": {"port": self.plain},
+                "commands": {"private_key_file": str(hq / "command.key")},
+                "http": {"enabled": False},
+                "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
+                            "broker_host": "127.0.0.1", "broker_port": tls},
+            },
+        )  # fmt: skip
+        self.service: subprocess.Popen | None = None
         self.engine = make_engine(url)
         upgrade(self.engine)
         self.server = WebServer(make_app(self.engine, None, pairing_ttl_s=900.0), "127.0.0.1", self.http)
@@ -85,7 +99,21 @@ class PairingSite:
         assert wait_until(lambda: _up(self.plain) and self.server.started, 15)
         return self
 
+    def start_service(self) -> None:
+        """Head office's service, to send commands and hear the kiosks' answers."""
+        self.service = subprocess.Popen([sys.executable, "-m", "headoffice", "--config", str(self.service_toml)],
+                                        cwd=REPO, stdout=open(self.tmp / "hq-service.log", "wb"),
+                                        stderr=subprocess.STDOUT)  # fmt: skip
+
+    def headoffice(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """`python -m headoffice ARGS` with the service's config, as a technician at head office types it."""
+        return subprocess.run([sys.executable, "-m", "headoffice", "--config", str(self.service_toml), *args],
+                              cwd=REPO, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
     def __exit__(self, *exc) -> None:
+        if self.service is not None:
+            self.service.terminate()
+            self.service.wait(10)
         self.server.stop()
         self.engine.dispose()
         self.broker.terminate()
@@ -119,8 +147,10 @@ class PairingSite:
             cwd=REPO, capture_output=True, text=True,
         )  # fmt: skip
 
-    def time_pairing(self, name: str, store: str, kiosk: str) -> tuple[float, float]:
-        """A blank kiosk started: (seconds from its start to its code, seconds from the code typed to its birth)."""
+    @contextlib.contextmanager
+    def paired_kiosk(self, name: str, store: str, kiosk: str):
+        """A blank kiosk started and paired as store/kiosk: yields (process, data dir, head office's view of the
+        broker, seconds from its start to its code, seconds from the code typed to its birth)."""
         cfg, data = self.kiosk_config(name)
         office = Subscriber(self.plain)
         t0 = time.monotonic()
@@ -132,8 +162,13 @@ class PairingSite:
             t1 = time.monotonic()
             assert self.pair(code, store, kiosk).returncode == 0
             assert wait_until(lambda: office.payloads("birth"), 30)
-            return shown, time.monotonic() - t1
+            yield proc, data, office, shown, time.monotonic() - t1
         finally:
             proc.terminate()
             proc.wait(15)
             office.close()
+
+    def time_pairing(self, name: str, store: str, kiosk: str) -> tuple[float, float]:
+        """A blank kiosk started: (seconds from its start to its code, seconds from the code typed to its birth)."""
+        with self.paired_kiosk(name, store, kiosk) as (_, _, _, shown, paired):
+            return shown, paired

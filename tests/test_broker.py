@@ -217,7 +217,7 @@ def test_a_paired_kiosk_logs_in_by_its_certificate_alone_and_keeps_to_its_topics
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, "pi")]))
                 .sign(key, hashes.SHA256())
             )
-            cert = pairing._sign(authority, csr, name, "pi", time.time())
+            cert = pairing.sign(authority, csr, name, "pi", time.time())
             cert_file, key_file = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
             cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
             key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

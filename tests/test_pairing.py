@@ -10,6 +10,7 @@ are checked with openssl, not only with the library that made them.
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -240,7 +241,7 @@ def test_an_answer_not_for_this_kiosks_key_is_refused(tmp_path, authority):
     p = Pairing("http://127.0.0.1:9", str(tmp_path / "k"), serial="pi-3")
     other = ec.generate_private_key(ec.SECP256R1())
     csr = x509.load_pem_x509_csr(csr_for(other).encode())
-    cert = pairing._sign(authority, csr, "s001-kiosk-09", "pi-3", time.time())
+    cert = pairing.sign(authority, csr, "s001-kiosk-09", "pi-3", time.time())
     answer = {
         "store_id": "s001",
         "kiosk_id": "kiosk-09",
@@ -340,3 +341,73 @@ def test_an_operator_pairs_a_kiosk_in_the_console_and_a_viewer_cannot(tmp_path, 
     finally:
         server.stop()
         engine.dispose()
+
+
+# -- rotating the certificate ------------------------------------------------------------------------------------
+
+
+def serial_of(path) -> int:
+    return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
+
+
+def test_head_office_rotates_a_paired_kiosks_certificate_without_a_visit(tmp_path):
+    """`python -m headoffice rotate-cert s001/kiosk-07`: the kiosk makes a new key, head office signs it, the
+    kiosk reconnects with it (the broker knows it by the same account); a certificate for another key is refused
+    and nothing changes."""
+    with PairingSite(tmp_path) as site, site.paired_kiosk("kiosk", "s001", "kiosk-07") as (_, data, office, _, _):
+        site.start_service()
+        pem = data / "mqtt-client.pem"
+        before = serial_of(pem)
+        assert wait_until(lambda: site.headoffice("cmd", "s001/kiosk-07", "ping", "{}", "--wait", "5").returncode == 0,
+                          40)  # fmt: skip
+        births = len(office.payloads("birth"))
+        done = site.headoffice("rotate-cert", "s001/kiosk-07", "--wait", "30")
+        assert done.returncode == 0 and "new certificate, good until" in done.stdout, done.stdout + done.stderr
+        assert wait_until(lambda: len(office.payloads("birth")) > births, 30)  # back, with the new certificate
+        assert serial_of(pem) != before and oct(pem.stat().st_mode & 0o777) == "0o600"
+        assert wait_until(lambda: not (data / "mqtt-client.pem.old").exists(), 10)  # kept: the broker took it
+        assert not (data / "mqtt-client.pem.next-key").exists()
+        # a certificate for a key the kiosk did not make
+        after = serial_of(pem)
+        asked = site.headoffice("cmd", "s001/kiosk-07", "rotate-cert", "{}", "--wait", "20")
+        assert asked.returncode == 0 and '"csr"' in asked.stdout
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        issuer = pairing.Authority.load(str(tmp_path / "hq" / "kiosk-ca.pem"), str(tmp_path / "hq" / "kiosk-ca.key"),
+                                        "127.0.0.1", 1)  # fmt: skip
+        forged = pairing.sign(issuer, x509.load_pem_x509_csr(csr_for(stranger).encode()), "s001-kiosk-07", "x",
+                              time.time()).public_bytes(serialization.Encoding.PEM).decode()  # fmt: skip
+        refused = site.headoffice("cmd", "s001/kiosk-07", "rotate-cert", json.dumps({"certificate": forged}),
+                                  "--wait", "20")  # fmt: skip
+        assert refused.returncode == 1 and "not for the key this kiosk made" in refused.stdout
+        assert serial_of(pem) == after
+
+
+def test_a_certificate_the_broker_refuses_is_given_up_for_the_old_one(tmp_path, authority):
+    """Three refused connections with a rotated certificate put the old one back (the kiosk must not lock itself
+    out); head office hears of it.  A certificate installed by hand under /etc is not the kiosk's to rotate."""
+    from kiosk.services.certificates import CertificateRotation
+
+    data = tmp_path / "data"
+    data.mkdir()
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = pairing.sign(authority, x509.load_pem_x509_csr(csr_for(key).encode()), "s001-kiosk-07", "pi", time.time())
+    pem = data / "mqtt-client.pem"
+    old = cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pem.write_bytes(old)
+    reconnects, events = [], []
+    rotation = CertificateRotation(str(pem), str(pem), data, lambda: reconnects.append(1),
+                                   lambda kind, **d: events.append(kind))  # fmt: skip
+    asked = rotation.handle({})
+    csr = pairing.checked_csr(asked["csr"])
+    new = pairing.sign(authority, csr, "s001-kiosk-07", "pi", time.time()).public_bytes(serialization.Encoding.PEM)
+    assert rotation.handle({"certificate": new.decode()})["ok"] is True
+    assert pem.read_bytes().startswith(new) and reconnects == [1]
+    for _ in range(3):
+        rotation.link_status(False, "the broker refused the connection: Not authorized")
+    assert pem.read_bytes() == old and events == ["certificate_rolled_back"] and reconnects == [1, 1]
+    rotation.link_status(False, "down")  # nothing more to give up
+    assert pem.read_bytes() == old
+    by_hand = CertificateRotation("/etc/kiosk/mqtt.pem", "/etc/kiosk/mqtt.key", data, lambda: None)
+    assert "installed by hand" in by_hand.handle({})["error"]

@@ -38,6 +38,7 @@ from kiosk.runtime.controller import Controller
 from kiosk.runtime.ports import Wiring
 from kiosk.runtime.systemd import Watchdog
 from kiosk.services.catalog_updates import CatalogUpdates
+from kiosk.services.certificates import CertificateRotation
 from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
 from kiosk.services.hq_http import HqHttp
@@ -135,6 +136,13 @@ class Runtime:
             fetch=self.hq_http.download,
             store_id=cfg.kiosk.store_id,
         )
+        self.rotation = CertificateRotation(
+            cfg.mqtt.cert_file if cfg.mqtt.tls else "",
+            cfg.mqtt.key_file,
+            self.data_dir,
+            reconnect=lambda: self.mqtt.reconnect() if self.mqtt else None,
+            event=lambda kind, **data: self.store.add_event(kind, **data),
+        )
         self.commands = HeadOfficeCommands(
             self.store,
             self.gateway,
@@ -146,6 +154,7 @@ class Runtime:
             post=post,
             catalog=self.catalog_updates.receive,
             selftest=self._selftest,
+            rotate_cert=self.rotation.handle,
         )
         self.payments = PaymentService(
             self.driver,
@@ -172,12 +181,17 @@ class Runtime:
         self.watchdog = Watchdog()  # the screen loop proves it is alive: to systemd, and in telemetry
         self._build_devices()
         self._autopilot = threading.Event()  # stops the simulator's autopilot shopper
+
+        def link_status(ok: bool, message: str) -> None:
+            self.rotation.link_status(ok, message)  # a rotated certificate is kept, or the old one put back
+            post(DeviceStatus("mqtt", ok, message))
+
         self.mqtt = (
             MqttLink(
                 cfg,
                 self.store,
                 devices=self.device_summary,
-                on_status=lambda ok, message: post(DeviceStatus("mqtt", ok, message)),
+                on_status=link_status,
                 on_command=self.commands.handle,
                 settings=self.commands.settings,
                 frame_age=self.watchdog.frame_age,

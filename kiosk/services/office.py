@@ -12,7 +12,8 @@ across restarts); report {date?} (the Z report's figures); config {key: value}
 for the keys in SETTINGS (kept, applied to the next shopper, reported in birth);
 catalog {manifest, signature, bundle} (kiosk.services.catalog_updates); selftest (the running kiosk checks itself
 without taking its devices from the screen: each device's health, the database's integrity, free space, the clock,
-the MQTT certificate; answered on cmd-result when done).
+the MQTT certificate; answered on cmd-result when done); rotate-cert (without data: a new key and its signing
+request; with {certificate}: the new certificate put in place, kiosk.services.certificates).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class HeadOfficeCommands:
         post: Callable[[Event], None] = lambda e: None,
         catalog: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = None,
         selftest: Callable[[], dict[str, Any]] | None = None,
+        rotate_cert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -74,6 +76,7 @@ class HeadOfficeCommands:
         self.post = post
         self.catalog = catalog
         self.selftest = selftest
+        self.rotate_cert = rotate_cert
 
     def restore(self) -> None:
         """At start: head office's lock and settings, as they were (they survive restarts)."""
@@ -136,6 +139,8 @@ class HeadOfficeCommands:
         if name == "selftest" and self.selftest is not None:
             self.worker.submit("selftest", command_id, self._selftest_job, command_id)
             return None  # answered on cmd-result when every check has run
+        if name == "rotate-cert" and self.rotate_cert is not None:
+            return self.rotate_cert(body)
         if name == "reconcile":
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if parse_day(day) is None:
