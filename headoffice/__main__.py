@@ -14,6 +14,7 @@ python -m headoffice adduser NAME [--role viewer|operator|admin]           a con
 python -m headoffice ca DIR                                                a kiosk CA for pairing (DIR/kiosk-ca.*)
 python -m headoffice pair CODE --store S --kiosk K [--prefix P]            pair the kiosk showing CODE
 python -m headoffice pairing                                               the kiosks waiting to be paired
+python -m headoffice pair-qr --store S --kiosk K [--out FILE.svg]          a signed QR for a kiosk offline today
 python -m headoffice rotate-cert STORE/KIOSK                               a kiosk's new MQTT certificate
 """
 
@@ -64,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     pa.add_argument("--kiosk", required=True)
     pa.add_argument("--prefix", default="", help="its order numbers' prefix (default: K and the kiosk's digits)")
     sub.add_parser("pairing", help="the kiosks waiting to be paired")
+    qr = sub.add_parser("pair-qr", help="a signed provisioning QR for a kiosk that cannot reach head office yet")
+    qr.add_argument("--store", required=True)
+    qr.add_argument("--kiosk", required=True)
+    qr.add_argument("--prefix", default="")
+    qr.add_argument("--days", type=float, default=7.0, help="how long its token is good (default 7)")
+    qr.add_argument("--out", default="", help="FILE.svg: the QR to print or show (the text is printed too)")
     ro = sub.add_parser("rotate-cert", help="a kiosk's new MQTT certificate, for a new key it makes itself")
     ro.add_argument("kiosk", help="STORE/KIOSK")
     ro.add_argument("--wait", type=float, default=60.0, help="seconds to wait for each of the kiosk's answers")
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.what == "stock":
         return stock_command(cfg, args.action, args.target, args.order_no)
-    if args.what in ("ca", "pair", "pairing"):
+    if args.what in ("ca", "pair", "pairing", "pair-qr"):
         return pairing_command(cfg, args)
     if args.what == "cmd":
         return send_command(cfg, args)
@@ -236,6 +243,26 @@ def pairing_command(cfg, args) -> int:
     import getpass
 
     who = f"cli:{getpass.getuser()}"
+    if args.what == "pair-qr":
+        from headoffice.signing import load_key
+
+        try:
+            key = load_key(cfg.commands.private_key_file)
+            if key is None:
+                raise pairing.PairingError("commands.private_key_file is not set: the QR is signed with it")
+            text = pairing.provisioning_qr(engine, authority(cfg), key, args.store, args.kiosk, args.prefix, who,
+                                           args.days)  # fmt: skip
+        except (pairing.PairingError, ValueError) as exc:
+            print(f"pair-qr: {exc}", file=sys.stderr)
+            return 1
+        if args.out:
+            import qrcode
+            import qrcode.image.svg
+
+            qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage).save(args.out)
+            print(f"{args.out}: show it to the kiosk's camera (its token is good for {args.days:g} days)")
+        print(text)
+        return 0
     try:
         done = pairing.approve(engine, authority(cfg), args.code, args.store, args.kiosk, args.prefix, by=who)
     except pairing.PairingError as exc:

@@ -15,6 +15,7 @@ a code is looked up by its hash only (as is the kiosk's secret).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -34,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from headoffice import audit
 from headoffice.db import kiosks, pairings
+from headoffice.signing import canonical
 
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no I L O U 0 1: read off a screen, typed without doubt
 CODE_LENGTH = 8
@@ -204,12 +206,7 @@ def approve(
     Returns {store, kiosk, order_prefix, serial, certificate}."""
     now = time.time() if now is None else now
     plain = normal_code(code)
-    if not KIOSK_ID.match(store):
-        raise PairingError("store: 1-32 of a-z 0-9 - _, starting with a letter or digit")
-    if not KIOSK_ID.match(kiosk):
-        raise PairingError("kiosk: 1-32 of a-z 0-9 - _, starting with a letter or digit")
-    if order_prefix and not ORDER_PREFIX.match(order_prefix):
-        raise PairingError("prefix: 1-6 uppercase letters or digits")
+    _check_ids(store, kiosk, order_prefix)
     with engine.begin() as conn:
         row = conn.execute(
             select(pairings).where(pairings.c.code_hash == _hash(plain)).order_by(pairings.c.created_at.desc())
@@ -220,27 +217,10 @@ def approve(
             raise PairingError("code: already used; the kiosk shows a new code after pairing fails")
         if row.expires_at <= now:
             raise PairingError("code: expired; the kiosk shows a new one")
-        if conn.execute(select(kiosks.c.kiosk).where(kiosks.c.store == store, kiosks.c.kiosk == kiosk)).first():
-            raise PairingError(f"kiosk: {store}/{kiosk} is in the fleet already")
-        if conn.execute(
-            select(pairings.c.id).where(and_(pairings.c.store == store, pairings.c.kiosk == kiosk))
-        ).first():
-            raise PairingError(f"kiosk: {store}/{kiosk} is paired already")
-        used = set(conn.execute(select(pairings.c.order_prefix).where(pairings.c.order_prefix.is_not(None))).scalars())
-        if order_prefix and order_prefix in used:
-            raise PairingError(f"prefix: {order_prefix} is another kiosk's")
-        prefix = order_prefix or _free_prefix(kiosk, used)
+        prefix = _free_identity(conn, store, kiosk, order_prefix)
         cert = sign(authority, checked_csr(row.csr), f"{store}-{kiosk}", row.serial, now)
         cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
-        answer = {
-            "store_id": store,
-            "kiosk_id": kiosk,
-            "order_prefix": prefix,
-            "certificate": cert_pem,
-            "broker": {"host": authority.broker_host, "port": authority.broker_port, "ca": authority.broker_ca_pem},
-            "hq_public_key": authority.hq_public_key_pem,
-            "hq_url": authority.hq_url,
-        }
+        answer = _answer(authority, store, kiosk, prefix, cert_pem)
         try:
             done = conn.execute(
                 update(pairings)
@@ -254,6 +234,116 @@ def approve(
             raise PairingError("code: already used")
         audit.record(conn, by, "pair", f"kiosk/{store}/{kiosk}", {"serial": row.serial, "order_prefix": prefix})
     return {"store": store, "kiosk": kiosk, "order_prefix": prefix, "serial": row.serial, "certificate": cert_pem}
+
+
+def _check_ids(store: str, kiosk: str, order_prefix: str) -> None:
+    if not KIOSK_ID.match(store):
+        raise PairingError("store: 1-32 of a-z 0-9 - _, starting with a letter or digit")
+    if not KIOSK_ID.match(kiosk):
+        raise PairingError("kiosk: 1-32 of a-z 0-9 - _, starting with a letter or digit")
+    if order_prefix and not ORDER_PREFIX.match(order_prefix):
+        raise PairingError("prefix: 1-6 uppercase letters or digits")
+
+
+def _free_identity(conn, store: str, kiosk: str, order_prefix: str) -> str:
+    """The order prefix store/kiosk gets, once it is sure neither is taken (PairingError naming which is)."""
+    if conn.execute(select(kiosks.c.kiosk).where(kiosks.c.store == store, kiosks.c.kiosk == kiosk)).first():
+        raise PairingError(f"kiosk: {store}/{kiosk} is in the fleet already")
+    if conn.execute(select(pairings.c.id).where(and_(pairings.c.store == store, pairings.c.kiosk == kiosk))).first():
+        raise PairingError(f"kiosk: {store}/{kiosk} is paired already")
+    used = set(conn.execute(select(pairings.c.order_prefix).where(pairings.c.order_prefix.is_not(None))).scalars())
+    if order_prefix and order_prefix in used:
+        raise PairingError(f"prefix: {order_prefix} is another kiosk's")
+    return order_prefix or _free_prefix(kiosk, used)
+
+
+def _answer(authority: Authority, store: str, kiosk: str, prefix: str, cert_pem: str) -> dict[str, Any]:
+    """What a kiosk is given: its ids, its certificate, the broker, head office's command key and address."""
+    return {
+        "store_id": store,
+        "kiosk_id": kiosk,
+        "order_prefix": prefix,
+        "certificate": cert_pem,
+        "broker": {"host": authority.broker_host, "port": authority.broker_port, "ca": authority.broker_ca_pem},
+        "hq_public_key": authority.hq_public_key_pem,
+        "hq_url": authority.hq_url,
+    }
+
+
+QR_PREFIX = "KIOSKPAIR1:"  # a provisioning QR's text starts so (the kiosk's pairing screen looks for it)
+
+
+def provisioning_qr(
+    engine: Engine,
+    authority: Authority,
+    key: ed25519.Ed25519PrivateKey,
+    store: str,
+    kiosk: str,
+    order_prefix: str = "",
+    by: str = "cli",
+    days: float = 7.0,
+    now: float | None = None,
+) -> str:
+    """For a site head office cannot reach at install time: the text of a QR, signed with head office's command
+    key (the kiosk holds its public key: pairing.hq_public_key_file), giving the kiosk its ids, the broker and
+    head office's address and a token good for `days`.  Shown to the kiosk's camera, it sells at once under those
+    ids; with the token it gets its certificate once head office is reachable (`enroll`).  The ids are reserved
+    now, as a pairing would take them."""
+    now = time.time() if now is None else now
+    _check_ids(store, kiosk, order_prefix)
+    token = secrets.token_urlsafe(24)
+    with engine.begin() as conn:
+        prefix = _free_identity(conn, store, kiosk, order_prefix)
+        try:
+            conn.execute(
+                insert(pairings).values(id=secrets.token_hex(16), code_hash=_hash(token), poll_hash=_hash(token),
+                                        serial="", firmware="", csr="", created_at=now, expires_at=now + days * 86400,
+                                        state="reserved", store=store, kiosk=kiosk, order_prefix=prefix,
+                                        approved_by=by, approved_at=now)
+            )  # fmt: skip
+        except IntegrityError:
+            raise PairingError(f"kiosk or prefix: taken a moment ago ({store}/{kiosk}, {prefix})") from None
+        audit.record(conn, by, "pair_qr", f"kiosk/{store}/{kiosk}", {"order_prefix": prefix, "days": days})
+    payload = {
+        "v": 1,
+        "store_id": store,
+        "kiosk_id": kiosk,
+        "order_prefix": prefix,
+        "hq_url": authority.hq_url,
+        "broker": {"host": authority.broker_host, "port": authority.broker_port},
+        "token": token,
+        "exp": int(now + days * 86400),
+    }
+    sig = base64.b64encode(key.sign(canonical(payload))).decode("ascii")  # as commands are signed
+    return QR_PREFIX + json.dumps({**payload, "sig": sig}, sort_keys=True, separators=(",", ":"))
+
+
+def enroll(engine: Engine, authority: Authority, body: Any, now: float | None = None) -> dict[str, Any]:
+    """A kiosk provisioned by QR asks for its certificate: {token, serial, csr} -> the pairing's answer, once."""
+    now = time.time() if now is None else now
+    token = _field(body, "token", max_len=64)
+    serial = _field(body, "serial", SERIAL, 64)
+    csr_pem = _field(body, "csr", max_len=4000)
+    csr = checked_csr(csr_pem)
+    with engine.begin() as conn:
+        row = conn.execute(select(pairings).where(pairings.c.code_hash == _hash(token))).first()
+        if row is None or row.state not in ("reserved",):
+            raise PairingError("token: unknown or used")
+        if row.expires_at <= now:
+            raise PairingError("token: expired; make a new provisioning QR")
+        cert_pem = (
+            sign(authority, csr, f"{row.store}-{row.kiosk}", serial, now)
+            .public_bytes(serialization.Encoding.PEM)
+            .decode("ascii")
+        )
+        answer = _answer(authority, row.store, row.kiosk, row.order_prefix, cert_pem)
+        done = conn.execute(
+            update(pairings).where(pairings.c.id == row.id, pairings.c.state == "reserved")
+            .values(state="collected", serial=serial, csr=csr_pem, answer=json.dumps(answer), collected_at=now)
+        ).rowcount  # fmt: skip
+        if done != 1:
+            raise PairingError("token: unknown or used")
+    return answer
 
 
 def _free_prefix(kiosk: str, used: set[str]) -> str:

@@ -11,6 +11,7 @@
     GET  /api/v1/catalog/{store}/{version}/{token}  a published catalog bundle (the address cmd/catalog gives)
     POST /api/v1/pairing                  a new kiosk asks to be paired: {code, serial, csr, secret}
     GET  /api/v1/pairing/{id}             its answer once a technician approved the code (header X-Pairing-Secret)
+    POST /api/v1/pairing/enroll           a kiosk provisioned by QR: {token, serial, csr} -> its certificate, once
 
 Every console page needs a login (a signed session cookie: HttpOnly, SameSite=Strict, Secure behind TLS); every
 form carries the session's CSRF token and a post without it is refused.  The orders routes need
@@ -159,6 +160,11 @@ def make_app(
 
         return await with_json_body(request, work, 16384)
 
+    async def pairing_enroll(request: Request) -> JSONResponse:
+        if pairing_authority is None:
+            return refused(503, "head office pairs no kiosks (pairing.ca_cert_file is not set)")
+        return await with_json_body(request, lambda body: (200, pairing.enroll(engine, pairing_authority, body)), 16384)
+
     async def pairing_answer(request: Request) -> JSONResponse:
         secret = request.headers.get("x-pairing-secret", "")
         status, answer = await run_in_threadpool(pairing.collect, engine, request.path_params["rid"], secret)
@@ -177,6 +183,7 @@ def make_app(
             Route("/api/v1/order-status", order_status, methods=["POST"]),
             Route("/api/v1/catalog/{store}/{version:int}/{token}", catalog_bundle),
             Route("/api/v1/pairing", pairing_request, methods=["POST"]),
+            Route("/api/v1/pairing/enroll", pairing_enroll, methods=["POST"]),
             Route("/api/v1/pairing/{rid}", pairing_answer),
         ],
         middleware=[

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     logging.getLogger("escpos").setLevel(logging.WARNING)
 
-    from kiosk.config import ConfigError, demo_problem, load, needs_pairing
+    from kiosk.config import ConfigError, demo_problem, enrolling, load, needs_pairing
     from kiosk.fonts import FontMissing
 
     try:
@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config ok: {cfg.source or 'simulator defaults'}")
         if needs_pairing(cfg):
             print(f"not paired yet: the kiosk shows a pairing code and asks head office at {cfg.pairing.hq_url}")
+        elif enrolling(cfg):
+            print("provisioned by QR: it sells, and asks head office for its MQTT certificate until it answers")
         return 0
     if args.seed:
         from kiosk.catalog import DEMO_PRODUCTS
@@ -115,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except ConfigError as exc:
             print(f"config error: {exc}", file=sys.stderr)
+            return 2
+        except ValueError as exc:  # pairing.hq_public_key_file does not load
+            print(f"config error: pairing.hq_public_key_file: {exc}", file=sys.stderr)
             return 2
 
     from kiosk.runtime.wiring import Runtime
@@ -148,6 +153,7 @@ def pair(cfg, stopping: dict, ready_file: str | None) -> bool:
     import pygame
 
     import kiosk
+    from hardware.camera import open_camera
     from kiosk.pairing import Pairing
     from kiosk.runtime.wiring import check_runtime
     from kiosk.ui.loop import CONSOLE_DRIVERS
@@ -159,9 +165,20 @@ def pair(cfg, stopping: dict, ready_file: str | None) -> bool:
     fullscreen = cfg.display.fullscreen or pygame.display.get_driver() in CONSOLE_DRIVERS
     surface = pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if fullscreen else 0)
     pygame.display.set_caption("Kiosk: pairing")
-    pairing = Pairing(cfg.pairing.hq_url, cfg.kiosk.data_dir, cfg.pairing.ca_file, firmware=kiosk.__version__)
+    p = cfg.pairing
+    pairing = Pairing(
+        p.hq_url, cfg.kiosk.data_dir, p.ca_file, firmware=kiosk.__version__, hq_key_file=p.hq_public_key_file
+    )
     logging.getLogger("kiosk").info("not paired yet: asking head office at %s", cfg.pairing.hq_url)
-    return pair_on_screen(pairing, surface, font, stopping, ready_file=ready_file)
+    # a provisioning QR head office signed, shown to the camera, pairs the kiosk too (a site without its reach)
+    camera = open_camera(cfg.camera, lambda text, *_: pairing.offer(text), lambda *_: None)
+    if camera is not None:
+        camera.start()
+    try:
+        return pair_on_screen(pairing, surface, font, stopping, ready_file=ready_file, qr=camera is not None)
+    finally:
+        if camera is not None:
+            camera.stop()
 
 
 def _stop_on_sigterm(stopping: dict) -> None:

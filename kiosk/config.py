@@ -244,6 +244,8 @@ class PairingSection:
     # pairing code instead of selling (kiosk/pairing.py).  "": the identity is this file's [kiosk] and [mqtt]
     hq_url: str = ""
     ca_file: str = ""  # the CA of head office's HTTPS certificate; "": the system's
+    # head office's command key (Ed25519 PEM): a provisioning QR shown to the camera must be signed with it
+    hq_public_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -441,6 +443,7 @@ TRUSTED_FILES = (
     ("mqtt", "cert_file"),
     ("mqtt", "hq_public_key_file"),
     ("pairing", "ca_file"),
+    ("pairing", "hq_public_key_file"),
     ("alipay", "alipay_public_key_file"),
     ("wechatpay", "platform_public_key_file"),
 )
@@ -453,8 +456,8 @@ def check_secret_files(cfg: Config) -> None:
         (k, 0o022, "writable") for k in TRUSTED_FILES
     ]:
         path = getattr(getattr(cfg, section), key)
-        if not path:
-            continue
+        if not path or (section == "mqtt" and enrolling(cfg) and not Path(path).exists()):
+            continue  # a kiosk provisioned by QR gets its certificate and the broker's CA when head office answers
         try:
             st = Path(path).stat()
         except OSError as exc:
@@ -544,6 +547,14 @@ def paired_file(cfg: Config) -> Path:
 def needs_pairing(cfg: Config) -> bool:
     """A kiosk to be paired with head office (pairing.hq_url) that has not been yet: it shows its pairing code."""
     return bool(cfg.pairing.hq_url) and not paired_file(cfg).exists()
+
+
+ENROLL_FILE = "enroll.json"  # in kiosk.data_dir: a kiosk provisioned by QR, its certificate still to come
+
+
+def enrolling(cfg: Config) -> bool:
+    """A kiosk provisioned by QR whose certificate head office has not given yet (kiosk/pairing.py)."""
+    return (Path(cfg.kiosk.data_dir) / ENROLL_FILE).exists()
 
 
 def _with_paired(data: dict[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,12 @@ replaced by a new one; head office unreachable is retried and shown.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -26,15 +29,21 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from kiosk.config import ENROLL_FILE
 from kiosk.services.hq_http import HqHttp, HqUnreachable
+from kiosk.signing import canonical, load_public_key
 
 log = logging.getLogger(__name__)
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # head office's (no look-alikes)
 KEY_FILE, CERT_FILE, CA_FILE, HQ_KEY_FILE = "mqtt-client.key", "mqtt-client.pem", "mqtt-ca.pem", "hq-command.pub"
+QR_PREFIX = "KIOSKPAIR1:"  # head office's provisioning QR (headoffice/pairing.py)
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_PREFIX = re.compile(r"^[A-Z0-9]{1,6}$")
 CODE_FILE = "pairing-code"  # the code on screen, for a technician over SSH (sudo cat /var/lib/kiosk/pairing-code)
 
 
@@ -62,6 +71,7 @@ class PairingState:
     serial: str = ""
     status: str = "starting"  # starting, waiting, unreachable, paired
     detail: str = ""
+    qr_refused: str = ""  # why the last provisioning QR shown was not taken
     expires_at: float = 0.0
     identity: dict[str, str] = field(default_factory=dict)
 
@@ -74,8 +84,10 @@ class Pairing:
     """Pairs this kiosk with head office; `step()` does one request (the worker thread runs it every `poll_s`)."""
 
     def __init__(self, hq_url: str, data_dir: str, ca_file: str = "", firmware: str = "", serial: str = "",
-                 poll_s: float = 3.0) -> None:  # fmt: skip
+                 poll_s: float = 3.0, hq_key_file: str = "") -> None:  # fmt: skip
         self.http = HqHttp(hq_url, ca_file)
+        self.hq_key_file = hq_key_file
+        self.hq_key = load_public_key(hq_key_file)  # ValueError naming the file: --check says so first
         self.dir = Path(data_dir)
         self.firmware = firmware
         self.poll_s = poll_s
@@ -190,26 +202,40 @@ class Pairing:
             raise PairingRefused(f"malformed answer ({type(exc).__name__}: {exc})") from None
         if cert.public_key() != self.key().public_key():
             raise PairingRefused("the certificate is not for this kiosk's key")
-        for name, value in (("store_id", store), ("kiosk_id", kiosk), ("order_prefix", prefix)):
-            if not isinstance(value, str) or not value.replace("-", "").replace("_", "").isalnum():
+        for name, value, pattern in (
+            ("store_id", store, _ID),
+            ("kiosk_id", kiosk, _ID),
+            ("order_prefix", prefix, _PREFIX),
+        ):
+            if not isinstance(value, str) or not pattern.match(value):
                 raise PairingRefused(f"{name}: {value!r}")
         # the certificate and its key in one file (0600): head office's rotate-cert replaces both with one rename
         both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
         _write(self.dir / CERT_FILE, both, 0o600)
         _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
-        mqtt = {
-            "host": host,
-            "port": port,
+        hq_key = ""
+        if answer.get("hq_public_key"):
+            _write(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
+            hq_key = str((self.dir / HQ_KEY_FILE).resolve())
+        self._write_paired(store, kiosk, prefix, {"host": host, "port": port}, str(answer.get("hq_url") or ""), hq_key)
+        log.info("paired with head office as %s/%s (orders %s-…)", store, kiosk, prefix)
+
+    def _write_paired(self, store: str, kiosk: str, prefix: str, broker: dict[str, Any], hq_url: str, hq_key: str,
+                      enroll: dict[str, str] | None = None) -> None:  # fmt: skip
+        """paired.toml (and, for a QR, the token its certificate is to be asked with), written last."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        mqtt: dict[str, Any] = {
+            "host": broker["host"],
+            "port": broker["port"],
             "tls": True,
             "ca_file": str((self.dir / CA_FILE).resolve()),
             "cert_file": str((self.dir / CERT_FILE).resolve()),
             "key_file": str((self.dir / CERT_FILE).resolve()),
         }
-        if answer.get("hq_public_key"):
-            _write(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
-            mqtt["hq_public_key_file"] = str((self.dir / HQ_KEY_FILE).resolve())
-        if answer.get("hq_url"):
-            mqtt["hq_url"] = str(answer["hq_url"])
+        if hq_key:
+            mqtt["hq_public_key_file"] = hq_key
+        if hq_url:
+            mqtt["hq_url"] = hq_url
         lines = [
             f"# what pairing with head office gave this kiosk ({time.strftime('%Y-%m-%d %H:%M:%S')});"
             " remove this file to pair it again",
@@ -221,9 +247,62 @@ class Pairing:
             "[mqtt]",
             *(f"{k} = {json.dumps(v)}" for k, v in mqtt.items()),
         ]
+        if enroll is not None:
+            _write(self.dir / ENROLL_FILE, json.dumps({**enroll, "serial": self.state.serial}).encode(), 0o600)
         _write(self.dir / "paired.toml", ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
         (self.dir / CODE_FILE).unlink(missing_ok=True)
-        log.info("paired with head office as %s/%s (orders %s-…)", store, kiosk, prefix)
+
+    def offer(self, text: str, now: float | None = None) -> bool:
+        """A code the camera read on the pairing screen: a provisioning QR head office signed (QR_PREFIX) pairs the
+        kiosk at once, its certificate to come (`Enrollment`); True when taken.  Anything else is left alone; a QR
+        that is unsigned, tampered with, expired or for no kiosk says why on the screen."""
+        if not text.startswith(QR_PREFIX) or self.done.is_set():
+            return False
+        try:
+            payload = self._checked_qr(text[len(QR_PREFIX) :], time.time() if now is None else now)
+        except PairingRefused as exc:
+            log.warning("provisioning QR refused: %s", exc)
+            self._set(qr_refused=str(exc))
+            return False
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self._write_paired(payload["store_id"], payload["kiosk_id"], payload["order_prefix"],
+                               {"host": payload["broker"]["host"], "port": payload["broker"]["port"]},
+                               payload["hq_url"], self.hq_key_file,
+                               enroll={"token": payload["token"], "hq_url": payload["hq_url"]})  # fmt: skip
+            self.state.status, self.state.qr_refused = "paired", ""
+            self.state.identity = {k: payload[k] for k in ("store_id", "kiosk_id", "order_prefix")}
+            self.done.set()
+        log.info("paired by a provisioning QR as %s/%s; the certificate comes when head office is reachable",
+                 payload["store_id"], payload["kiosk_id"])  # fmt: skip
+        return True
+
+    def _checked_qr(self, raw: str, now: float) -> dict[str, Any]:
+        if self.hq_key is None:
+            raise PairingRefused("this kiosk takes no provisioning QR (pairing.hq_public_key_file is not set)")
+        if len(raw) > 2000:
+            raise PairingRefused("too long for a provisioning QR")
+        try:
+            doc = json.loads(raw)
+            sig = base64.b64decode(doc["sig"], validate=True)
+            self.hq_key.verify(sig, canonical(doc))
+        except (ValueError, KeyError, TypeError, InvalidSignature, binascii.Error):
+            raise PairingRefused("not signed by head office (or changed since)") from None
+        try:
+            ok = (
+                doc["v"] == 1
+                and _ID.match(doc["store_id"]) and _ID.match(doc["kiosk_id"]) and _PREFIX.match(doc["order_prefix"])
+                and isinstance(doc["token"], str) and isinstance(doc["hq_url"], str)
+                and isinstance(doc["broker"]["host"], str) and isinstance(doc["broker"]["port"], int)
+            )  # fmt: skip
+        except (KeyError, TypeError):
+            ok = False
+        if not ok:
+            raise PairingRefused("signed, but not a provisioning QR this firmware knows")
+        if not isinstance(doc.get("exp"), int) or doc["exp"] <= now:
+            raise PairingRefused("expired: ask head office for a new one")
+        return doc
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set() and not self.step():
@@ -240,3 +319,53 @@ def _write(path: Path, data: bytes, mode: int) -> None:
         os.fsync(f.fileno())
     os.chmod(tmp, mode)
     os.replace(tmp, path)
+
+
+class Enrollment:
+    """A kiosk provisioned by QR sells under its ids at once; this asks head office for its certificate with the
+    QR's token (`POST /api/v1/pairing/enroll`) until head office answers, then writes the certificate with its
+    key and the broker's CA where the config expects them (the MQTT link, which waited for them, connects)."""
+
+    def __init__(self, data_dir: str, ca_file: str = "") -> None:
+        self.dir = Path(data_dir)
+        self.ca_file = ca_file
+
+    def needed(self) -> bool:
+        return (self.dir / ENROLL_FILE).exists()
+
+    def step(self) -> bool:
+        """One try; True once the certificate is in place."""
+        try:
+            ticket = json.loads((self.dir / ENROLL_FILE).read_text())
+            pairing = Pairing(ticket["hq_url"], str(self.dir), self.ca_file, serial=ticket.get("serial", ""))
+            key = pairing.key()
+            csr = (
+                x509.CertificateSigningRequestBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, pairing.state.serial[:64])]))
+                .sign(key, hashes.SHA256())
+            )
+            body = {"token": ticket["token"], "serial": pairing.state.serial,
+                    "csr": csr.public_bytes(serialization.Encoding.PEM).decode("ascii")}  # fmt: skip
+            answer = pairing.http.post_json("/api/v1/pairing/enroll", body, timeout=10.0)
+            cert = x509.load_pem_x509_certificate(answer["certificate"].encode("ascii"))
+            ca = str(answer["broker"]["ca"])
+            x509.load_pem_x509_certificate(ca.encode("ascii"))
+        except HqUnreachable as exc:
+            log.warning("enrollment: %s; trying again", exc)
+            return False
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            log.error("enrollment: head office's answer cannot be used (%s); trying again", exc)
+            return False
+        if cert.public_key() != key.public_key():
+            log.error("enrollment: the certificate is not for this kiosk's key; trying again")
+            return False
+        both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
+        _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
+        _write(self.dir / CERT_FILE, both, 0o600)
+        (self.dir / ENROLL_FILE).unlink(missing_ok=True)
+        log.info("enrollment: head office gave this kiosk its certificate (good until %s)", cert.not_valid_after_utc)
+        return True
+
+    def run(self, stop: threading.Event, every_s: float = 10.0) -> None:
+        while not stop.is_set() and self.needed() and not self.step():
+            stop.wait(every_s)

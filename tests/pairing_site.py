@@ -47,7 +47,7 @@ class PairingSite:
     def __enter__(self) -> PairingSite:
         from headoffice.db import make_engine
         from headoffice.migrate import upgrade
-        from headoffice.web import WebServer, make_app
+        from headoffice.pairing import Authority
         from provisioning.broker_acl import acl
 
         hq = self.tmp / "hq"
@@ -86,7 +86,7 @@ class PairingSite:
                 "database": {"url": url},
                 "mqtt": {"port": self.plain},
                 "commands": {"private_key_file": str(hq / "command.key")},
-                "http": {"enabled": False},
+                "http": {"enabled": False, "port": self.http},  # the address head office gives the kiosks
                 "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
                             "broker_host": "127.0.0.1", "broker_port": tls},
             },
@@ -94,10 +94,24 @@ class PairingSite:
         self.service: subprocess.Popen | None = None
         self.engine = make_engine(url)
         upgrade(self.engine)
-        self.server = WebServer(make_app(self.engine, None, pairing_ttl_s=900.0), "127.0.0.1", self.http)
-        self.server.start()
-        assert wait_until(lambda: _up(self.plain) and self.server.started, 15)
+        self.authority = Authority.load(str(hq / "kiosk-ca.pem"), str(hq / "kiosk-ca.key"), "127.0.0.1", tls,
+                                        hq_public_key_pem=(hq / "command.pub").read_text(),
+                                        hq_url=f"http://127.0.0.1:{self.http}")  # fmt: skip
+        self.start_web()
+        assert wait_until(lambda: _up(self.plain), 15)
         return self
+
+    def start_web(self) -> None:
+        from headoffice.web import WebServer, make_app
+
+        app = make_app(self.engine, None, pairing_ttl_s=900.0, pairing_authority=self.authority)
+        self.server = WebServer(app, "127.0.0.1", self.http)
+        self.server.start()
+        assert wait_until(lambda: self.server.started, 15)
+
+    def stop_web(self) -> None:
+        """Head office out of reach (its HTTP API stopped)."""
+        self.server.stop()
 
     def start_service(self) -> None:
         """Head office's service, to send commands and hear the kiosks' answers."""
@@ -134,9 +148,9 @@ class PairingSite:
         )
         return cfg, data
 
-    def start_kiosk(self, cfg: Path, log: Path) -> subprocess.Popen:
+    def start_kiosk(self, cfg: Path, log: Path, *args: str) -> subprocess.Popen:
         env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy", "GPIOZERO_PIN_FACTORY": "mock"}
-        return subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg)], cwd=REPO, env=env,
+        return subprocess.Popen([sys.executable, "-m", "kiosk", "--config", str(cfg), *args], cwd=REPO, env=env,
                                 stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # fmt: skip
 
     def pair(self, code: str, store: str, kiosk: str) -> subprocess.CompletedProcess:

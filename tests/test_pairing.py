@@ -270,11 +270,13 @@ def test_the_pairing_screen_shows_the_code_large_and_every_text_on_screen(size):
     w, h = (int(v) for v in size.split("x"))
     surface = pygame.Surface((w, h))
     painter = Painter(surface, find_cjk_font(), scale_for((w, h)))
-    screen = PairingScreen(painter)
+    screen = PairingScreen(painter, qr=True)
     for state in (
         PairingState(code="ABCD2345", serial="10000000abcdef01", status="waiting", expires_at=time.time() + 900),
         PairingState(code="ABCD2345", serial="10000000abcdef01", status="unreachable", detail="timed out"),
         PairingState(status="paired", identity={"store_id": "s001", "kiosk_id": "kiosk-07"}),
+        PairingState(code="ABCD2345", serial="10000000abcdef01", status="unreachable", detail="timed out",
+                     qr_refused="expired: ask head office for a new one"),
     ):  # fmt: skip
         screen.draw(state)
         texts = dict(painter.texts)
@@ -288,6 +290,10 @@ def test_the_pairing_screen_shows_the_code_large_and_every_text_on_screen(size):
         assert any("10000000abcdef01" in t for t in texts)
         if state.status == "unreachable":
             assert "无法连接总部，正在重试" in texts
+        if state.qr_refused:
+            assert "未接受该配置二维码：" in texts and state.qr_refused in texts
+        else:
+            assert "Or show head office's provisioning QR to the camera" in texts
 
 
 def test_an_operator_pairs_a_kiosk_in_the_console_and_a_viewer_cannot(tmp_path, authority):
@@ -411,3 +417,93 @@ def test_a_certificate_the_broker_refuses_is_given_up_for_the_old_one(tmp_path, 
     assert pem.read_bytes() == old
     by_hand = CertificateRotation("/etc/kiosk/mqtt.pem", "/etc/kiosk/mqtt.key", data, lambda: None)
     assert "installed by hand" in by_hand.handle({})["error"]
+
+
+# -- a provisioning QR, for a site head office cannot reach at install time -----------------------------------
+
+
+def test_a_provisioning_qr_pairs_only_when_head_office_signed_it_and_it_is_still_good(tmp_path, hq_engine, authority):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kiosk.pairing import Pairing
+
+    key = Ed25519PrivateKey.generate()
+    pub = tmp_path / "hq.pub"
+    pub.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    text = pairing.provisioning_qr(hq_engine, authority, key, "s002", "kiosk-03", days=1, now=time.time())
+    assert text.startswith("KIOSKPAIR1:") and len(text) < 600  # a QR a camera reads at arm's length
+    with pytest.raises(pairing.PairingError, match="is paired already"):  # the ids are reserved at once
+        pairing.provisioning_qr(hq_engine, authority, key, "s002", "kiosk-03")
+
+    def kiosk(name, key_file=str(pub)):
+        return Pairing("http://127.0.0.1:9", str(tmp_path / name), serial="pi-9", hq_key_file=key_file)
+
+    plain = kiosk("a")
+    assert plain.offer("6901234567892") is False and plain.snapshot().qr_refused == ""  # a product: not for us
+    tampered = text.replace('"kiosk_id":"kiosk-03"', '"kiosk_id":"kiosk-04"')
+    assert plain.offer(tampered) is False and "not signed by head office" in plain.snapshot().qr_refused
+    assert plain.offer("KIOSKPAIR1:{not json") is False and "not signed" in plain.snapshot().qr_refused
+    stranger = Ed25519PrivateKey.generate()  # someone else's key, a well-formed QR
+    forged = pairing.provisioning_qr(hq_engine, authority, stranger, "s002", "kiosk-05")
+    assert plain.offer(forged) is False and "not signed by head office" in plain.snapshot().qr_refused
+    assert plain.offer(text, now=time.time() + 2 * 86400) is False and "expired" in plain.snapshot().qr_refused
+    assert kiosk("b", key_file="").offer(text) is False  # a kiosk that trusts no key takes no QR
+    assert not (tmp_path / "a" / "paired.toml").exists()
+    assert plain.offer(text) is True and plain.done.is_set()
+    paired = (tmp_path / "a" / "paired.toml").read_text()
+    assert 'store_id = "s002"' in paired and 'kiosk_id = "kiosk-03"' in paired and 'order_prefix = "K03"' in paired
+    assert oct((tmp_path / "a" / "enroll.json").stat().st_mode & 0o777) == "0o600"
+    # the token gets a certificate once, for the kiosk's own key
+    token = json.loads((tmp_path / "a" / "enroll.json").read_text())["token"]
+    mine = ec.generate_private_key(ec.SECP256R1())
+    answer = pairing.enroll(hq_engine, authority, {"token": token, "serial": "pi-9", "csr": csr_for(mine)})
+    cert = x509.load_pem_x509_certificate(answer["certificate"].encode())
+    assert cert.public_key() == mine.public_key() and answer["store_id"] == "s002"
+    with pytest.raises(pairing.PairingError, match="token: unknown or used"):
+        pairing.enroll(hq_engine, authority, {"token": token, "serial": "pi-9", "csr": csr_for(mine)})
+
+
+def test_a_kiosk_out_of_head_offices_reach_is_paired_by_a_qr_at_its_camera_sells_and_connects_later(tmp_path):
+    """Real parts: a kiosk process whose camera is a local MJPEG stream showing the QR `python -m headoffice pair-qr`
+    printed, head office's HTTP API stopped meanwhile.  The kiosk leaves the pairing screen and sells at once; when
+    head office is back it gets its certificate with the QR's token and its birth reaches head office."""
+    import numpy as np
+    import qrcode
+
+    from tests.loopback import MjpegCamera
+
+    with PairingSite(tmp_path) as site:
+        made = site.headoffice("pair-qr", "--store", "s001", "--kiosk", "kiosk-07", "--out", str(tmp_path / "qr.svg"))
+        assert made.returncode == 0, made.stderr
+        text = made.stdout.strip().splitlines()[-1]
+        assert text.startswith("KIOSKPAIR1:") and (tmp_path / "qr.svg").read_text().startswith("<?xml")
+        image = np.array(qrcode.make(text, box_size=4, border=4).convert("L"))
+        camera = MjpegCamera()
+        cfg, data = site.kiosk_config("kiosk")
+        with open(cfg, "a") as f:
+            f.write(f'hq_public_key_file = "{tmp_path / "hq" / "command.pub"}"\n')  # [pairing] is the last section
+            f.write(f'[camera]\ntype = "opencv"\nsource = "{camera.url}"\nfps = 10\n')
+        site.stop_web()  # head office out of reach
+        office = Subscriber(site.plain)
+        # --demo: a real camera with the sandbox gateway is refused otherwise (a shop would set its gateway)
+        proc = site.start_kiosk(cfg, tmp_path / "kiosk.log", "--demo")
+        logs = lambda: (tmp_path / "kiosk.log").read_text(errors="replace")[-3000:]  # noqa: E731
+        try:
+            assert wait_until(lambda: "not paired yet" in logs(), 30), logs()
+            camera.show(image)  # the technician holds the QR to the camera
+            assert wait_until((data / "kiosk.sqlite").exists, 30), logs()  # selling, under its new ids
+            assert 'kiosk_id = "kiosk-07"' in (data / "paired.toml").read_text()
+            time.sleep(1)
+            assert office.payloads("birth") == []  # no certificate yet: head office is away
+            site.start_web()
+            assert wait_until(lambda: office.payloads("birth"), 45), logs()
+            birth = office.payloads("birth")[0]
+            assert (birth["store"], birth["kiosk"]) == ("s001", "kiosk-07")
+            assert not (data / "enroll.json").exists()
+        finally:
+            proc.terminate()
+            proc.wait(15)
+            office.close()
+            camera.close()

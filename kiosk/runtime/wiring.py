@@ -28,8 +28,9 @@ from kiosk.attendant import Attendant
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Checkout, CollectOnlineOrder
 from kiosk.codes import CodeMemory
-from kiosk.config import Config, ConfigError, warnings
+from kiosk.config import Config, ConfigError, enrolling, warnings
 from kiosk.fonts import find_cjk_font
+from kiosk.pairing import Enrollment
 from kiosk.payments import emvqr
 from kiosk.payments.driver import PaymentDriver
 from kiosk.payments.gateways import make_gateway
@@ -60,10 +61,11 @@ log = logging.getLogger(__name__)
 def check_runtime(cfg: Config) -> str:
     """What `--check` and the start verify beyond the file itself: head office's key loads (ConfigError), the
     font draws Chinese (FontMissing).  Returns the font's path."""
-    try:
-        load_public_key(cfg.mqtt.hq_public_key_file)
-    except ValueError as exc:
-        raise ConfigError(f"mqtt.hq_public_key_file: {exc}") from None
+    for section, key in (("mqtt", "hq_public_key_file"), ("pairing", "hq_public_key_file")):
+        try:
+            load_public_key(getattr(getattr(cfg, section), key))
+        except ValueError as exc:
+            raise ConfigError(f"{section}.{key}: {exc}") from None
     return find_cjk_font(cfg.display.font)
 
 
@@ -71,7 +73,7 @@ def check_link(cfg: Config) -> None:
     """`--check`: the broker's TLS and password files load (ConfigError naming the key and the file).  At a start
     they are not fatal: the kiosk sells, and the link says what is wrong and tries again."""
     problem = link_files_problem(cfg)
-    if problem:
+    if problem and not enrolling(cfg):  # provisioned by QR: the files come from head office later
         raise ConfigError(problem)
 
 
@@ -126,7 +128,8 @@ class Runtime:
             previews_dir=self.data_dir / "receipts",
         )
         self.refunds = RefundService(self.store, self.driver, self.printing, self.workers["back-office"], post)
-        self.hq_http = HqHttp(cfg.mqtt.hq_url, cfg.mqtt.ca_file)  # downloads and questions, on workers
+        # downloads and questions, on workers; head office's HTTPS checked against pairing.ca_file, else the broker's CA
+        self.hq_http = HqHttp(cfg.mqtt.hq_url, cfg.pairing.ca_file or cfg.mqtt.ca_file)
         hq_key = load_public_key(cfg.mqtt.hq_public_key_file)  # head office's signature on catalogs and orders
         self.catalog_updates = CatalogUpdates(
             self.store,
@@ -180,7 +183,7 @@ class Runtime:
         )
         self.watchdog = Watchdog()  # the screen loop proves it is alive: to systemd, and in telemetry
         self._build_devices()
-        self._autopilot = threading.Event()  # stops the simulator's autopilot shopper
+        self._autopilot = threading.Event()  # set at stop: ends the simulator's autopilot shopper and the enrollment
 
         def link_status(ok: bool, message: str) -> None:
             self.rotation.link_status(ok, message)  # a rotated certificate is kept, or the old one put back
@@ -360,6 +363,9 @@ class Runtime:
                 dev.start()
         self.recovery.start()
         self.housekeeping.start()
+        enrollment = Enrollment(str(self.data_dir), self.cfg.pairing.ca_file)
+        if enrollment.needed():  # provisioned by QR: sell now, the MQTT certificate comes when head office answers
+            threading.Thread(target=enrollment.run, args=(self._autopilot,), name="enrollment", daemon=True).start()
         self.commands.restore()  # head office's lock and settings survive restarts
         if self.panel and self.cfg.simulator.autopilot_s:
             self.panel.autopilot(self.cfg.simulator.autopilot_s, self._autopilot)

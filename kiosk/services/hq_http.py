@@ -36,12 +36,18 @@ class TooLong(HqUnreachable):
 class HqHttp:
     def __init__(self, base_url: str = "", ca_file: str = "") -> None:
         self.base_url = base_url.rstrip("/")
-        self._context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self.ca_file = ca_file  # read at the first request (a kiosk provisioned by QR gets it from head office later)
+        self._context: ssl.SSLContext | None = None
 
     def _open(self, request: urllib.request.Request | str, timeout: float):
         url = request.full_url if isinstance(request, urllib.request.Request) else request
         if not url.startswith(("http://", "https://")):
             raise HqUnreachable(f"not an http(s) address: {url[:80]!r}")
+        if self.ca_file and self._context is None and url.startswith("https://"):
+            try:
+                self._context = ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise HqUnreachable(f"head office's CA {self.ca_file} does not load ({exc})") from None
         try:
             return urllib.request.urlopen(request, timeout=timeout, context=self._context)  # noqa: S310 - checked
         except urllib.error.HTTPError as exc:

@@ -23,8 +23,9 @@ PAIRED_SHOWN_S = 2.0  # "Paired as …" stays this long before the kiosk starts 
 
 
 class PairingScreen:
-    def __init__(self, painter: Painter) -> None:
+    def __init__(self, painter: Painter, qr: bool = False) -> None:
         self.painter = painter
+        self.qr = qr  # a camera watches for head office's provisioning QR
 
     def _(self, msg: str, **params: object) -> tuple[str, str]:
         """`msg` in Chinese and in English."""
@@ -70,16 +71,23 @@ class PairingScreen:
             y = self._pair(self._("Waiting for head office (the code is good until {time})", time=until), y, 20)
         else:
             y = self._pair(self._("Asking head office for a code…"), y, 20)
+        if s.qr_refused:
+            y = self._pair(self._("The provisioning QR was not taken:"), y, 18, theme.DANGER)
+            p.text(s.qr_refused, (w // 2, y), 16, theme.MUTED, anchor="midtop", max_width=w - 2 * theme.PAD)
+            y += 26
+        elif self.qr:
+            y = self._pair(self._("Or show head office's provisioning QR to the camera"), y, 18, theme.MUTED)
         hint = f"python -m headoffice pair {s.shown_code or 'CODE'} --store STORE --kiosk KIOSK"
         p.text(hint, (w // 2, h - 12), 16, theme.MUTED, anchor="midbottom", max_width=w - 2 * theme.PAD)
 
 
 def pair_on_screen(pairing: Pairing, surface: pygame.Surface, font_path: str, holder: dict | None = None,
-                   watchdog: Watchdog | None = None, fps: int = 10, ready_file: str | None = None) -> bool:  # fmt: skip
+                   watchdog: Watchdog | None = None, fps: int = 10, ready_file: str | None = None,
+                   qr: bool = False) -> bool:  # fmt: skip
     """Show the pairing screen until paired (True) or stopped: a window closed, Ctrl+Q, or holder["stop"] set by
     SIGTERM (False)."""
     painter = Painter(surface, font_path, scale_for(surface.get_size()))
-    screen = PairingScreen(painter)
+    screen = PairingScreen(painter, qr)
     watchdog = watchdog or Watchdog()
     watchdog.status = "waiting to be paired"
     stop = threading.Event()
