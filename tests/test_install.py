@@ -1,0 +1,75 @@
+"""Issue 11: the whole install is one command (`python -m provisioning.install`, which setup-pi.sh runs after
+Debian's packages), tried here into a directory standing for the Pi's root: the release and the `current` link,
+the config set to pair with head office (no file to edit), the unit (checked by systemd's own `verify` with the
+install's paths substituted), the udev rule, journald kept and capped, the hardware watchdog.  A technician's edit
+of the config survives a second run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+from provisioning import install
+from tests.conftest import REPO
+
+
+def run_install(root, *args):
+    return subprocess.run([sys.executable, "-m", "provisioning.install", "--root", str(root), "--no-deps", *args],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_one_command_installs_a_kiosk_that_pairs_with_head_office(tmp_path):
+    root = tmp_path / "pi"
+    done = run_install(root, "--hq", "https://hq.example.com")
+    assert done.returncode == 0, done.stderr
+    assert "its screen shows a pairing code" in done.stdout
+    current = root / "opt/kiosk/current"
+    assert current.is_symlink() and os.readlink(current).startswith("releases/")
+    version = (current / "VERSION").read_text().strip()
+    assert version.startswith("0.1.0") and (current / "kiosk/__main__.py").exists()
+    assert not (current / ".git").exists() and not (current / ".venv").exists()
+    conf = root / "etc/kiosk/kiosk.toml"
+    cfg = tomllib.loads(conf.read_text())
+    assert cfg["pairing"]["hq_url"] == "https://hq.example.com" and cfg["kiosk"]["data_dir"] == "/var/lib/kiosk"
+    assert oct(conf.stat().st_mode & 0o777) == "0o640" and oct((root / "etc/kiosk").stat().st_mode & 0o777) == "0o750"
+    assert oct((root / "var/lib/kiosk").stat().st_mode & 0o777) == "0o750"
+    assert "Storage=persistent" in (root / "etc/systemd/journald.conf.d/kiosk.conf").read_text()
+    assert "SystemMaxUse=200M" in (root / "etc/systemd/journald.conf.d/kiosk.conf").read_text()
+    assert "RuntimeWatchdogSec=15s" in (root / "etc/systemd/system.conf.d/kiosk-watchdog.conf").read_text()
+    assert (root / "etc/udev/rules.d/99-kiosk-printer.rules").exists()
+    # the technician changes the display; a second run (an update) keeps it
+    conf.write_text(conf.read_text().replace('size = "800x480"', 'size = "1024x600"'))
+    again = run_install(root)
+    assert again.returncode == 0, again.stderr
+    cfg = tomllib.loads(conf.read_text())
+    assert cfg["display"]["size"] == "1024x600" and cfg["pairing"]["hq_url"] == "https://hq.example.com"
+
+
+def test_the_installed_unit_passes_systemds_verify(tmp_path):
+    root = tmp_path / "pi"
+    assert run_install(root).returncode == 0
+    venv = root / "opt/kiosk/current/.venv/bin"
+    venv.mkdir(parents=True)
+    (venv / "python").symlink_to(sys.executable)  # what `make deps` makes
+    unit = (root / "etc/systemd/system/kiosk.service").read_text()
+    for path in ("/opt/kiosk/current", "/etc/kiosk/", "/var/lib/kiosk"):
+        unit = unit.replace(path, f"{root}{path}")
+    (tmp_path / "kiosk.service").write_text(unit)
+    check = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "kiosk.service")], capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert check.returncode == 0 and check.stdout + check.stderr == "", check.stdout + check.stderr
+
+
+def test_the_current_release_switches_with_one_rename_and_a_bad_address_is_refused(tmp_path):
+    root = tmp_path / "pi"
+    for version in ("1.0", "1.1"):
+        (root / "opt/kiosk/releases" / version).mkdir(parents=True)
+    install.switch(root, "1.1")
+    assert os.readlink(root / "opt/kiosk/current") == "releases/1.1"
+    install.switch(root, "1.0")  # back to the one before
+    assert os.readlink(root / "opt/kiosk/current") == "releases/1.0"
+    assert not (root / "opt/kiosk/current.new").exists()
+    bad = run_install(root, "--hq", "hq.example.com")
+    assert bad.returncode == 2 and "--hq: 'hq.example.com': head office's https:// address" in bad.stderr
