@@ -1,0 +1,112 @@
+"""Issue 11: updates with rollback.  A release bundle (provisioning/release.py) signed by head office is installed
+beside the running release; `current` switches to it with one rename and the kiosk must come up on it (READY=1, its
+first frame) or `current` goes back.  Tested inside a directory standing for the Pi: each "restart" starts the
+release's real kiosk as a second process with the updater's NOTIFY_SOCKET."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+
+import pytest
+
+from headoffice.signing import keygen
+from provisioning import install, release, update
+from tests.conftest import write_config
+
+
+@pytest.fixture
+def pi(tmp_path):
+    """A kiosk installed into a directory: the release of this tree running the simulator, head office's key."""
+    root = tmp_path / "pi"
+    assert install.main(["--root", str(root), "--no-deps"]) == 0
+    update.give_virtualenv(root / "opt/kiosk/current", sys.prefix)
+    write_config(
+        root / "etc/kiosk/kiosk.toml",
+        {
+            "kiosk": {"data_dir": str(root / "var/lib/kiosk")},
+            "gpio": {"pin_factory": "mock"},
+            "mqtt": {"enabled": False},
+            "simulator": {"panel": False},
+        },
+    )
+    private, public = keygen(str(tmp_path / "hq"))
+    return root, private, public
+
+
+def current(root) -> str:
+    return os.readlink(root / "opt/kiosk/current").removeprefix("releases/")
+
+
+def test_a_signed_release_is_installed_and_a_release_that_does_not_come_up_is_rolled_back(tmp_path, pi):
+    root, key, pub = pi
+    first = current(root)
+    good, good_json = release.build(tmp_path / "out", key, version="2.0.0-test")
+    done = update.apply(good, good_json, root, pub, ready_s=60, venv=sys.prefix)
+    assert done["outcome"] == "installed" and done["previous"] == first, done
+    assert current(root) == "2.0.0-test" and (root / "opt/kiosk/current/VERSION").read_text().strip() == "2.0.0-test"
+    # a release whose kiosk dies before its first frame
+    broken = tmp_path / "broken-src"
+    shutil.copytree(install.SRC, broken, ignore=install.IGNORE)
+    main = broken / "kiosk/__main__.py"
+    head = "def main(argv: list[str] | None = None) -> int:\n"
+    main.write_text(main.read_text().replace(head, head + '    raise SystemExit("this release cannot start")\n'))
+    bad, bad_json = release.build(tmp_path / "out", key, src=broken, version="2.0.1-broken")
+    done = update.apply(bad, bad_json, root, pub, ready_s=60, venv=sys.prefix)
+    assert done["outcome"] == "rolled_back" and "this release cannot start" in done["reason"], done
+    assert done["previous_up"] is True
+    assert current(root) == "2.0.0-test"  # back on the release before, which came up again
+    result = json.loads((root / "var/lib/kiosk/update/result.json").read_text())
+    assert result["version"] == "2.0.1-broken" and result["outcome"] == "rolled_back"
+    # a release whose screen never comes up (hung before its first frame)
+    main.write_text(main.read_text().replace('raise SystemExit("this release cannot start")', "time.sleep(600)"))
+    hung, hung_json = release.build(tmp_path / "out", key, src=broken, version="2.0.2-hung")
+    done = update.apply(hung, hung_json, root, pub, ready_s=8, venv=sys.prefix)
+    assert done["outcome"] == "rolled_back" and done["reason"] == "no READY=1 within 8 s", done
+    assert current(root) == "2.0.0-test"
+    assert len(list((root / "opt/kiosk/releases").iterdir())) <= update.KEEP
+
+
+def test_a_bundle_not_signed_by_head_office_or_changed_or_hostile_changes_nothing(tmp_path, pi):
+    root, key, pub = pi
+    first = current(root)
+    bundle, sidecar = release.build(tmp_path / "out", key, version="3.0.0")
+    data = bytearray(bundle.read_bytes())
+    data[-10] ^= 0xFF
+    changed = tmp_path / "changed.tar.gz"
+    changed.write_bytes(bytes(data))
+    with pytest.raises(update.UpdateError, match="not the one the manifest names"):
+        update.apply(changed, sidecar, root, pub, venv=sys.prefix)
+    other_key, _ = keygen(str(tmp_path / "stranger"))
+    _, forged = release.build(tmp_path / "stranger-out", other_key, version="3.0.0")
+    with pytest.raises(update.UpdateError, match="not signed by head office"):
+        update.apply(bundle, forged, root, pub, venv=sys.prefix)
+    # signed by head office, but it would write outside its release
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        payload = b"owned\n"
+        info = tarfile.TarInfo("../../../../etc/evil")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    manifest = {
+        "version": "3.0.1",
+        "sha256": hashlib.sha256(evil.read_bytes()).hexdigest(),
+        "size": evil.stat().st_size,
+    }
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    signature = base64.b64encode(private.sign(release.canonical(manifest))).decode()
+    (tmp_path / "evil.json").write_text(json.dumps({"manifest": manifest, "signature": signature}))
+    with pytest.raises(update.UpdateError, match="holds what a release may not"):
+        update.apply(evil, tmp_path / "evil.json", root, pub, venv=sys.prefix)
+    assert not (tmp_path / "etc/evil").exists() and not (root / "etc/evil").exists()
+    assert current(root) == first
+    assert sorted(p.name for p in (root / "opt/kiosk/releases").iterdir()) == [first]
