@@ -16,6 +16,7 @@ python -m headoffice pair CODE --store S --kiosk K [--prefix P]            pair 
 python -m headoffice pairing                                               the kiosks waiting to be paired
 python -m headoffice pair-qr --store S --kiosk K [--out FILE.svg]          a signed QR for a kiosk offline today
 python -m headoffice rotate-cert STORE/KIOSK                               a kiosk's new MQTT certificate
+python -m headoffice release-send BUNDLE SIDECAR STORE/KIOSK...            a firmware release to kiosks
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     qr.add_argument("--prefix", default="")
     qr.add_argument("--days", type=float, default=7.0, help="how long its token is good (default 7)")
     qr.add_argument("--out", default="", help="FILE.svg: the QR to print or show (the text is printed too)")
+    rs = sub.add_parser("release-send", help="send kiosks a firmware release (python -m provisioning.release build)")
+    rs.add_argument("bundle")
+    rs.add_argument("sidecar", help="kiosk-<version>.json: its signed manifest")
+    rs.add_argument("kiosks", nargs="+", metavar="STORE/KIOSK")
+    rs.add_argument("--wait", type=float, default=120.0, help="seconds to wait for each kiosk's answer")
     ro = sub.add_parser("rotate-cert", help="a kiosk's new MQTT certificate, for a new key it makes itself")
     ro.add_argument("kiosk", help="STORE/KIOSK")
     ro.add_argument("--wait", type=float, default=60.0, help="seconds to wait for each of the kiosk's answers")
@@ -152,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         return send_command(cfg, args)
     if args.what == "rotate-cert":
         return rotate_cert(cfg, args.kiosk, args.wait)
+    if args.what == "release-send":
+        return release_send(cfg, args)
     return run(cfg)
 
 
@@ -185,7 +193,15 @@ def run(cfg) -> int:
 
         h = cfg.http
         app = make_app(
-            service.engine, service.key, h.order_qr_days, h.secure_cookies, service.commands, h.time_zone, ttl, pairs
+            service.engine,
+            service.key,
+            h.order_qr_days,
+            h.secure_cookies,
+            service.commands,
+            h.time_zone,
+            ttl,
+            pairs,
+            cfg.commands.releases_dir,
         )
         web = WebServer(app, cfg.http.host, cfg.http.port)
         web.start()
@@ -388,6 +404,35 @@ def command_and_answer(cfg, store: str, kiosk: str, name: str, data: dict, wait:
             return row
         time.sleep(0.2)
     return None
+
+
+def release_send(cfg, args) -> int:
+    """A release to kiosks: kept where head office's HTTP API serves it, then `cmd/update` to each; each answers once
+    it has fetched and checked it (it installs it between shoppers and reports how that went)."""
+    from pathlib import Path
+
+    from headoffice import releases
+
+    engine = database(cfg)
+    try:
+        data = releases.publish(engine, cfg.commands.releases_dir, Path(args.bundle), Path(args.sidecar),
+                                cfg.http.base_url)  # fmt: skip
+    except (releases.ReleaseError, OSError) as exc:
+        print(f"release-send: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for target in args.kiosks:
+        store, _, kiosk = target.partition("/")
+        try:
+            row = command_and_answer(cfg, store, kiosk, "update", data, args.wait)
+        except ValueError as exc:
+            print(f"{target}: cannot send: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        if row is None or not row["ok"]:
+            failed += 1
+        print(f"{target}: {json.dumps(row and row['result'], ensure_ascii=False)}")
+    return 1 if failed else 0
 
 
 def rotate_cert(cfg, target: str, wait: float) -> int:

@@ -36,6 +36,7 @@ KNOWN = (
     "catalog",
     "selftest",
     "rotate-cert",
+    "update",
 )
 IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog", "selftest")
 

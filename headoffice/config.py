@@ -55,6 +55,7 @@ class CommandsSection:
     answer_timeout_s: float = 600.0  # no cmd-result within this: "no answer"
     catalog_check_s: float = 10.0  # how often kiosks not on their store's newest catalog are looked for
     catalog_inline_max: int = 2**20  # bundles up to this many bytes ride in cmd/catalog; bigger: a download URL
+    releases_dir: str = "hq-data/releases"  # firmware bundles sent with cmd/update, served to the kiosks from here
 
 
 @dataclass(frozen=True)

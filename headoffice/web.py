@@ -9,6 +9,7 @@
     POST /api/v1/order-status             a kiosk's question before it hands an order over (no token: the
                                           order's signed QR is the right to ask; the answer is signed)
     GET  /api/v1/catalog/{store}/{version}/{token}  a published catalog bundle (the address cmd/catalog gives)
+    GET  /api/v1/releases/{version}/{token}  a firmware bundle (the address cmd/update gives)
     POST /api/v1/pairing                  a new kiosk asks to be paired: {code, serial, csr, secret}
     GET  /api/v1/pairing/{id}             its answer once a technician approved the code (header X-Pairing-Secret)
     POST /api/v1/pairing/enroll           a kiosk provisioned by QR: {token, serial, csr} -> its certificate, once
@@ -34,10 +35,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from headoffice import online_orders, pairing, publish
+from headoffice import online_orders, pairing, publish, releases
 from headoffice.commands import Commands
 from headoffice.console import actions, pages, pair, team
 from headoffice.console.base import Console
@@ -57,6 +58,7 @@ def make_app(
     time_zone: str = "",
     pairing_ttl_s: float | None = None,
     pairing_authority: pairing.Authority | None = None,
+    releases_dir: str = "hq-data/releases",
 ) -> Starlette:
     """The console (headoffice/console) and the HTTP API on one app.  `commands`: how the console's actions reach
     the kiosks (the running service's); None refuses them.  `pairing_ttl_s`: kiosks may ask to be paired (their
@@ -160,6 +162,13 @@ def make_app(
 
         return await with_json_body(request, work, 16384)
 
+    async def release_bundle(request: Request) -> Response:
+        p = request.path_params
+        found = await run_in_threadpool(releases.path, engine, releases_dir, p["version"], p["token"])
+        if found is None:
+            return refused(404, "no such release")
+        return FileResponse(found, media_type="application/gzip")
+
     async def pairing_enroll(request: Request) -> JSONResponse:
         if pairing_authority is None:
             return refused(503, "head office pairs no kiosks (pairing.ca_cert_file is not set)")
@@ -182,6 +191,7 @@ def make_app(
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),
             Route("/api/v1/order-status", order_status, methods=["POST"]),
             Route("/api/v1/catalog/{store}/{version:int}/{token}", catalog_bundle),
+            Route("/api/v1/releases/{version}/{token}", release_bundle),
             Route("/api/v1/pairing", pairing_request, methods=["POST"]),
             Route("/api/v1/pairing/enroll", pairing_enroll, methods=["POST"]),
             Route("/api/v1/pairing/{rid}", pairing_answer),

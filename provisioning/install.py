@@ -112,7 +112,7 @@ def install_config(root: Path, release: Path, hq: str, live: bool) -> Path:
 def install_system_files(root: Path, release: Path) -> None:
     units = root / "etc/systemd/system"
     units.mkdir(parents=True, exist_ok=True)
-    for unit in (release / "systemd").glob("*.service"):
+    for unit in sorted((release / "systemd").glob("kiosk*.*")):
         shutil.copyfile(unit, units / unit.name)
     rules = root / "etc/udev/rules.d"
     rules.mkdir(parents=True, exist_ok=True)
@@ -142,6 +142,7 @@ def live_system(timezone: str) -> None:
     run("systemctl", "daemon-reload")
     run("systemctl", "restart", "systemd-journald")
     run("systemctl", "enable", "kiosk.service")
+    run("systemctl", "enable", "--now", "kiosk-update.path")  # the kiosk's requests to install a release
 
 
 def main(argv: list[str] | None = None) -> int:

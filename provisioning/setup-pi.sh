@@ -12,7 +12,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  git make python3-venv python3-pygame python3-lgpio libzbar0 fonts-wqy-microhei fontconfig
+  git make python3-venv python3-pygame python3-lgpio python3-cryptography libzbar0 fonts-wqy-microhei fontconfig
 
 args=("$@")
 [ -n "${KIOSK_HQ_URL:-}" ] && args+=(--hq "$KIOSK_HQ_URL")

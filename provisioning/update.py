@@ -1,5 +1,6 @@
 """`python -m provisioning.update apply BUNDLE SIDECAR [--root DIR] [--hq-key FILE] [--ready-s S] [--venv DIR]`:
-install a release bundle (provisioning/release.py) and keep it only if the kiosk comes up on it.
+install a release bundle (provisioning/release.py) and keep it only if the kiosk comes up on it.  `apply-request`:
+the one the kiosk fetched for head office's `cmd/update` and asked for between shoppers (kiosk-update.path).
 
 Run as root (the kiosk's own user cannot write /opt/kiosk: its unit is read-only there).  It checks the bundle
 against its manifest (size, sha256) and the manifest's signature against head office's command key (the kiosk's
@@ -186,6 +187,24 @@ def apply(bundle: Path, sidecar: Path, root: Path = Path("/"), hq_key: Path | No
     return outcome
 
 
+def apply_request(root: Path = Path("/"), ready_s: float = 90.0, venv: str = "") -> dict[str, Any] | None:
+    """What kiosk-update.service runs when the kiosk asks (/var/lib/kiosk/update/request.json, written between
+    shoppers): the request is taken first (so it is not run twice), its files looked for only in that folder, and
+    everything checked again: the kiosk's user wrote them."""
+    folder = root / "var/lib/kiosk/update"
+    request = folder / "request.json"
+    taken = folder / "request.taken.json"
+    try:
+        os.replace(request, taken)
+        ask = json.loads(taken.read_text())
+        bundle, sidecar = folder / Path(str(ask["bundle"])).name, folder / Path(str(ask["sidecar"])).name
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UpdateError(f"the kiosk's request cannot be read ({exc})") from None
+    return apply(bundle, sidecar, root, ready_s=ready_s, venv=venv)
+
+
 def _prune(releases: Path, keep: set[str]) -> None:
     found = sorted((p for p in releases.iterdir() if p.is_dir() and not p.name.startswith(".")),
                    key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
@@ -196,17 +215,23 @@ def _prune(releases: Path, keep: set[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m provisioning.update", description=__doc__.split("\n")[0])
-    ap.add_argument("action", choices=("apply",))
-    ap.add_argument("bundle")
-    ap.add_argument("sidecar", help="kiosk-<version>.json: the signed manifest")
+    ap.add_argument("action", choices=("apply", "apply-request"))
+    ap.add_argument("bundle", nargs="?", default="")
+    ap.add_argument("sidecar", nargs="?", default="", help="kiosk-<version>.json: the signed manifest")
     ap.add_argument("--root", default="/")
     ap.add_argument("--hq-key", default="", help="head office's command key (default: the kiosk's)")
     ap.add_argument("--ready-s", type=float, default=90.0, help="how long the kiosk has to come up (default 90)")
     ap.add_argument("--venv", default="", help="use this virtualenv for the release instead of making one")
     args = ap.parse_args(argv)
     try:
-        done = apply(Path(args.bundle), Path(args.sidecar), Path(args.root), Path(args.hq_key) if args.hq_key else None,
-                     args.ready_s, args.venv)  # fmt: skip
+        if args.action == "apply-request":
+            done = apply_request(Path(args.root), args.ready_s, args.venv)
+            if done is None:
+                print("no request from the kiosk")
+                return 0
+        else:
+            done = apply(Path(args.bundle), Path(args.sidecar), Path(args.root),
+                         Path(args.hq_key) if args.hq_key else None, args.ready_s, args.venv)  # fmt: skip
     except UpdateError as exc:
         print(f"update refused: {exc}", file=sys.stderr)
         return 2

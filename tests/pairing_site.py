@@ -85,7 +85,7 @@ class PairingSite:
             {
                 "database": {"url": url},
                 "mqtt": {"port": self.plain},
-                "commands": {"private_key_file": str(hq / "command.key")},
+                "commands": {"private_key_file": str(hq / "command.key"), "releases_dir": str(hq / "releases")},
                 "http": {"enabled": False, "port": self.http},  # the address head office gives the kiosks
                 "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
                             "broker_host": "127.0.0.1", "broker_port": tls},
@@ -104,7 +104,8 @@ class PairingSite:
     def start_web(self) -> None:
         from headoffice.web import WebServer, make_app
 
-        app = make_app(self.engine, None, pairing_ttl_s=900.0, pairing_authority=self.authority)
+        app = make_app(self.engine, None, pairing_ttl_s=900.0, pairing_authority=self.authority,
+                       releases_dir=str(self.tmp / "hq" / "releases"))  # fmt: skip
         self.server = WebServer(app, "127.0.0.1", self.http)
         self.server.start()
         assert wait_until(lambda: self.server.started, 15)

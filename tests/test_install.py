@@ -53,11 +53,13 @@ def test_the_installed_unit_passes_systemds_verify(tmp_path):
     venv = root / "opt/kiosk/current/.venv/bin"
     venv.mkdir(parents=True)
     (venv / "python").symlink_to(sys.executable)  # what `make deps` makes
-    unit = (root / "etc/systemd/system/kiosk.service").read_text()
-    for path in ("/opt/kiosk/current", "/etc/kiosk/", "/var/lib/kiosk"):
-        unit = unit.replace(path, f"{root}{path}")
-    (tmp_path / "kiosk.service").write_text(unit)
-    check = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "kiosk.service")], capture_output=True,
+    names = ("kiosk.service", "kiosk-update.service", "kiosk-update.path")
+    for name in names:  # the install's paths substituted: systemd checks the commands exist
+        unit = (root / "etc/systemd/system" / name).read_text()
+        for path in ("/opt/kiosk/current", "/etc/kiosk/", "/var/lib/kiosk"):
+            unit = unit.replace(path, f"{root}{path}")
+        (tmp_path / name).write_text(unit)
+    check = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / n) for n in names)], capture_output=True,
                            text=True, timeout=60)  # fmt: skip
     assert check.returncode == 0 and check.stdout + check.stderr == "", check.stdout + check.stderr
 

@@ -110,3 +110,61 @@ def test_a_bundle_not_signed_by_head_office_or_changed_or_hostile_changes_nothin
     assert not (tmp_path / "etc/evil").exists() and not (root / "etc/evil").exists()
     assert current(root) == first
     assert sorted(p.name for p in (root / "opt/kiosk/releases").iterdir()) == [first]
+
+
+def test_the_root_updater_takes_the_kiosks_request_once_and_only_files_in_its_folder(tmp_path, pi):
+    root, key, pub = pi
+    folder = root / "var/lib/kiosk/update"
+    folder.mkdir(parents=True)
+    shutil.copyfile(pub, root / "var/lib/kiosk/hq-command.pub")  # what pairing gave the kiosk
+    bundle, sidecar = release.build(tmp_path / "out", key, version="4.0.0")
+    shutil.copyfile(bundle, folder / bundle.name)
+    shutil.copyfile(sidecar, folder / sidecar.name)
+    ask = {"version": "4.0.0", "bundle": f"../../../../{bundle.name}", "sidecar": sidecar.name}  # only its name counts
+    (folder / "request.json").write_text(json.dumps(ask))
+    done = update.apply_request(root, ready_s=60, venv=sys.prefix)
+    assert done is not None and done["outcome"] == "installed" and current(root) == "4.0.0"
+    assert not (folder / "request.json").exists() and (folder / "request.taken.json").exists()
+    assert update.apply_request(root) is None  # nothing asked: nothing done
+
+
+def test_a_kiosk_fetches_a_release_head_office_sends_and_asks_for_it_between_shoppers(tmp_path):
+    """`python -m headoffice release-send`: the paired kiosk downloads the bundle from head office's HTTP API, checks
+    it against the signed manifest, keeps it and (no shopper at it) asks the root updater for it; a manifest signed
+    by another key is refused."""
+    from tests.pairing_site import PairingSite
+
+    with PairingSite(tmp_path) as site, site.paired_kiosk("kiosk", "s001", "kiosk-07") as (_, data, _, _, _):
+        site.start_service()
+        hq = tmp_path / "hq"
+        bundle, sidecar = release.build(tmp_path / "out", hq / "command.key", version="5.0.0")
+        sent = site.headoffice("release-send", str(bundle), str(sidecar), "s001/kiosk-07", "--wait", "60")
+        assert sent.returncode == 0 and '"staged": true' in sent.stdout, sent.stdout + sent.stderr
+        request = data / "update/request.json"
+        from tests.loopback import wait_until
+
+        assert wait_until(request.exists, 15)
+        assert json.loads(request.read_text())["version"] == "5.0.0"
+        assert (data / "update/kiosk-5.0.0.tar.gz").read_bytes() == bundle.read_bytes()
+        stranger, _ = keygen(str(tmp_path / "stranger"))
+        other, forged = release.build(tmp_path / "stranger-out", stranger, version="5.0.1")
+        refused = site.headoffice("release-send", str(other), str(forged), "s001/kiosk-07", "--wait", "60")
+        assert refused.returncode == 1 and "not signed by head office" in refused.stdout
+        assert not (data / "update/kiosk-5.0.1.tar.gz").exists()
+
+
+def test_the_outcome_is_reported_to_head_office_once(tmp_path):
+    from kiosk.services.updates import FirmwareUpdates
+    from kiosk.store import Identity, Store
+
+    store = Store(tmp_path / "k.sqlite", Identity("s001", "kiosk-07", "K07", "CNY"))
+    folder = tmp_path / "update"
+    folder.mkdir()
+    outcome = {"version": "2.0.1", "previous": "2.0.0", "outcome": "rolled_back", "reason": "no READY=1 within 90 s"}
+    (folder / "result.json").write_text(json.dumps(outcome))
+    updates = FirmwareUpdates(store, None, None, tmp_path, "2.0.0", lambda url, size: b"", lambda e: None)
+    updates.report()
+    updates.report()
+    rows = store.conn().execute("SELECT payload FROM outbox WHERE topic = 'events'").fetchall()
+    sent = [json.loads(r[0])["data"] for r in rows]
+    assert [(e["kind"], e["version"], e["outcome"]) for e in sent] == [("update", "2.0.1", "rolled_back")]

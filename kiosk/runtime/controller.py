@@ -55,6 +55,7 @@ from kiosk.services.events import (
     RefundOffered,
     ServiceState,
     SettingsChanged,
+    UpdateStaged,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Controller(Actions):
         self.hq_lock: str | None = None  # head office locked this kiosk (`lock`), and why
         self.no_catalog = False  # a kiosk that sells head office's catalog has none yet: not ready
         self._next_catalog: CatalogStaged | None = None  # loaded, sold from when the kiosk is free
+        self._next_update: UpdateStaged | None = None  # a release fetched, installed when the kiosk is free
         self._order_checking: str | None = None  # an order made elsewhere head office is being asked about
         self._out_of_service_since = 0.0
         self.paper = Paper.UNKNOWN
@@ -116,6 +118,9 @@ class Controller(Actions):
         self.attendant.tick(now)
         if self._next_catalog is not None:
             self._switch_catalog()
+        if self._next_update is not None and self._free():
+            staged, self._next_update = self._next_update, None
+            self.w.install_update(staged)
         if self.w.signals:
             self.w.signals.light(self.light_state())
 
@@ -205,14 +210,20 @@ class Controller(Actions):
             self._settings(event.settings)
         elif isinstance(event, CatalogStaged):
             self._next_catalog = event
+        elif isinstance(event, UpdateStaged):
+            self._next_update = event
         elif isinstance(event, OnlineOrderChecked):
             self._order_checked(event, now)
 
+    def _free(self) -> bool:
+        """No shopper and no staff are using the kiosk (RESULT: paid, the cart done)."""
+        co = self.checkout
+        return co.phase in (Phase.IDLE, Phase.RESULT) and not co.cart and not co.paying and not self.attendant.active
+
     def _switch_catalog(self) -> None:
         """Between shoppers only: a cart keeps the prices it was scanned at, and a payment its cart."""
-        co, nxt = self.checkout, self._next_catalog
-        free = co.phase in (Phase.IDLE, Phase.RESULT) and not co.cart and not co.paying  # RESULT: paid, cart done
-        if nxt is None or not free or self.attendant.active:
+        nxt = self._next_catalog
+        if nxt is None or not self._free():
             return
         self._next_catalog = None
         self.w.switch_catalog(nxt.gen, nxt.version)

@@ -47,6 +47,7 @@ class Wiring:
     receipt_url: str = ""
     currency: str = "CNY"
     switch_catalog: Callable[[int, str], None] = lambda gen, version: None  # sell from a staged catalog now
+    install_update: Callable[[Any], None] = lambda staged: None  # ask the root updater for a staged release, now
     demo: bool = False  # a show kiosk (--demo): real devices, fake payments or demo goods: DEMO on screen
     online_orders: OnlineOrders | None = None  # reads orders made elsewhere (their QR)
     collect_online: Callable[[CollectOnlineOrder], None] = lambda effect: None  # hand one over: record, ticket

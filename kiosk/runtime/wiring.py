@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import kiosk
 from hardware.camera import SimulatedSource, open_camera
 from hardware.gpio import Signals, pin_factory
 from hardware.printer import open_printer
@@ -50,6 +51,7 @@ from kiosk.services.paying import PaymentService
 from kiosk.services.printing import PrintService
 from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
+from kiosk.services.updates import FirmwareUpdates
 from kiosk.signing import load_public_key
 from kiosk.store import StoreError, describe, open_store
 from kiosk.telemetry import MqttLink, cert_days_left, link_files_problem
@@ -139,6 +141,8 @@ class Runtime:
             fetch=self.hq_http.download,
             store_id=cfg.kiosk.store_id,
         )
+        self.updates = FirmwareUpdates(self.store, self.workers["back-office"], hq_key, self.data_dir,
+                                       kiosk.__version__, self.hq_http.download, post)  # fmt: skip
         self.rotation = CertificateRotation(
             cfg.mqtt.cert_file if cfg.mqtt.tls else "",
             cfg.mqtt.key_file,
@@ -158,6 +162,7 @@ class Runtime:
             catalog=self.catalog_updates.receive,
             selftest=self._selftest,
             rotate_cert=self.rotation.handle,
+            update=self.updates.receive,
         )
         self.payments = PaymentService(
             self.driver,
@@ -219,6 +224,7 @@ class Runtime:
             has_scanner=self.scanner is not None,
             receipt_url=cfg.receipt.url,
             currency=cfg.kiosk.currency,
+            install_update=self.updates.request,
             switch_catalog=self._switch_catalog,
             demo=demo,
             online_orders=OnlineOrders(
@@ -367,6 +373,7 @@ class Runtime:
         if enrollment.needed():  # provisioned by QR: sell now, the MQTT certificate comes when head office answers
             threading.Thread(target=enrollment.run, args=(self._autopilot,), name="enrollment", daemon=True).start()
         self.commands.restore()  # head office's lock and settings survive restarts
+        self.updates.report()  # the root updater's outcome, if it just ran
         if self.panel and self.cfg.simulator.autopilot_s:
             self.panel.autopilot(self.cfg.simulator.autopilot_s, self._autopilot)
         if self.signals:

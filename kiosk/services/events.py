@@ -99,6 +99,16 @@ class LockChanged:
 
 
 @dataclass(frozen=True)
+class UpdateStaged:
+    """Head office's release `version` is fetched and checked (data_dir/update/`bundle`, `sidecar`): install it
+    when no shopper is using the kiosk."""
+
+    version: str
+    bundle: str
+    sidecar: str
+
+
+@dataclass(frozen=True)
 class CatalogStaged:
     """Head office's catalog `version` is loaded as generation `gen`: sell from it from the next shopper on."""
 
@@ -136,5 +146,6 @@ Event = (
     | LockChanged
     | SettingsChanged
     | CatalogStaged
+    | UpdateStaged
     | OnlineOrderChecked
 )

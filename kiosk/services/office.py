@@ -13,7 +13,8 @@ for the keys in SETTINGS (kept, applied to the next shopper, reported in birth);
 catalog {manifest, signature, bundle} (kiosk.services.catalog_updates); selftest (the running kiosk checks itself
 without taking its devices from the screen: each device's health, the database's integrity, free space, the clock,
 the MQTT certificate; answered on cmd-result when done); rotate-cert (without data: a new key and its signing
-request; with {certificate}: the new certificate put in place, kiosk.services.certificates).
+request; with {certificate}: the new certificate put in place, kiosk.services.certificates); update {manifest,
+signature, url} (a release fetched and checked, installed between shoppers: kiosk.services.updates).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class HeadOfficeCommands:
         catalog: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = None,
         selftest: Callable[[], dict[str, Any]] | None = None,
         rotate_cert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        update: Callable[[dict[str, Any], str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.store = store
         self.gateway = gateway
@@ -77,6 +79,7 @@ class HeadOfficeCommands:
         self.catalog = catalog
         self.selftest = selftest
         self.rotate_cert = rotate_cert
+        self.update = update
 
     def restore(self) -> None:
         """At start: head office's lock and settings, as they were (they survive restarts)."""
@@ -141,6 +144,8 @@ class HeadOfficeCommands:
             return None  # answered on cmd-result when every check has run
         if name == "rotate-cert" and self.rotate_cert is not None:
             return self.rotate_cert(body)
+        if name == "update" and self.update is not None:
+            return self.update(body, command_id)  # answered on cmd-result once fetched and checked
         if name == "reconcile":
             day = body.get("date", (date.today() - timedelta(days=1)).isoformat())
             if parse_day(day) is None:
