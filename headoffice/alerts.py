@@ -19,6 +19,9 @@ is open changes nothing, closing one that is closed changes nothing.  The rules:
 | disk_low         | event `disk_low` (free space under the warn | event `disk_ok`                        |
 |                  | threshold; at min_free_mb no sales)         |                                        |
 | sandbox_gateway  | birth from a kiosk on the sandbox gateway   | staff close it                         |
+| update_failed    | event `update` not `installed` (rolled back)| event `update` installed               |
+| selftest_failed  | event `selftest` with a failed check        | event `selftest` all passed            |
+| cert_rotation_failed | event `certificate_rolled_back`         | staff close it                         |
 """
 
 from __future__ import annotations
@@ -162,6 +165,20 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
         sink.open(store, kiosk, "catalog_refused", "", now, f"version {data.get('version')}: {data.get('reason')}")
     elif kind == "catalog_switched":
         sink.close(store, kiosk, "catalog_refused", "", now)
+    elif kind == "update":  # the root updater's outcome (kiosk/services/updates.py)
+        if data.get("outcome") == "installed":
+            sink.close(store, kiosk, "update_failed", "", now)
+        else:
+            sink.open(store, kiosk, "update_failed", "", now, f"{data.get('version')}: {data.get('reason')}"[:300])
+    elif kind == "selftest":
+        checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
+        failed = sorted(name for name, c in checks.items() if isinstance(c, dict) and not c.get("ok"))
+        if failed:
+            sink.open(store, kiosk, "selftest_failed", "", now, ", ".join(failed)[:300])
+        else:
+            sink.close(store, kiosk, "selftest_failed", "", now)
+    elif kind == "certificate_rolled_back":
+        sink.open(store, kiosk, "cert_rotation_failed", "", now, str(data.get("reason", ""))[:300])
 
 
 FROZEN_AFTER_S = 30.0  # a kiosk whose screen has drawn nothing for this long is frozen (systemd restarts it)

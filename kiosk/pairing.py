@@ -115,7 +115,7 @@ class Pairing:
                 return key
         self.dir.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
-        _write(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        write_whole(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()), 0o600)  # fmt: skip
         return key
 
@@ -142,7 +142,7 @@ class Pairing:
         expires = float(answer.get("expires_at", 0))
         self._set(code=code, status="waiting", detail="", expires_at=expires)
         until = time.strftime("%H:%M", time.localtime(expires))
-        _write(
+        write_whole(
             self.dir / CODE_FILE, f"{code[:4]}-{code[4:]} serial {self.state.serial} until {until}\n".encode(), 0o600
         )
 
@@ -211,11 +211,11 @@ class Pairing:
                 raise PairingRefused(f"{name}: {value!r}")
         # the certificate and its key in one file (0600): head office's rotate-cert replaces both with one rename
         both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
-        _write(self.dir / CERT_FILE, both, 0o600)
-        _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
+        write_whole(self.dir / CERT_FILE, both, 0o600)
+        write_whole(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
         hq_key = ""
         if answer.get("hq_public_key"):
-            _write(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
+            write_whole(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
             hq_key = str((self.dir / HQ_KEY_FILE).resolve())
         self._write_paired(store, kiosk, prefix, {"host": host, "port": port}, str(answer.get("hq_url") or ""), hq_key)
         log.info("paired with head office as %s/%s (orders %s-…)", store, kiosk, prefix)
@@ -248,8 +248,8 @@ class Pairing:
             *(f"{k} = {json.dumps(v)}" for k, v in mqtt.items()),
         ]
         if enroll is not None:
-            _write(self.dir / ENROLL_FILE, json.dumps({**enroll, "serial": self.state.serial}).encode(), 0o600)
-        _write(self.dir / "paired.toml", ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
+            write_whole(self.dir / ENROLL_FILE, json.dumps({**enroll, "serial": self.state.serial}).encode(), 0o600)
+        write_whole(self.dir / "paired.toml", ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
         (self.dir / CODE_FILE).unlink(missing_ok=True)
 
     def offer(self, text: str, now: float | None = None) -> bool:
@@ -309,7 +309,7 @@ class Pairing:
             stop.wait(self.poll_s)
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
+def write_whole(path: Path, data: bytes, mode: int) -> None:
     """Write whole, then rename into place (a power cut leaves the old file or the new one)."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -360,8 +360,8 @@ class Enrollment:
             log.error("enrollment: the certificate is not for this kiosk's key; trying again")
             return False
         both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
-        _write(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
-        _write(self.dir / CERT_FILE, both, 0o600)
+        write_whole(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
+        write_whole(self.dir / CERT_FILE, both, 0o600)
         (self.dir / ENROLL_FILE).unlink(missing_ok=True)
         log.info("enrollment: head office gave this kiosk its certificate (good until %s)", cert.not_valid_after_utc)
         return True

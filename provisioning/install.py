@@ -125,6 +125,20 @@ def install_system_files(root: Path, release: Path) -> None:
         (root / folder / name).write_text(text)
 
 
+SELFTEST = """#!/bin/sh
+# the technician's self-test from anywhere (python -m provisioning.install)
+cd /opt/kiosk/current || exit 1
+exec sudo -u kiosk .venv/bin/python -m provisioning.selftest --config /etc/kiosk/kiosk.toml "$@"
+"""
+
+
+def install_tools(root: Path) -> None:
+    bin_dir = root / "usr/local/bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (bin_dir / "kiosk-selftest").write_text(SELFTEST)
+    os.chmod(bin_dir / "kiosk-selftest", 0o755)
+
+
 def live_system(timezone: str) -> None:
     """What only a real machine has: the user, the clock, systemd."""
 
@@ -166,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     release = install_release(root, SRC, deps=not args.no_deps)
     conf = install_config(root, release, args.hq, live)
     install_system_files(root, release)
+    install_tools(root)
     if live:
         live_system(args.timezone)
     print(f"installed {release.name} in {root / 'opt/kiosk/current'}; config {conf}")

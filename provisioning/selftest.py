@@ -1,8 +1,13 @@
 """`python -m provisioning.selftest [--config FILE] [--print-test-page]`: check every device a config names.
 
 One line per check, PASS / FAIL / SKIP with what was found, so a technician
-can fix the wiring and run it again.  Exit 0 when nothing failed.  Lights and
-buzzer are exercised so the technician can see and hear them.
+can fix the wiring and run it again; every check runs even after one fails.
+Exit 0 when nothing failed.  Lights and buzzer are exercised so the technician
+can see and hear them; the gateway is asked about a trade that does not exist
+(nothing is charged); the clock and the MQTT certificate's days are checked.
+The results go into the kiosk's outbox: head office gets them (an `events`
+message `selftest`) when the kiosk runs.  `kiosk-selftest` (installed by
+provisioning.install) runs it from anywhere with the installed config.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def check_font(cfg: Config) -> str:
     return find_cjk_font(cfg.display.font)
 
 
-def check_scanner(cfg: Config) -> str:
+def check_scanner(cfg: Config, wait_s: float = 0.0) -> str:
     s = cfg.scanner
     if s.type in ("none", "simulated"):
         raise Skip(s.type)
@@ -52,8 +57,21 @@ def check_scanner(cfg: Config) -> str:
         import serial
 
         port = serial.serial_for_url(s.url, baudrate=s.baudrate, timeout=0.2)
-        port.close()
-        return f"{s.url} opened at {s.baudrate} baud"
+        try:
+            if not wait_s:
+                return f"{s.url} opened at {s.baudrate} baud"
+            print(f"     scanner  scan any barcode within {wait_s:.0f} s…", flush=True)
+            end, got = time.monotonic() + wait_s, b""
+            while time.monotonic() < end:
+                got += port.read(256)
+                if got.strip() and got.endswith((b"\r", b"\n")):  # one whole code
+                    break
+        finally:
+            port.close()
+        code = got.strip().decode(errors="replace")
+        if not code:
+            raise OSError(f"{s.url} opened, but no scan came within {wait_s:.0f} s")
+        return f"{s.url} at {s.baudrate} baud read {code[:24]!r}"
     import evdev
 
     dev = evdev.InputDevice(s.device)
@@ -149,10 +167,89 @@ def check_mqtt(cfg: Config) -> str:
     return f"{m.host}:{m.port} accepted the connection"
 
 
+def check_display(cfg: Config) -> str:
+    """The screen: opened as the kiosk opens it, a test pattern drawn (colour bars, a white frame)."""
+    import pygame
+
+    pygame.display.init()
+    try:
+        surface = pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if cfg.display.fullscreen else 0)
+        w, h = surface.get_size()
+        bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0), (0, 0, 255)]
+        for i, colour in enumerate(bars):
+            surface.fill(colour, (i * w // len(bars), 0, w // len(bars) + 1, h))
+        pygame.draw.rect(surface, (255, 255, 255), (0, 0, w, h), 4)
+        pygame.display.flip()
+        time.sleep(1.0)
+        return f"{pygame.display.get_driver()} {w}x{h}: colour bars shown"
+    finally:
+        pygame.display.quit()
+
+
+def check_gateway(cfg: Config) -> str:
+    from kiosk.payments import Status
+    from kiosk.payments.gateways import make_gateway
+
+    gateway = make_gateway(cfg)
+    answer = gateway.query(f"{cfg.kiosk.order_prefix}PROBE")  # a trade that does not exist: nothing is charged
+    if answer.status is Status.UNKNOWN:
+        raise OSError(f"{gateway.name} does not answer: {answer.reason or 'no answer'}")
+    return f"{gateway.name} answers (asked about a trade that does not exist: {answer.status.value})"
+
+
+def check_clock(cfg: Config) -> str:
+    import subprocess
+
+    from kiosk import CLOCK_FLOOR
+
+    now = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if time.time() < CLOCK_FLOOR:
+        raise OSError(f"{now} is before this firmware was made: the clock is not set (network time?)")
+    try:
+        synced = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"], capture_output=True,
+                                text=True, timeout=5).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        synced = ""
+    return f"{now}" + {"yes": ", synchronised", "no": ", NOT synchronised with network time"}.get(synced, "")
+
+
+def check_certificate(cfg: Config) -> str:
+    from kiosk.telemetry import cert_days_left
+
+    days = cert_days_left(cfg)
+    if days is None:
+        raise Skip("no MQTT client certificate")
+    if days < 14:
+        raise OSError(f"the MQTT certificate has {days} days left: python -m headoffice rotate-cert")
+    return f"the MQTT certificate has {days} days left"
+
+
+def print_results(cfg: Config, lines: dict[str, tuple[str, str]]) -> str:
+    from hardware.printer import open_printer
+    from kiosk.fonts import find_cjk_font
+    from kiosk.receipts import ReceiptSettings, escpos_job, selftest_slip
+
+    settings = ReceiptSettings.from_config(cfg, find_cjk_font(cfg.display.font))
+    slip = selftest_slip(settings, lines, time.strftime("%Y-%m-%d %H:%M"))
+    open_printer(cfg.printer, Path(cfg.kiosk.data_dir)).send(escpos_job(slip, settings), "selftest")
+    return "the results printed"
+
+
+def report(cfg: Config, results: dict[str, dict[str, object]]) -> str:
+    """The results into the kiosk's outbox: head office gets them (an `events` message `selftest`) when the kiosk
+    runs again."""
+    from kiosk.store import open_store
+
+    passed = all(r["ok"] for r in results.values())
+    open_store(cfg).add_event("selftest", passed=passed, checks=results, by="technician")
+    return "head office gets these results when the kiosk runs"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m provisioning.selftest")
     ap.add_argument("--config")
-    ap.add_argument("--print-test-page", action="store_true")
+    ap.add_argument("--print-test-page", action="store_true", help="print a test page, and the results after")
+    ap.add_argument("--scan-wait", type=float, default=0.0, help="seconds to wait for a scan (0: only open it)")
     args = ap.parse_args(argv)
     try:
         cfg = load(args.config)
@@ -163,21 +260,42 @@ def main(argv: list[str] | None = None) -> int:
     checks: list[tuple[str, Callable[[], str]]] = [
         ("storage", lambda: check_storage(cfg)),
         ("font", lambda: check_font(cfg)),
-        ("scanner", lambda: check_scanner(cfg)),
+        ("display", lambda: check_display(cfg)),
+        ("scanner", lambda: check_scanner(cfg, args.scan_wait)),
         ("camera", lambda: check_camera(cfg)),
         ("printer", lambda: check_printer(cfg, args.print_test_page)),
         ("gpio", lambda: check_gpio(cfg)),
         ("mqtt", lambda: check_mqtt(cfg)),
+        ("gateway", lambda: check_gateway(cfg)),
+        ("clock", lambda: check_clock(cfg)),
+        ("cert", lambda: check_certificate(cfg)),
     ]
     failed = 0
+    results: dict[str, dict[str, object]] = {}
+    lines: dict[str, tuple[str, str]] = {}
     for name, check in checks:
         try:
-            print(f"PASS {name:<8} {check()}")
+            message = check()
+            print(f"PASS {name:<8} {message}")
+            results[name] = {"ok": True, "message": message[:200]}
+            lines[name] = ("PASS", message)
         except Skip as why:
             print(f"SKIP {name:<8} {why}")
+            lines[name] = ("SKIP", str(why))
         except Exception as exc:  # every failure is reported, none stops the others
             failed += 1
             print(f"FAIL {name:<8} {type(exc).__name__}: {exc}")
+            results[name] = {"ok": False, "message": f"{type(exc).__name__}: {exc}"[:200]}
+            lines[name] = ("FAIL", str(exc))
+    if args.print_test_page and results.get("printer", {}).get("ok"):
+        try:
+            print(f"     paper    {print_results(cfg, lines)}")
+        except Exception as exc:  # noqa: BLE001 - the printer check has passed: say what went wrong now
+            print(f"     paper    the results could not be printed: {exc}")
+    try:
+        print(f"     report   {report(cfg, results)}")
+    except Exception as exc:  # noqa: BLE001 - the storage check has said why already
+        print(f"     report   not kept for head office: {exc}")
     return 1 if failed else 0
 
 

@@ -53,7 +53,7 @@ def test_the_installed_unit_passes_systemds_verify(tmp_path):
     venv = root / "opt/kiosk/current/.venv/bin"
     venv.mkdir(parents=True)
     (venv / "python").symlink_to(sys.executable)  # what `make deps` makes
-    names = ("kiosk.service", "kiosk-update.service", "kiosk-update.path")
+    names = ("kiosk.service", "kiosk-update.service", "kiosk-update.path", "kiosk-out-of-service.service")
     for name in names:  # the install's paths substituted: systemd checks the commands exist
         unit = (root / "etc/systemd/system" / name).read_text()
         for path in ("/opt/kiosk/current", "/etc/kiosk/", "/var/lib/kiosk"):
@@ -75,3 +75,20 @@ def test_the_current_release_switches_with_one_rename_and_a_bad_address_is_refus
     assert not (root / "opt/kiosk/current.new").exists()
     bad = run_install(root, "--hq", "hq.example.com")
     assert bad.returncode == 2 and "--hq: 'hq.example.com': head office's https:// address" in bad.stderr
+
+
+def test_the_out_of_service_screen_says_so_in_both_languages(tmp_path):
+    """kiosk.service's OnFailure=: shoppers see "out of service" on red instead of a dead screen."""
+    import pygame
+
+    shot = tmp_path / "oos.png"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    done = subprocess.run([sys.executable, "-m", "kiosk.out_of_service", "--screenshot", str(shot)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    picture = pygame.image.load(str(shot))
+    assert picture.get_size() == (800, 480)
+    assert picture.get_at((5, 5))[:3] == (150, 20, 20)  # red, edge to edge
+    whites = sum(picture.get_at((x, y))[:3] == (255, 255, 255) for x in range(0, 800, 4) for y in range(0, 480, 4))
+    assert whites > 200  # its words are drawn
+    assert "OnFailure=kiosk-out-of-service.service" in (REPO / "systemd/kiosk.service").read_text()

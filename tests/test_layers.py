@@ -40,11 +40,18 @@ SERVICES = (
     "kiosk.receipts",
     "kiosk.fonts",
     "kiosk.signing",
+    "kiosk.pairing",
 )
 # lowest first: a module may import from its own layer and the layers before it
 LAYERS = ["domain", "store", "services", "runtime", "ui", "entry"]
 # command-line entry points: they start things, so they may import anything
-ENTRY = {"kiosk.__main__", "kiosk.reconcile.__main__", "kiosk.receipts.__main__", "kiosk.ui.screenshots"}
+ENTRY = {
+    "kiosk.__main__",
+    "kiosk.reconcile.__main__",
+    "kiosk.receipts.__main__",
+    "kiosk.ui.screenshots",
+    "kiosk.out_of_service",
+}
 # who may build hardware backends
 HARDWARE_BUILDERS = ("kiosk.runtime.wiring", "provisioning", *ENTRY)
 

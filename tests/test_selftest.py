@@ -33,22 +33,40 @@ def test_every_device_passes(tmp_path, broker):
                 "mqtt": {"port": broker.port},
             },
         )
-        run = run_selftest(cfg, "--print-test-page")
+        import threading
+
+        threading.Timer(3.0, lambda: line.send(b"6901234567892\r")).start()  # the technician scans something
+        run = run_selftest(cfg, "--print-test-page", "--scan-wait", "20")
         assert run.returncode == 0, run.stdout + run.stderr
-        lines = run.stdout.splitlines()
+        lines = [ln for ln in run.stdout.splitlines() if ln.split()[0] in ("PASS", "FAIL", "SKIP")]
         assert [ln.split()[:2] for ln in lines] == [
             ["PASS", "config"],
             ["PASS", "storage"],
             ["PASS", "font"],
+            ["PASS", "display"],
             ["PASS", "scanner"],
             ["PASS", "camera"],
             ["PASS", "printer"],
             ["PASS", "gpio"],
             ["PASS", "mqtt"],
+            ["PASS", "gateway"],
+            ["PASS", "clock"],
+            ["SKIP", "cert"],
         ]
+        assert "sandbox answers (asked about a trade that does not exist" in run.stdout
+        # head office gets the results when the kiosk runs: an `events` message in its outbox
+        import json
+        import sqlite3
+
+        db = sqlite3.connect(tmp_path / "data" / "kiosk.sqlite")
+        events = [json.loads(p)["data"] for (p,) in db.execute("SELECT payload FROM outbox WHERE topic = 'events'")]
+        assert events[-1]["kind"] == "selftest" and events[-1]["passed"] is True
+        assert events[-1]["checks"]["printer"]["ok"] is True
         assert "QRCODE 281234567890123451" in run.stdout
-        assert wait_until(lambda: printer.jobs, 5)
+        assert "read '6901234567892'" in run.stdout and "dummy 800x480: colour bars shown" in run.stdout
+        assert wait_until(lambda: len(printer.jobs) == 2, 5)  # the test page, then the results on paper
         assert b"{BTEST-kiosk-01" in printer.jobs[0] and printer.jobs[0].endswith(b"\x1dV\x00")
+        assert "the results printed" in run.stdout
     finally:
         line.close()
         cam.close()
@@ -69,16 +87,20 @@ def test_failures_are_named_and_do_not_stop_the_others(tmp_path):
     )
     run = run_selftest(cfg)
     assert run.returncode == 1
-    status = {ln.split()[1]: ln.split()[0] for ln in run.stdout.splitlines()}
+    status = {ln.split()[1]: ln.split()[0] for ln in run.stdout.splitlines() if not ln.startswith(" ")}
     assert status == {
         "config": "PASS",
         "storage": "PASS",
         "font": "PASS",
+        "display": "PASS",
         "scanner": "FAIL",
         "camera": "SKIP",
         "printer": "FAIL",
         "gpio": "PASS",
         "mqtt": "FAIL",
+        "gateway": "PASS",
+        "clock": "PASS",
+        "cert": "SKIP",
     }
     assert "Traceback" not in run.stdout + run.stderr
 

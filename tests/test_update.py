@@ -17,6 +17,7 @@ import pytest
 from headoffice.signing import keygen
 from provisioning import install, release, update
 from tests.conftest import write_config
+from tests.test_headoffice import kiosk_store  # noqa: F401 - a fixture
 
 
 @pytest.fixture
@@ -168,3 +169,31 @@ def test_the_outcome_is_reported_to_head_office_once(tmp_path):
     rows = store.conn().execute("SELECT payload FROM outbox WHERE topic = 'events'").fetchall()
     sent = [json.loads(r[0])["data"] for r in rows]
     assert [(e["kind"], e["version"], e["outcome"]) for e in sent] == [("update", "2.0.1", "rolled_back")]
+
+
+def test_head_office_alerts_on_a_rolled_back_update_a_failed_selftest_and_a_refused_certificate(
+    hq_engine,
+    kiosk_store,  # noqa: F811
+):
+    from headoffice import queries
+    from headoffice.ingest import Ingest
+    from tests.test_headoffice import outbox
+
+    ingest = Ingest(hq_engine)
+
+    def open_alerts():
+        return {a["kind"]: a["detail"] for a in queries.alerts(hq_engine)}
+
+    kiosk_store.add_event("update", version="2.0.1", previous="2.0.0", outcome="rolled_back", reason="no READY=1")
+    kiosk_store.add_event("selftest", passed=False, checks={"printer": {"ok": False, "message": "no paper"},
+                                                           "clock": {"ok": True, "message": "ok"}})  # fmt: skip
+    kiosk_store.add_event("certificate_rolled_back", reason="the broker refused the connection")
+    ingest.store_batch(outbox(kiosk_store))
+    found = open_alerts()
+    assert found["update_failed"] == "2.0.1: no READY=1" and found["selftest_failed"] == "printer"
+    assert "refused" in found["cert_rotation_failed"]
+    kiosk_store.add_event("update", version="2.0.2", previous="2.0.0", outcome="installed", reason="ready")
+    kiosk_store.add_event("selftest", passed=True, checks={"printer": {"ok": True, "message": "ok"}})
+    ingest.store_batch(outbox(kiosk_store))  # what was stored already is a duplicate: nothing doubles
+    found = open_alerts()
+    assert "update_failed" not in found and "selftest_failed" not in found and "cert_rotation_failed" in found

@@ -16,6 +16,7 @@ from kiosk.receipts.document import (
     reconciliation_summary,
     refund_slip,
     sale_receipt,
+    selftest_slip,
     z_report,
 )
 from kiosk.receipts.render import escpos_job, preview_image
@@ -30,5 +31,6 @@ __all__ = [
     "preview_image",
     "sale_receipt",
     "printer_test_page",
+    "selftest_slip",
     "z_report",
 ]

@@ -267,6 +267,20 @@ def z_report(summary: Mapping[str, Any], s: ReceiptSettings, language: str, curr
     return Receipt(tuple(blocks), barcode="Z" + summary["date"].replace("-", ""))
 
 
+def selftest_slip(s: ReceiptSettings, results: dict[str, tuple[str, str]], when: str) -> Receipt:
+    """The self-test's results on paper (provisioning/selftest.py): each check PASS / FAIL / SKIP."""
+    return Receipt(
+        (
+            Title("SELF-TEST 自检"),
+            Centre(f"{s.kiosk_id} · {when}"),
+            Rule(),
+            *(Pair(name, verdict) for name, (verdict, _) in results.items()),
+            Rule(),
+            Centre("ALL PASSED 全部通过" if all(v != "FAIL" for v, _ in results.values()) else "FAILED 未通过"),
+        )
+    )
+
+
 def printer_test_page(s: ReceiptSettings) -> Receipt:
     """The technician's page: both scripts, the column grid, a barcode and a QR."""
     cols = s.columns

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.pairing import _write
+from kiosk.pairing import write_whole
 
 log = logging.getLogger(__name__)
 TRIES = 3  # connections refused with a new certificate before the old one is put back
@@ -75,7 +75,7 @@ class CertificateRotation:
 
     def _request(self) -> dict[str, Any]:
         key = ec.generate_private_key(ec.SECP256R1())
-        _write(self._next_key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        write_whole(self._next_key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                  serialization.NoEncryption()), 0o600)  # fmt: skip
         current = x509.load_pem_x509_certificate(self.cert.read_bytes())  # type: ignore[union-attr]
         serial = current.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
@@ -101,8 +101,8 @@ class CertificateRotation:
         with self._lock:
             assert self.cert is not None
             both = pem.strip().encode("ascii") + b"\n" + self._next_key.read_bytes()
-            _write(self._old, self.cert.read_bytes(), 0o600)
-            _write(self.cert, both, 0o600)  # written beside, renamed over: the old pair or the new, never half
+            write_whole(self._old, self.cert.read_bytes(), 0o600)
+            write_whole(self.cert, both, 0o600)  # written beside, renamed over: the old pair or the new, never half
             self._next_key.unlink(missing_ok=True)
             self._failures = 0
         log.info("rotate-cert: the new certificate is in place (good until %s); reconnecting", cert.not_valid_after_utc)
@@ -123,7 +123,7 @@ class CertificateRotation:
             if self._failures < TRIES:
                 return
             self._failures = -1
-            _write(self.cert, self._old.read_bytes(), 0o600)
+            write_whole(self.cert, self._old.read_bytes(), 0o600)
             self._old.unlink(missing_ok=True)
         log.error("rotate-cert: the broker refused the new certificate %d times (%s): the old one is back", TRIES,
                   message)  # fmt: skip
