@@ -22,6 +22,8 @@ is open changes nothing, closing one that is closed changes nothing.  The rules:
 | update_failed    | event `update` not `installed` (rolled back)| event `update` installed               |
 | selftest_failed  | event `selftest` with a failed check        | event `selftest` all passed            |
 | cert_rotation_failed | event `certificate_rolled_back`         | staff close it                         |
+| link_was_down    | event `link_restored` (down a minute or more| staff close it                         |
+|                  | and why: certificate, refused, unreachable) |                                        |
 """
 
 from __future__ import annotations
@@ -177,6 +179,10 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
             sink.open(store, kiosk, "selftest_failed", "", now, ", ".join(failed)[:300])
         else:
             sink.close(store, kiosk, "selftest_failed", "", now)
+    elif kind == "link_restored":  # the kiosk could not reach head office (a bad certificate, a refusing broker)
+        minutes = round(float(data.get("down_s") or 0) / 60)
+        sink.open(store, kiosk, "link_was_down", str(data.get("down_s")), now,
+                  f"{minutes} min without head office: {data.get('reason')}"[:300])  # fmt: skip
     elif kind == "certificate_rolled_back":
         sink.open(store, kiosk, "cert_rotation_failed", "", now, str(data.get("reason", ""))[:300])
 

@@ -101,3 +101,22 @@ def test_a_store_job_that_fails_is_shown_and_sent_to_head_office_directly(ui_for
         assert msg["data"]["key"] == "help_pressed" and "disk I/O error" in msg["data"]["error"]
     finally:
         hq.close()
+
+
+def test_head_offices_link_down_a_minute_turns_the_light_amber_and_is_reported_when_back(ui_for, tmp_path, monkeypatch):
+    """Issue 11: with a broker refusing or a certificate missing the kiosk sells on, but nobody knew: now the light
+    turns amber after LINK_ATTENTION_S and head office hears, once the link is back, how long and why."""
+    from kiosk.runtime import controller
+    from tests.loopback import Mosquitto
+
+    monkeypatch.setattr(controller, "LINK_ATTENTION_S", 1.0)
+    broker = Mosquitto(tmp_path)  # not started: head office's broker is down
+    k, ui = ui_for(mqtt={"enabled": True, "port": broker.port, "retry_s": 0.2})
+    assert run_until(ui, lambda: k.controller.light_state() == "busy", 15)
+    try:
+        broker.start()
+        assert run_until(ui, lambda: k.controller.light_state() == "ready" and reported(k, "link_restored"), 15)
+        [back] = reported(k, "link_restored")
+        assert back["down_s"] >= 1 and "unreachable" in back["reason"]
+    finally:
+        broker.stop()

@@ -188,10 +188,12 @@ def test_head_office_alerts_on_a_rolled_back_update_a_failed_selftest_and_a_refu
     kiosk_store.add_event("selftest", passed=False, checks={"printer": {"ok": False, "message": "no paper"},
                                                            "clock": {"ok": True, "message": "ok"}})  # fmt: skip
     kiosk_store.add_event("certificate_rolled_back", reason="the broker refused the connection")
+    kiosk_store.add_event("link_restored", down_s=600, reason="mqtt.cert_file: /var/lib/kiosk/x.pem: No such file")
     ingest.store_batch(outbox(kiosk_store))
     found = open_alerts()
     assert found["update_failed"] == "2.0.1: no READY=1" and found["selftest_failed"] == "printer"
     assert "refused" in found["cert_rotation_failed"]
+    assert found["link_was_down"].startswith("10 min without head office: mqtt.cert_file")
     kiosk_store.add_event("update", version="2.0.2", previous="2.0.0", outcome="installed", reason="ready")
     kiosk_store.add_event("selftest", passed=True, checks={"printer": {"ok": True, "message": "ok"}})
     ingest.store_batch(outbox(kiosk_store))  # what was stored already is a duplicate: nothing doubles

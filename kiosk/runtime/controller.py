@@ -64,6 +64,9 @@ STAFF_PRINTS = ("reprint", "z_report", "test_page")
 UNSETTLED = ("NO_ANSWER", "TIMEOUT", "HTTP_502")  # answers that suggest the gateway is down
 
 
+LINK_ATTENTION_S = 60.0  # head office's link down this long: amber light, and a report when it is back
+
+
 class Controller(Actions):
     def __init__(
         self,
@@ -86,6 +89,7 @@ class Controller(Actions):
         self.no_catalog = False  # a kiosk that sells head office's catalog has none yet: not ready
         self._next_catalog: CatalogStaged | None = None  # loaded, sold from when the kiosk is free
         self._next_update: UpdateStaged | None = None  # a release fetched, installed when the kiosk is free
+        self._link_down: tuple[float, str] | None = None  # head office's link lost since (clock), and why
         self._order_checking: str | None = None  # an order made elsewhere head office is being asked about
         self._out_of_service_since = 0.0
         self.paper = Paper.UNKNOWN
@@ -132,7 +136,7 @@ class Controller(Actions):
         co = self.checkout
         if co.help_open and not self.attendant.active:
             return "help"  # amber, flashing: staff see which kiosk calls them from across the store
-        if co.paying or self.attendant.active or self.printer_attention or self.failed:
+        if co.paying or self.attendant.active or self.printer_attention or self.failed or self.link_needs_attention():
             return "busy"
         return "ready"
 
@@ -303,9 +307,27 @@ class Controller(Actions):
             log.log(logging.INFO if event.ok else logging.WARNING, "%s: %s", event.device, event.message)
         if event.device == "gateway":
             self.checkout.payments_available = event.ok
+        if event.device == "mqtt":
+            self._link(event)
         # head office hears of every loss (a device missing at boot too) and of each recovery after one
         if event.device != "mqtt" and was != event.ok and (was is not None or not event.ok):
             self.w.record(f"{event.device}_{'back' if event.ok else 'lost'}", message=event.message)
+
+    def _link(self, event: DeviceStatus) -> None:
+        """Head office's link: lost for LINK_ATTENTION_S, the light turns amber (a technician looks: a wrong
+        certificate, a broker refusing); back after that long, head office hears how long and why."""
+        now = self.clock()
+        if not event.ok:
+            since = self._link_down[0] if self._link_down else now
+            self._link_down = (since, event.message)
+        elif self._link_down is not None:
+            since, why = self._link_down
+            self._link_down = None
+            if now - since >= LINK_ATTENTION_S:
+                self.w.record("link_restored", down_s=round(now - since), reason=why[:200])
+
+    def link_needs_attention(self) -> bool:
+        return self._link_down is not None and self.clock() - self._link_down[0] >= LINK_ATTENTION_S
 
     def _print_done(self, e: PrintDone) -> None:
         if e.for_shopper:
