@@ -37,8 +37,9 @@ KNOWN = (
     "selftest",
     "rotate-cert",
     "update",
+    "logs",
 )
-IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog", "selftest")
+IDEMPOTENT = ("ping", "resend", "lock", "unlock", "report", "config", "catalog", "selftest", "logs")
 
 
 class Publisher(Protocol):

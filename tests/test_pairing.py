@@ -386,6 +386,15 @@ def test_head_office_rotates_a_paired_kiosks_certificate_without_a_visit(tmp_pat
                                   "--wait", "20")  # fmt: skip
         assert refused.returncode == 1 and "not for the key this kiosk made" in refused.stdout
         assert serial_of(pem) == after
+        # the kiosk's log, read from head office: its pairing and the rotation are in it
+        logs = site.headoffice("cmd", "s001/kiosk-07", "logs", '{"lines": 100}', "--wait", "20")
+        assert logs.returncode == 0, logs.stdout + logs.stderr
+        answer = json.loads(logs.stdout.strip().splitlines()[-1])["result"]
+        assert answer["source"] == "memory" and len(answer["lines"]) <= 100
+        assert any("paired with head office as s001/kiosk-07" in line for line in answer["lines"])
+        assert any("rotate-cert: the broker took the new certificate" in line for line in answer["lines"])
+        bad = site.headoffice("cmd", "s001/kiosk-07", "logs", '{"lines": 100000}', "--wait", "20")
+        assert bad.returncode == 1 and "'lines' must be a whole number from 1 to 500" in bad.stdout
 
 
 def test_a_certificate_the_broker_refuses_is_given_up_for_the_old_one(tmp_path, authority):

@@ -57,6 +57,9 @@ def configure_logging(level: str, env: dict[str, str] | None = None) -> None:
         logging.basicConfig(level=level.upper(), handlers=[handler])
     else:
         logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kiosk.services.logs import install
+
+    install()  # the last lines also in memory: head office's `logs` reads them where there is no journal
 
 
 class Watchdog:

@@ -14,7 +14,8 @@ catalog {manifest, signature, bundle} (kiosk.services.catalog_updates); selftest
 without taking its devices from the screen: each device's health, the database's integrity, free space, the clock,
 the MQTT certificate; answered on cmd-result when done); rotate-cert (without data: a new key and its signing
 request; with {certificate}: the new certificate put in place, kiosk.services.certificates); update {manifest,
-signature, url} (a release fetched and checked, installed between shoppers: kiosk.services.updates).
+signature, url} (a release fetched and checked, installed between shoppers: kiosk.services.updates); logs
+{since?, lines?} (an excerpt of the kiosk's log: kiosk.services.logs).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from kiosk.i18n import LANGUAGES
 from kiosk.payments import Gateway
 from kiosk.reconcile import finish, parse_day, run
+from kiosk.services import logs
 from kiosk.services.events import Event, LockChanged, SettingsChanged
 from kiosk.services.jobs import Worker
 from kiosk.services.printing import PrintService
@@ -144,6 +146,8 @@ class HeadOfficeCommands:
             return None  # answered on cmd-result when every check has run
         if name == "rotate-cert" and self.rotate_cert is not None:
             return self.rotate_cert(body)
+        if name == "logs":
+            return logs.excerpt(body)
         if name == "update" and self.update is not None:
             return self.update(body, command_id)  # answered on cmd-result once fetched and checked
         if name == "reconcile":
