@@ -234,6 +234,7 @@ def authority(cfg):
         hq_public_key_pem=public_key_pem(key),
         hq_url=cfg.http.base_url,
         cert_days=p.cert_days,
+        store_config_dir=p.store_config_dir,
     )
 
 

@@ -94,6 +94,9 @@ class PairingSection:
     broker_ca_file: str = ""  # the CA of the broker's own certificate, for the kiosks; "": ca_cert_file
     cert_days: int = 825  # a kiosk certificate's life (telemetry says how much is left)
     code_ttl_s: float = 900.0  # how long a kiosk's pairing code stays good
+    # one STORE.toml per store: the kiosk config sections head office gives that store's kiosks at pairing
+    # (payment, alipay, wechatpay, receipt, kiosk.catalog...): the gateway and its key files by name, never keys
+    store_config_dir: str = ""
 
 
 @dataclass(frozen=True)

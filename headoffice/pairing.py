@@ -22,6 +22,7 @@ import json
 import re
 import secrets
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,29 @@ class Authority:
     hq_public_key_pem: str = ""
     hq_url: str = ""
     cert_days: int = 825
+    store_config_dir: str = ""
+
+    def store_config(self, store: str) -> dict[str, Any]:
+        """The config sections a store's kiosks get (store_config_dir/STORE.toml), checked for what pairing may
+        give: no identity, broker or pairing keys (pairing decides those) and no secret inline."""
+        if not self.store_config_dir:
+            return {}
+        path = Path(self.store_config_dir) / f"{store}.toml"
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise PairingError(f"{path}: not a store's kiosk settings ({exc})") from None
+        for section, values in doc.items():
+            if section not in STORE_SECTIONS or not isinstance(values, dict):
+                raise PairingError(f"{path}: [{section}] is not given at pairing (only {', '.join(STORE_SECTIONS)})")
+            for key in values:
+                if section == "kiosk" and key not in ("catalog", "default_language", "currency"):
+                    raise PairingError(f"{path}: kiosk.{key} is the kiosk's own (pairing sets the ids)")
+                if "private" in key and not key.endswith("_file"):
+                    raise PairingError(f"{path}: {section}.{key}: keys travel as file names, installed on the kiosk")
+        return doc
 
     @classmethod
     def load(
@@ -267,9 +291,11 @@ def _answer(authority: Authority, store: str, kiosk: str, prefix: str, cert_pem:
         "broker": {"host": authority.broker_host, "port": authority.broker_port, "ca": authority.broker_ca_pem},
         "hq_public_key": authority.hq_public_key_pem,
         "hq_url": authority.hq_url,
+        "config": authority.store_config(store),
     }
 
 
+STORE_SECTIONS = ("kiosk", "payment", "alipay", "wechatpay", "receipt", "weighed", "attendant")
 QR_PREFIX = "KIOSKPAIR1:"  # a provisioning QR's text starts so (the kiosk's pairing screen looks for it)
 
 

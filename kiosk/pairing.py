@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from kiosk.config import ENROLL_FILE
+from kiosk.config import ENROLL_FILE, ConfigError, from_dict
 from kiosk.services.hq_http import HqHttp, HqUnreachable
 from kiosk.signing import canonical, load_public_key
 
@@ -202,6 +202,13 @@ class Pairing:
             raise PairingRefused(f"malformed answer ({type(exc).__name__}: {exc})") from None
         if cert.public_key() != self.key().public_key():
             raise PairingRefused("the certificate is not for this kiosk's key")
+        settings = answer.get("config") or {}
+        if not isinstance(settings, dict) or any(not isinstance(v, dict) for v in settings.values()):
+            raise PairingRefused("head office's store settings are not sections of a config")
+        try:  # the kiosk's own rules on every key, before anything is written
+            from_dict({s: dict(v) for s, v in settings.items()})
+        except ConfigError as exc:
+            raise PairingRefused(f"head office's store settings: {exc}") from None
         for name, value, pattern in (
             ("store_id", store, _ID),
             ("kiosk_id", kiosk, _ID),
@@ -217,11 +224,21 @@ class Pairing:
         if answer.get("hq_public_key"):
             write_whole(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
             hq_key = str((self.dir / HQ_KEY_FILE).resolve())
-        self._write_paired(store, kiosk, prefix, {"host": host, "port": port}, str(answer.get("hq_url") or ""), hq_key)
+        self._write_paired(store, kiosk, prefix, {"host": host, "port": port}, str(answer.get("hq_url") or ""), hq_key,
+                           settings=settings)  # fmt: skip
         log.info("paired with head office as %s/%s (orders %s-…)", store, kiosk, prefix)
 
-    def _write_paired(self, store: str, kiosk: str, prefix: str, broker: dict[str, Any], hq_url: str, hq_key: str,
-                      enroll: dict[str, str] | None = None) -> None:  # fmt: skip
+    def _write_paired(
+        self,
+        store: str,
+        kiosk: str,
+        prefix: str,
+        broker: dict[str, Any],
+        hq_url: str,
+        hq_key: str,
+        enroll: dict[str, str] | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         """paired.toml (and, for a QR, the token its certificate is to be asked with), written last."""
         self.dir.mkdir(parents=True, exist_ok=True)
         mqtt: dict[str, Any] = {
@@ -243,10 +260,14 @@ class Pairing:
             f"store_id = {json.dumps(store)}",
             f"kiosk_id = {json.dumps(kiosk)}",
             f"order_prefix = {json.dumps(prefix)}",
+            *(f"{k} = {_toml(v)}" for k, v in (settings or {}).get("kiosk", {}).items()),
             "",
             "[mqtt]",
             *(f"{k} = {json.dumps(v)}" for k, v in mqtt.items()),
         ]
+        for section, values in (settings or {}).items():  # the store's settings from head office
+            if section != "kiosk":
+                lines += ["", f"[{section}]", *(f"{k} = {_toml(v)}" for k, v in values.items())]
         if enroll is not None:
             write_whole(self.dir / ENROLL_FILE, json.dumps({**enroll, "serial": self.state.serial}).encode(), 0o600)
         write_whole(self.dir / "paired.toml", ("\n".join(lines) + "\n").encode("utf-8"), 0o644)
@@ -307,6 +328,13 @@ class Pairing:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set() and not self.step():
             stop.wait(self.poll_s)
+
+
+def _toml(value: Any) -> str:
+    """A TOML value: JSON's strings, numbers and booleans are TOML's; a table (one text per language) inline."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def write_whole(path: Path, data: bytes, mode: int) -> None:

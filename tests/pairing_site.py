@@ -68,6 +68,11 @@ class PairingSite:
         )
         self.broker = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)  # fmt: skip
+        (hq / "stores").mkdir()
+        (hq / "stores" / "s001.toml").write_text(  # what head office gives store s001's kiosks at pairing
+            '[kiosk]\ndefault_language = "en"\n[payment]\nrequest_timeout_s = 8.0\n'
+            '[receipt]\nstore_name = { zh_CN = "静安店", en = "Jing\'an Store" }\nfooter = "谢谢惠顾"\n'
+        )
         url = f"sqlite:///{hq / 'hq.sqlite'}"
         self.hq_toml = write_config(
             hq / "hq.toml",
@@ -76,7 +81,7 @@ class PairingSite:
                 "commands": {"private_key_file": str(hq / "command.key")},
                 "http": {"port": self.http},
                 "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
-                            "broker_host": "127.0.0.1", "broker_port": tls},
+                            "broker_host": "127.0.0.1", "broker_port": tls, "store_config_dir": str(hq / "stores")},
             },
         )  # fmt: skip
         # head office's service (ingest, commands) as its own process reads the broker's plain listener
@@ -88,7 +93,7 @@ class PairingSite:
                 "commands": {"private_key_file": str(hq / "command.key"), "releases_dir": str(hq / "releases")},
                 "http": {"enabled": False, "port": self.http},  # the address head office gives the kiosks
                 "pairing": {"ca_cert_file": str(hq / "kiosk-ca.pem"), "ca_key_file": str(hq / "kiosk-ca.key"),
-                            "broker_host": "127.0.0.1", "broker_port": tls},
+                            "broker_host": "127.0.0.1", "broker_port": tls, "store_config_dir": str(hq / "stores")},
             },
         )  # fmt: skip
         self.service: subprocess.Popen | None = None

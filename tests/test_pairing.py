@@ -90,6 +90,26 @@ def test_a_code_pairs_one_kiosk_once_with_a_certificate_for_its_own_key(hq_engin
     assert "PRIVATE KEY" not in stored and "ABCD2345" not in stored  # the code only as its hash
 
 
+def test_a_stores_settings_go_with_pairing_but_never_a_key_or_the_identity(tmp_path, hq_engine, authority):
+    import dataclasses
+
+    stores = tmp_path / "stores"
+    stores.mkdir()
+    given = dataclasses.replace(authority, store_config_dir=str(stores))
+    (stores / "s001.toml").write_text('[payment]\ngateway = "alipay"\n[alipay]\napp_id = "2021000000000001"\n'
+                                      'app_private_key_file = "/etc/kiosk/alipay-app.key"\n')  # fmt: skip
+    assert given.store_config("s001")["alipay"]["app_private_key_file"] == "/etc/kiosk/alipay-app.key"
+    assert given.store_config("s404") == {}  # no file: nothing given
+    for bad, why in (
+        ('[mqtt]\nhost = "evil.example"\n', r"\[mqtt\] is not given at pairing"),
+        ('[kiosk]\nstore_id = "s999"\n', "kiosk.store_id is the kiosk's own"),
+        ('[alipay]\napp_private_key = "MIIEv..."\n', "keys travel as file names"),
+    ):
+        (stores / "s002.toml").write_text(bad)
+        with pytest.raises(pairing.PairingError, match=why):
+            given.store_config("s002")
+
+
 def test_refusals_name_what_is_wrong_and_change_nothing(hq_engine, authority):
     with pytest.raises(pairing.PairingError, match="^code: "):
         ask(hq_engine, code="ABCD1234")  # 1 is not in the alphabet: a look-alike of I
@@ -190,6 +210,11 @@ def test_a_blank_kiosk_shows_a_code_is_paired_by_a_technician_and_sells_under_it
         office.close()
     paired = (data / "paired.toml").read_text()
     assert 'store_id = "s001"' in paired and 'order_prefix = "K07"' in paired
+    from kiosk.config import load
+
+    cfg = load(str(pairing_site.kiosk_config("kiosk")[0]))  # the store's settings from head office, read over the file
+    assert cfg.kiosk.store_id == "s001" and cfg.kiosk.default_language == "en" and cfg.payment.request_timeout_s == 8
+    assert cfg.receipt.store_name.texts == {"zh_CN": "静安店", "en": "Jing'an Store"} and cfg.receipt.footer == "谢谢惠顾"
 
 
 # -- the kiosk's side ----------------------------------------------------------------------------------------------
@@ -253,6 +278,10 @@ def test_an_answer_not_for_this_kiosks_key_is_refused(tmp_path, authority):
         p.install(answer)
     with pytest.raises(PairingRefused, match="malformed answer"):
         p.install({**answer, "broker": "nowhere"})
+    mine = pairing.sign(authority, x509.load_pem_x509_csr(csr_for(p.key()).encode()), "s001-kiosk-09", "pi-3",
+                        time.time()).public_bytes(serialization.Encoding.PEM).decode()  # fmt: skip
+    with pytest.raises(PairingRefused, match="store settings: payment.gateway: 'bitcoin' is not allowed"):
+        p.install({**answer, "certificate": mine, "config": {"payment": {"gateway": "bitcoin"}}})
     assert not (tmp_path / "k" / "paired.toml").exists()  # nothing written
 
 
