@@ -167,23 +167,74 @@ def check_mqtt(cfg: Config) -> str:
     return f"{m.host}:{m.port} accepted the connection"
 
 
-def check_display(cfg: Config) -> str:
-    """The screen: opened as the kiosk opens it, a test pattern drawn (colour bars, a white frame)."""
+def _screen(cfg: Config):
     import pygame
 
     pygame.display.init()
-    try:
-        surface = pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if cfg.display.fullscreen else 0)
-        w, h = surface.get_size()
-        bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0), (0, 0, 255)]
-        for i, colour in enumerate(bars):
-            surface.fill(colour, (i * w // len(bars), 0, w // len(bars) + 1, h))
-        pygame.draw.rect(surface, (255, 255, 255), (0, 0, w, h), 4)
+    pygame.font.init()
+    pygame.display.set_caption("Kiosk self-test")
+    return pygame.display.set_mode(cfg.screen_size, pygame.FULLSCREEN if cfg.display.fullscreen else 0)
+
+
+def _say(surface, cfg: Config, lines: list[tuple[str, tuple[int, int, int]]], size: int = 28) -> None:
+    import pygame
+
+    from kiosk.fonts import find_cjk_font
+
+    font = pygame.font.Font(find_cjk_font(cfg.display.font), size)
+    y = 16
+    for text, colour in lines:
+        surface.blit(font.render(text, True, colour), (16, y))
+        y += font.get_linesize()
+
+
+def check_display(cfg: Config, touch_wait: float = 0.0) -> str:
+    """The screen: opened as the kiosk opens it, a test pattern drawn (colour bars, a white frame); with
+    `touch_wait`, a touch within that many seconds."""
+    import pygame
+
+    surface = _screen(cfg)
+    w, h = surface.get_size()
+    bars = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0), (255, 0, 255), (255, 0, 0), (0, 0, 255)]
+    for i, colour in enumerate(bars):
+        surface.fill(colour, (i * w // len(bars), 0, w // len(bars) + 1, h))
+    pygame.draw.rect(surface, (255, 255, 255), (0, 0, w, h), 4)
+    shown = f"{pygame.display.get_driver()} {w}x{h}: colour bars shown"
+    if not touch_wait:
         pygame.display.flip()
         time.sleep(1.0)
-        return f"{pygame.display.get_driver()} {w}x{h}: colour bars shown"
-    finally:
-        pygame.display.quit()
+        return shown
+    surface.fill((0, 0, 0), (0, 0, w, 100))
+    _say(surface, cfg, [("请触摸屏幕 / Touch the screen", (255, 255, 255))], 36)
+    pygame.display.flip()
+    pygame.event.clear()
+    end = time.monotonic() + touch_wait
+    while time.monotonic() < end:
+        for event in pygame.event.get():
+            if event.type in (pygame.MOUSEBUTTONUP, pygame.FINGERUP):
+                where = event.pos if event.type == pygame.MOUSEBUTTONUP else (int(event.x * w), int(event.y * h))
+                return f"{shown}; touched at {where[0]},{where[1]}"
+        time.sleep(0.02)
+    raise OSError(f"{shown}, but no touch within {touch_wait:.0f} s")
+
+
+def show_results(cfg: Config, lines: dict[str, tuple[str, str]], seconds: float, png: str = "") -> str:
+    """The results on the kiosk's own screen, for the technician standing at it."""
+    import pygame
+
+    surface = _screen(cfg)
+    surface.fill((0, 0, 0))
+    colour = {"PASS": (110, 240, 170), "FAIL": (255, 120, 110), "SKIP": (215, 215, 215)}
+    ok = all(verdict != "FAIL" for verdict, _ in lines.values())
+    rows = [("自检 SELF-TEST: " + ("全部通过 ALL PASSED" if ok else "未通过 FAILED"), (255, 255, 255))]
+    rows += [(f"{verdict}  {name:<8} {message[:60]}", colour[verdict]) for name, (verdict, message) in lines.items()]
+    _say(surface, cfg, rows, 24)
+    pygame.display.flip()
+    if png:
+        pygame.image.save(surface, png)
+    time.sleep(seconds)
+    pygame.display.quit()
+    return f"shown on the screen for {seconds:g} s"
 
 
 def check_gateway(cfg: Config) -> str:
@@ -250,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config")
     ap.add_argument("--print-test-page", action="store_true", help="print a test page, and the results after")
     ap.add_argument("--scan-wait", type=float, default=0.0, help="seconds to wait for a scan (0: only open it)")
+    ap.add_argument("--touch-wait", type=float, default=0.0, help="seconds to wait for a touch (0: no touch asked)")
+    ap.add_argument("--show-s", type=float, default=10.0, help="how long the results stay on the kiosk's screen")
+    ap.add_argument("--results-png", default="", help=argparse.SUPPRESS)  # the results screen saved (tests, docs)
     args = ap.parse_args(argv)
     try:
         cfg = load(args.config)
@@ -260,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     checks: list[tuple[str, Callable[[], str]]] = [
         ("storage", lambda: check_storage(cfg)),
         ("font", lambda: check_font(cfg)),
-        ("display", lambda: check_display(cfg)),
+        ("display", lambda: check_display(cfg, args.touch_wait)),
         ("scanner", lambda: check_scanner(cfg, args.scan_wait)),
         ("camera", lambda: check_camera(cfg)),
         ("printer", lambda: check_printer(cfg, args.print_test_page)),
@@ -292,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"     paper    {print_results(cfg, lines)}")
         except Exception as exc:  # noqa: BLE001 - the printer check has passed: say what went wrong now
             print(f"     paper    the results could not be printed: {exc}")
+    if results.get("display", {}).get("ok") and (args.show_s or args.results_png):
+        try:
+            print(f"     screen   {show_results(cfg, lines, args.show_s, args.results_png)}")
+        except Exception as exc:  # noqa: BLE001 - the display check has passed: say what went wrong now
+            print(f"     screen   the results could not be shown: {exc}")
     try:
         print(f"     report   {report(cfg, results)}")
     except Exception as exc:  # noqa: BLE001 - the storage check has said why already
