@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import logging
 import os
 import queue
@@ -26,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -304,6 +306,7 @@ class MqttLink:
             "settings": self.settings(),
         }
         client.publish(self.prefix + "birth", self._direct("birth", birth), qos=1)
+        self._mark_birth()
         self._prune()
         inflight: dict[int, int] = {}  # mid -> outbox seq
         last_seq = 0
@@ -341,6 +344,17 @@ class MqttLink:
         sent = self._handle_incoming(inflight)
         if sent:
             self._mark_sent(sent)
+
+    def _mark_birth(self) -> None:
+        """data_dir/link.json: when this kiosk last said `birth` to head office (the root updater keeps a release
+        only if a kiosk that was connected before connects on it too: provisioning/update.py)."""
+        path = Path(self.cfg.kiosk.data_dir) / "link.json"
+        try:
+            tmp = path.with_name("link.json.tmp")
+            tmp.write_text(json.dumps({"birth_at": time.time(), "firmware": kiosk.__version__}))
+            tmp.replace(path)
+        except OSError as exc:  # a full disk: the link goes on
+            log.warning("mqtt: cannot note the birth in %s (%s)", path, exc)
 
     def _prune(self) -> None:
         """Acknowledged messages older than outbox_retention_days leave the outbox (at each connect)."""

@@ -8,7 +8,8 @@ against its manifest (size, sha256) and the manifest's signature against head of
 outside it, no links out, no devices: tarfile's "data" filter), gives it a virtualenv (offline from the bundle's
 `wheels/` when it has them), switches /opt/kiosk/current to it with one rename and restarts the kiosk.  The kiosk
 must say READY=1 within --ready-s (its first frame; `systemctl restart` of a Type=notify unit waits for exactly
-that): otherwise `current` goes back to the release before and that one is restarted.  The outcome is written
+that) and, if it had reached head office before (data_dir/link.json, written at each `birth`), say `birth` again
+within --birth-s: otherwise `current` goes back to the release before and that one is restarted.  The outcome is written
 to /var/lib/kiosk/update/result.json, which the kiosk reports to head office.  Three releases are kept.
 
 With --root DIR (tests, a bench) the same happens inside DIR, and "restart" starts the release's kiosk as a
@@ -32,6 +33,7 @@ import tarfile
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,15 +118,38 @@ def give_virtualenv(release: Path, existing: str) -> None:
         subprocess.run(["make", "-C", str(release), "deps"], check=True)
 
 
-def comes_up(root: Path, ready_s: float) -> tuple[bool, str]:
-    """Restart the kiosk on `current`; True once it says READY=1 within ready_s."""
+def last_birth(root: Path) -> float:
+    """When the kiosk last said `birth` to head office (data_dir/link.json, kiosk/telemetry.py); 0: never."""
+    try:
+        return float(json.loads((root / "var/lib/kiosk/link.json").read_text())["birth_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
+
+
+def wait_birth(root: Path, after: float, birth_s: float, alive: Callable[[], bool] = lambda: True) -> bool:
+    end = time.monotonic() + birth_s
+    while time.monotonic() < end and alive():
+        if last_birth(root) > after:
+            return True
+        time.sleep(0.2)
+    return last_birth(root) > after
+
+
+def comes_up(root: Path, ready_s: float, birth_s: float = 0.0) -> tuple[bool, str]:
+    """Restart the kiosk on `current`; True once it says READY=1 within ready_s, and (birth_s > 0) its `birth`
+    to head office within birth_s after that."""
+    started = time.time()
     if root == Path("/"):
         try:
             run = subprocess.run(["systemctl", "restart", "kiosk.service"], capture_output=True, text=True,
                                  timeout=ready_s)  # fmt: skip
         except subprocess.TimeoutExpired:
             return False, f"no READY=1 within {ready_s:.0f} s"
-        return run.returncode == 0, run.stderr.strip()[:300] or "ready"
+        if run.returncode != 0:
+            return False, run.stderr.strip()[:300] or "the kiosk did not start"
+        if birth_s and not wait_birth(root, started, birth_s):
+            return False, f"ready, but no birth to head office within {birth_s:.0f} s"
+        return True, "ready"
     current = root / "opt/kiosk/current"
     with tempfile.TemporaryDirectory() as tmp, socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         address = str(Path(tmp) / "notify")
@@ -140,6 +165,8 @@ def comes_up(root: Path, ready_s: float) -> tuple[bool, str]:
             while time.monotonic() < end:
                 try:
                     if b"READY=1" in sock.recv(4096):
+                        if birth_s and not wait_birth(root, started, birth_s, lambda: proc.poll() is None):
+                            return False, f"ready, but no birth to head office within {birth_s:.0f} s"
                         return True, "ready"
                 except TimeoutError:
                     pass
@@ -157,8 +184,10 @@ def comes_up(root: Path, ready_s: float) -> tuple[bool, str]:
 
 
 def apply(bundle: Path, sidecar: Path, root: Path = Path("/"), hq_key: Path | None = None, ready_s: float = 90.0,
-          venv: str = "") -> dict[str, Any]:  # fmt: skip
-    """Install, switch, restart; back to the release before if the kiosk does not come up.  The outcome."""
+          venv: str = "", birth_s: float = 120.0) -> dict[str, Any]:  # fmt: skip
+    """Install, switch, restart; back to the release before if the kiosk does not come up: READY=1 within
+    ready_s and, for a kiosk that had reached head office before (data_dir/link.json), its birth within birth_s.
+    The outcome."""
     manifest = verify(bundle, sidecar, hq_key or hq_key_path(root))
     version = manifest["version"]
     releases = root / "opt/kiosk/releases"
@@ -168,13 +197,14 @@ def apply(bundle: Path, sidecar: Path, root: Path = Path("/"), hq_key: Path | No
         raise UpdateError(f"{version} is the release running")
     release = unpack(bundle, releases, version)
     give_virtualenv(release, venv)
+    birth = birth_s if last_birth(root) else 0.0  # a kiosk that never reached head office is not held to it
     switch(root, version)
-    ok, why = comes_up(root, ready_s)
+    ok, why = comes_up(root, ready_s, birth)
     outcome = {"version": version, "previous": before, "outcome": "installed" if ok else "rolled_back",
                "reason": why, "at": time.time()}  # fmt: skip
     if not ok and before:
         switch(root, before)
-        back, why_back = comes_up(root, ready_s)
+        back, why_back = comes_up(root, ready_s, birth)
         outcome["previous_up"] = back
         if not back:
             outcome["reason"] += f"; the release before did not come up either: {why_back}"
@@ -187,7 +217,8 @@ def apply(bundle: Path, sidecar: Path, root: Path = Path("/"), hq_key: Path | No
     return outcome
 
 
-def apply_request(root: Path = Path("/"), ready_s: float = 90.0, venv: str = "") -> dict[str, Any] | None:
+def apply_request(root: Path = Path("/"), ready_s: float = 90.0, venv: str = "",
+                  birth_s: float = 120.0) -> dict[str, Any] | None:  # fmt: skip
     """What kiosk-update.service runs when the kiosk asks (/var/lib/kiosk/update/request.json, written between
     shoppers): the request is taken first (so it is not run twice), its files looked for only in that folder, and
     everything checked again: the kiosk's user wrote them."""
@@ -202,7 +233,7 @@ def apply_request(root: Path = Path("/"), ready_s: float = 90.0, venv: str = "")
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UpdateError(f"the kiosk's request cannot be read ({exc})") from None
-    return apply(bundle, sidecar, root, ready_s=ready_s, venv=venv)
+    return apply(bundle, sidecar, root, ready_s=ready_s, venv=venv, birth_s=birth_s)
 
 
 def _prune(releases: Path, keep: set[str]) -> None:
@@ -221,17 +252,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--root", default="/")
     ap.add_argument("--hq-key", default="", help="head office's command key (default: the kiosk's)")
     ap.add_argument("--ready-s", type=float, default=90.0, help="how long the kiosk has to come up (default 90)")
+    ap.add_argument("--birth-s", type=float, default=120.0,
+                    help="then how long to reach head office, if it had before (default 120)")  # fmt: skip
     ap.add_argument("--venv", default="", help="use this virtualenv for the release instead of making one")
     args = ap.parse_args(argv)
     try:
         if args.action == "apply-request":
-            done = apply_request(Path(args.root), args.ready_s, args.venv)
+            done = apply_request(Path(args.root), args.ready_s, args.venv, args.birth_s)
             if done is None:
                 print("no request from the kiosk")
                 return 0
         else:
             done = apply(Path(args.bundle), Path(args.sidecar), Path(args.root),
-                         Path(args.hq_key) if args.hq_key else None, args.ready_s, args.venv)  # fmt: skip
+                         Path(args.hq_key) if args.hq_key else None, args.ready_s, args.venv, args.birth_s)  # fmt: skip
     except UpdateError as exc:
         print(f"update refused: {exc}", file=sys.stderr)
         return 2

@@ -199,3 +199,36 @@ def test_head_office_alerts_on_a_rolled_back_update_a_failed_selftest_and_a_refu
     ingest.store_batch(outbox(kiosk_store))  # what was stored already is a duplicate: nothing doubles
     found = open_alerts()
     assert "update_failed" not in found and "selftest_failed" not in found and "cert_rotation_failed" in found
+
+
+def test_a_release_that_comes_up_but_never_reaches_head_office_is_rolled_back(tmp_path, pi):
+    """A kiosk that was connected before the update must say `birth` again on the new release (its READY=1 alone
+    is not enough: a release that cannot reach head office would sell blind)."""
+    from tests.loopback import Mosquitto
+
+    root, key, pub = pi
+    broker = Mosquitto(tmp_path).start()
+    try:
+        write_config(
+            root / "etc/kiosk/kiosk.toml",
+            {
+                "kiosk": {"data_dir": str(root / "var/lib/kiosk")},
+                "gpio": {"pin_factory": "mock"},
+                "mqtt": {"port": broker.port, "retry_s": 0.2},
+                "simulator": {"panel": False},
+            },
+        )
+        assert update.comes_up(root, 60, birth_s=30) == (True, "ready")  # the running release reaches head office
+        assert update.last_birth(root) > 0
+        deaf = tmp_path / "deaf-src"
+        shutil.copytree(install.SRC, deaf, ignore=install.IGNORE)
+        link = deaf / "kiosk/telemetry.py"
+        link.write_text(
+            link.read_text().replace("client.connect(self.m.host, self.m.port,", "client.connect(self.m.host, 1,")
+        )
+        bundle, sidecar = release.build(tmp_path / "out", key, src=deaf, version="6.0.0-deaf")
+        done = update.apply(bundle, sidecar, root, pub, ready_s=60, venv=sys.prefix, birth_s=8)
+        assert done["outcome"] == "rolled_back" and done["reason"] == "ready, but no birth to head office within 8 s"
+        assert done["previous_up"] is True and current(root) != "6.0.0-deaf"
+    finally:
+        broker.stop()
