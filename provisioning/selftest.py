@@ -3,7 +3,8 @@
 One line per check, PASS / FAIL / SKIP with what was found, so a technician
 can fix the wiring and run it again; every check runs even after one fails.
 Exit 0 when nothing failed.  Lights and buzzer are exercised so the technician
-can see and hear them; the gateway is asked about a trade that does not exist
+can see and hear them; head office must acknowledge a probe message sent with
+the kiosk's identity; the gateway is asked about a trade that does not exist
 (nothing is charged); the clock and the MQTT certificate's days are checked.
 The results go into the kiosk's outbox: head office gets them (an `events`
 message `selftest`) when the kiosk runs.  `kiosk-selftest` (installed by
@@ -137,34 +138,66 @@ def check_gpio(cfg: Config) -> str:
     return f"pin factory {sig.factory}; lights cycled, buzzer beeped; help button {pressed}"
 
 
-def check_mqtt(cfg: Config) -> str:
+def check_mqtt(cfg: Config, ack_s: float = 10.0) -> str:
+    """The broker takes the kiosk's identity, and head office hears it: a message (an `events` `selftest_probe`)
+    is acknowledged by head office's signed `ack` within ack_s."""
+    import json
     import threading
+    import uuid
 
     import paho.mqtt.client as mqtt
 
-    m = cfg.mqtt
+    from kiosk import messages
+    from kiosk.signing import Refused, Verifier, load_public_key
+    from kiosk.store import open_store
+
+    m, ids = cfg.mqtt, cfg.kiosk
     if not m.enabled:
         raise Skip("disabled")
-    done = threading.Event()
+    prefix = f"kiosk/v1/{ids.store_id}/{ids.kiosk_id}/"
+    msg_id = f"{ids.store_id}:{ids.kiosk_id}:{open_store(cfg).installation}:events:selftest-{uuid.uuid4().hex}"
+    verifier = Verifier(load_public_key(m.hq_public_key_file), ids.store_id, ids.kiosk_id, m.command_max_age_s)
+    connected, acked = threading.Event(), threading.Event()
     result: list[str] = []
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{cfg.kiosk.kiosk_id}-selftest")
+
+    def on_message(client, userdata, msg) -> None:
+        try:
+            body = json.loads(msg.payload)
+            if verifier.enabled:
+                verifier.check("ack", body)
+            if msg_id in body["data"]["ids"]:
+                acked.set()
+        except (ValueError, KeyError, TypeError, Refused):
+            pass  # not ours, or not head office's: keep waiting
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{ids.store_id}-{ids.kiosk_id}-selftest")
     if m.tls:
         c.tls_set(ca_certs=m.ca_file, certfile=m.cert_file or None, keyfile=m.key_file or None)
     if m.username:
         pw = Path(m.password_file).read_text().strip() if m.password_file else None
         c.username_pw_set(m.username, pw)
-    c.on_connect = lambda cl, u, f, rc, p: (result.append(str(rc)), done.set())
+    c.on_connect = lambda cl, u, f, rc, p: (result.append(str(rc)), connected.set())
+    c.on_message = on_message
     c.connect(m.host, m.port, keepalive=10)
     c.loop_start()
     try:
-        if not done.wait(5):
+        if not connected.wait(5):
             raise OSError(f"{m.host}:{m.port}: no CONNACK within 5 s")
+        if result[0] != "Success":
+            raise OSError(f"{m.host}:{m.port} refused: {result[0]}")
+        c.subscribe(prefix + "ack", qos=1)  # head office's answer comes on it
+        time.sleep(0.3)
+        probe = messages.envelope(msg_id=msg_id, seq=0, ts=messages.utc_now(), store=ids.store_id, kiosk=ids.kiosk_id,
+                                  type_="events", data={"kind": "selftest_probe"})  # fmt: skip
+        started = time.monotonic()
+        c.publish(prefix + "events", probe, qos=1)
+        if not acked.wait(ack_s):
+            raise OSError(f"{m.host}:{m.port} took the kiosk, but head office did not acknowledge within {ack_s:.0f} s")
+        took = (time.monotonic() - started) * 1000
     finally:
         c.disconnect()
         c.loop_stop()
-    if result[0] != "Success":
-        raise OSError(f"{m.host}:{m.port} refused: {result[0]}")
-    return f"{m.host}:{m.port} accepted the connection"
+    return f"{m.host}:{m.port} took the kiosk; head office acknowledged in {took:.0f} ms"
 
 
 def _screen(cfg: Config):

@@ -180,13 +180,17 @@ class PairingSite:
             shown = time.monotonic() - t0
             code = (data / "pairing-code").read_text().split()[0]
             t1 = time.monotonic()
-            assert self.pair(code, store, kiosk).returncode == 0
-            assert wait_until(lambda: office.payloads("birth"), 30)
+            typed = self.pair(code, store, kiosk)
+            assert typed.returncode == 0, typed.stdout + typed.stderr + self.logs(name)
+            assert wait_until(lambda: office.payloads("birth"), 30), self.logs(name)
             yield proc, data, office, shown, time.monotonic() - t1
         finally:
             proc.terminate()
             proc.wait(15)
             office.close()
+
+    def logs(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
 
     def time_pairing(self, name: str, store: str, kiosk: str) -> tuple[float, float]:
         """A blank kiosk started: (seconds from its start to its code, seconds from the code typed to its birth)."""

@@ -214,7 +214,9 @@ def test_a_blank_kiosk_shows_a_code_is_paired_by_a_technician_and_sells_under_it
 
     cfg = load(str(pairing_site.kiosk_config("kiosk")[0]))  # the store's settings from head office, read over the file
     assert cfg.kiosk.store_id == "s001" and cfg.kiosk.default_language == "en" and cfg.payment.request_timeout_s == 8
-    assert cfg.receipt.store_name.texts == {"zh_CN": "静安店", "en": "Jing'an Store"} and cfg.receipt.footer == "谢谢惠顾"
+    assert (
+        cfg.receipt.store_name.texts == {"zh_CN": "静安店", "en": "Jing'an Store"} and cfg.receipt.footer == "谢谢惠顾"
+    )
 
 
 # -- the kiosk's side ----------------------------------------------------------------------------------------------

@@ -21,7 +21,14 @@ def run_selftest(config, *args):
 def test_every_device_passes(tmp_path, broker):
     line, cam, printer = SerialLine(), MjpegCamera(), NetworkPrinter()
     cam.show(qr_image("281234567890123451"))
+    hq_sections = {"database": {"url": f"sqlite:///{tmp_path / 'hq.sqlite'}"}, "mqtt": {"port": broker.port},
+                   "http": {"enabled": False}}  # fmt: skip
+    hq_conf = write_config(tmp_path / "hq.toml", hq_sections)
+    hq_log = tmp_path / "hq.log"
+    hq = subprocess.Popen([sys.executable, "-m", "headoffice", "--config", str(hq_conf)], cwd=REPO,
+                          stdout=open(hq_log, "wb"), stderr=subprocess.STDOUT)  # fmt: skip
     try:
+        assert wait_until(lambda: "head office running" in hq_log.read_text(), 30), hq_log.read_text()
         cfg = write_config(
             tmp_path / "k.toml",
             {
@@ -64,6 +71,7 @@ def test_every_device_passes(tmp_path, broker):
         assert events[-1]["kind"] == "selftest" and events[-1]["passed"] is True
         assert events[-1]["checks"]["printer"]["ok"] is True
         assert "QRCODE 281234567890123451" in run.stdout
+        assert "head office acknowledged in" in run.stdout  # the link as the kiosk uses it, end to end
         assert "read '6901234567892'" in run.stdout and "dummy 800x480: colour bars shown" in run.stdout
         assert wait_until(lambda: len(printer.jobs) == 2, 5)  # the test page, then the results on paper
         assert b"{BTEST-kiosk-01" in printer.jobs[0] and printer.jobs[0].endswith(b"\x1dV\x00")
@@ -74,6 +82,8 @@ def test_every_device_passes(tmp_path, broker):
         greens = sum(picture.get_at((x, y))[:3] == (110, 240, 170) for x in range(0, 400, 2) for y in range(0, 480, 2))
         assert greens > 100
     finally:
+        hq.terminate()
+        hq.wait(10)
         line.close()
         cam.close()
         printer.close()
@@ -129,6 +139,9 @@ def test_a_touch_on_the_screen_is_asked_for_and_felt(tmp_path):
     display = f":{free_port() % 1000 + 100}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    from pathlib import Path
+
+    assert wait_until(Path(f"/tmp/.X11-unix/X{display[1:]}").exists, 15)  # the X server is up
     try:
         sections = {"kiosk": {"data_dir": str(tmp_path / "data")}, "gpio": {"pin_factory": "mock"},
                     "mqtt": {"enabled": False}}  # fmt: skip
