@@ -182,7 +182,8 @@ class PairingSite:
             t1 = time.monotonic()
             typed = self.pair(code, store, kiosk)
             assert typed.returncode == 0, typed.stdout + typed.stderr + self.logs(name)
-            assert wait_until(lambda: office.payloads("birth"), 30), self.logs(name)
+            seen = lambda: sorted({t.rsplit("/", 1)[-1] for t, _, _ in office.messages})  # noqa: E731
+            assert wait_until(lambda: office.payloads("birth"), 60), f"head office saw {seen()}\n{self.logs(name)}"
             yield proc, data, office, shown, time.monotonic() - t1
         finally:
             proc.terminate()

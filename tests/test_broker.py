@@ -246,11 +246,15 @@ def test_a_paired_kiosk_logs_in_by_its_certificate_alone_and_keeps_to_its_topics
         # a certificate of another CA: the broker ends the TLS session before any MQTT is read
         context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
         context.load_cert_chain(str(pki / "client.pem"), str(pki / "client.key"))
-        with pytest.raises(ssl.SSLError, match="unknown ca|certificate"):
+        answer = b""
+        try:  # the handshake fails, or the session is ended at once: either way no CONNACK ever comes
             with context.wrap_socket(socket.create_connection(("127.0.0.1", fleet["paired"]), 5),
                                      server_hostname="127.0.0.1") as raw:  # fmt: skip
                 raw.sendall(bytes([0x10, 12, 0, 4]) + b"MQTT" + bytes([4, 2, 0, 30, 0, 0]))  # CONNECT
-                raw.recv(4)
+                answer = raw.recv(4)
+        except OSError:  # ssl.SSLError included: "unknown ca", or EOF in violation of protocol
+            pass
+        assert answer == b""
     finally:
         for c in (hq, kiosk):
             c.loop_stop()
