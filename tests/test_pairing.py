@@ -387,7 +387,7 @@ def serial_of(path) -> int:
     return x509.load_pem_x509_certificate(path.read_bytes()).serial_number
 
 
-def test_head_office_rotates_a_paired_kiosks_certificate_without_a_visit(tmp_path):
+def test_head_office_rotates_a_paired_kiosks_certificate_reads_its_log_and_sends_it_a_release(tmp_path):
     """`python -m headoffice rotate-cert s001/kiosk-07`: the kiosk makes a new key, head office signs it, the
     kiosk reconnects with it (the broker knows it by the same account); a certificate for another key is refused
     and nothing changes."""
@@ -426,6 +426,26 @@ def test_head_office_rotates_a_paired_kiosks_certificate_without_a_visit(tmp_pat
         assert any("rotate-cert: the broker took the new certificate" in line for line in answer["lines"])
         bad = site.headoffice("cmd", "s001/kiosk-07", "logs", '{"lines": 100000}', "--wait", "20")
         assert bad.returncode == 1 and "'lines' must be a whole number from 1 to 500" in bad.stdout
+        # a firmware release (issue 11, tests/test_update.py for the root side): `release-send` keeps the bundle
+        # where the HTTP API serves it; the kiosk downloads and checks it against the signed manifest, keeps it and
+        # (no shopper at it) asks the root updater for it; a manifest signed by another key is refused
+        from provisioning import release
+
+        hq = tmp_path / "hq"
+        bundle, sidecar = release.build(tmp_path / "out", hq / "command.key", version="5.0.0")
+        sent = site.headoffice("release-send", str(bundle), str(sidecar), "s001/kiosk-07", "--wait", "60")
+        assert sent.returncode == 0 and '"staged": true' in sent.stdout, sent.stdout + sent.stderr
+        request = data / "update/request.json"
+        assert wait_until(request.exists, 15)
+        assert json.loads(request.read_text())["version"] == "5.0.0"
+        assert (data / "update/kiosk-5.0.0.tar.gz").read_bytes() == bundle.read_bytes()
+        from headoffice.signing import keygen
+
+        stranger, _ = keygen(str(tmp_path / "stranger"))
+        other, forged = release.build(tmp_path / "stranger-out", stranger, version="5.0.1")
+        refused = site.headoffice("release-send", str(other), str(forged), "s001/kiosk-07", "--wait", "60")
+        assert refused.returncode == 1 and "not signed by head office" in refused.stdout
+        assert not (data / "update/kiosk-5.0.1.tar.gz").exists()
 
 
 def test_a_certificate_the_broker_refuses_is_given_up_for_the_old_one(tmp_path, authority):

@@ -129,31 +129,6 @@ def test_the_root_updater_takes_the_kiosks_request_once_and_only_files_in_its_fo
     assert update.apply_request(root) is None  # nothing asked: nothing done
 
 
-def test_a_kiosk_fetches_a_release_head_office_sends_and_asks_for_it_between_shoppers(tmp_path):
-    """`python -m headoffice release-send`: the paired kiosk downloads the bundle from head office's HTTP API, checks
-    it against the signed manifest, keeps it and (no shopper at it) asks the root updater for it; a manifest signed
-    by another key is refused."""
-    from tests.pairing_site import PairingSite
-
-    with PairingSite(tmp_path) as site, site.paired_kiosk("kiosk", "s001", "kiosk-07") as (_, data, _, _, _):
-        site.start_service()
-        hq = tmp_path / "hq"
-        bundle, sidecar = release.build(tmp_path / "out", hq / "command.key", version="5.0.0")
-        sent = site.headoffice("release-send", str(bundle), str(sidecar), "s001/kiosk-07", "--wait", "60")
-        assert sent.returncode == 0 and '"staged": true' in sent.stdout, sent.stdout + sent.stderr
-        request = data / "update/request.json"
-        from tests.loopback import wait_until
-
-        assert wait_until(request.exists, 15)
-        assert json.loads(request.read_text())["version"] == "5.0.0"
-        assert (data / "update/kiosk-5.0.0.tar.gz").read_bytes() == bundle.read_bytes()
-        stranger, _ = keygen(str(tmp_path / "stranger"))
-        other, forged = release.build(tmp_path / "stranger-out", stranger, version="5.0.1")
-        refused = site.headoffice("release-send", str(other), str(forged), "s001/kiosk-07", "--wait", "60")
-        assert refused.returncode == 1 and "not signed by head office" in refused.stdout
-        assert not (data / "update/kiosk-5.0.1.tar.gz").exists()
-
-
 def test_the_outcome_is_reported_to_head_office_once(tmp_path):
     from kiosk.services.updates import FirmwareUpdates
     from kiosk.store import Identity, Store
