@@ -119,13 +119,23 @@ class Pairing:
                                        serialization.NoEncryption()), 0o600)  # fmt: skip
         return key
 
-    def _ask(self) -> None:
-        key = self.key()
+    def csr_pem(self) -> str:
+        """A certificate signing request for this kiosk's key, naming its serial."""
         csr = (
             x509.CertificateSigningRequestBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, self.state.serial[:64])]))
-            .sign(key, hashes.SHA256())
+            .sign(self.key(), hashes.SHA256())
         )
+        return csr.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def install_certificate(self, cert_pem: str, ca_pem: str) -> None:
+        """The certificate with this kiosk's key in one file (0600: rotate-cert replaces both with one rename),
+        and the broker's CA."""
+        both = cert_pem.strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
+        write_whole(self.dir / CERT_FILE, both, 0o600)
+        write_whole(self.dir / CA_FILE, ca_pem.encode("ascii"), 0o644)
+
+    def _ask(self) -> None:
         code = "".join(secrets.choice(ALPHABET) for _ in range(8))
         secret = secrets.token_urlsafe(32)
         body = {
@@ -133,7 +143,7 @@ class Pairing:
             "serial": self.state.serial,
             "secret": secret,
             "firmware": self.firmware,
-            "csr": csr.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+            "csr": self.csr_pem(),
         }
         answer = self.http.post_json("/api/v1/pairing", body, timeout=10.0)
         if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
@@ -151,7 +161,7 @@ class Pairing:
             f"{self.http.base_url}/api/v1/pairing/{self._rid}", headers={"X-Pairing-Secret": self._secret}
         )
         try:
-            with self.http._open(request, 10.0) as resp:
+            with self.http.open(request, 10.0) as resp:
                 status, raw = resp.status, resp.read(64 * 1024)
         except HqUnreachable as exc:
             if exc.status in (404, 410):  # expired or forgotten: a new code
@@ -216,10 +226,7 @@ class Pairing:
         ):
             if not isinstance(value, str) or not pattern.match(value):
                 raise PairingRefused(f"{name}: {value!r}")
-        # the certificate and its key in one file (0600): head office's rotate-cert replaces both with one rename
-        both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
-        write_whole(self.dir / CERT_FILE, both, 0o600)
-        write_whole(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
+        self.install_certificate(answer["certificate"], ca)
         hq_key = ""
         if answer.get("hq_public_key"):
             write_whole(self.dir / HQ_KEY_FILE, str(answer["hq_public_key"]).encode("ascii"), 0o644)
@@ -367,13 +374,7 @@ class Enrollment:
             ticket = json.loads((self.dir / ENROLL_FILE).read_text())
             pairing = Pairing(ticket["hq_url"], str(self.dir), self.ca_file, serial=ticket.get("serial", ""))
             key = pairing.key()
-            csr = (
-                x509.CertificateSigningRequestBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, pairing.state.serial[:64])]))
-                .sign(key, hashes.SHA256())
-            )
-            body = {"token": ticket["token"], "serial": pairing.state.serial,
-                    "csr": csr.public_bytes(serialization.Encoding.PEM).decode("ascii")}  # fmt: skip
+            body = {"token": ticket["token"], "serial": pairing.state.serial, "csr": pairing.csr_pem()}
             answer = pairing.http.post_json("/api/v1/pairing/enroll", body, timeout=10.0)
             cert = x509.load_pem_x509_certificate(answer["certificate"].encode("ascii"))
             ca = str(answer["broker"]["ca"])
@@ -387,9 +388,7 @@ class Enrollment:
         if cert.public_key() != key.public_key():
             log.error("enrollment: the certificate is not for this kiosk's key; trying again")
             return False
-        both = answer["certificate"].strip().encode("ascii") + b"\n" + (self.dir / KEY_FILE).read_bytes()
-        write_whole(self.dir / CA_FILE, ca.encode("ascii"), 0o644)
-        write_whole(self.dir / CERT_FILE, both, 0o600)
+        pairing.install_certificate(answer["certificate"], ca)
         (self.dir / ENROLL_FILE).unlink(missing_ok=True)
         log.info("enrollment: head office gave this kiosk its certificate (good until %s)", cert.not_valid_after_utc)
         return True

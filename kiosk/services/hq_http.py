@@ -39,7 +39,7 @@ class HqHttp:
         self.ca_file = ca_file  # read at the first request (a kiosk provisioned by QR gets it from head office later)
         self._context: ssl.SSLContext | None = None
 
-    def _open(self, request: urllib.request.Request | str, timeout: float):
+    def open(self, request: urllib.request.Request | str, timeout: float):
         url = request.full_url if isinstance(request, urllib.request.Request) else request
         if not url.startswith(("http://", "https://")):
             raise HqUnreachable(f"not an http(s) address: {url[:80]!r}")
@@ -61,7 +61,7 @@ class HqHttp:
         fails or sends more than announced."""
         for wait in (*retries, None):
             try:
-                with self._open(url, timeout) as resp:
+                with self.open(url, timeout) as resp:
                     data = resp.read(size + 1)
                 if len(data) > size:
                     raise TooLong(f"the download is longer than the {size} bytes announced")
@@ -84,7 +84,7 @@ class HqHttp:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        with self._open(request, timeout) as resp:
+        with self.open(request, timeout) as resp:
             raw = resp.read(64 * 1024)
         try:
             return json.loads(raw)

@@ -51,8 +51,7 @@ class FirmwareUpdates:
         self.post = post
 
     def receive(self, body: dict[str, Any], command_id: str) -> dict[str, Any] | None:
-        self.worker.submit("update", str(body.get("manifest", {}).get("version", "")) if isinstance(
-            body.get("manifest"), dict) else "", self._fetch, body, command_id)  # fmt: skip
+        self.worker.submit("update", command_id, self._fetch, body, command_id)
         return None  # answered on cmd-result once fetched and checked
 
     def _fetch(self, body: dict[str, Any], command_id: str) -> None:
