@@ -4,7 +4,7 @@ broken down by tax class).  Plain Python, no I/O."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kiosk.catalog import TAX_RATES_BP, Product
 from kiosk.money import tax_breakdown
@@ -81,6 +81,15 @@ class Cart:
             there.qty = min(MAX_QTY, there.qty + line.qty)
         else:
             self.lines.insert(min(index, len(self.lines)), CartLine(line.product, line.qty))
+
+    def reprice(self, sku: str, price: int) -> int | None:
+        """The line's unit price becomes `price` (an attendant's override); returns the price it had, or None."""
+        line = self._find(sku)
+        if line is None:
+            return None
+        was = line.product.price
+        line.product = replace(line.product, price=price)
+        return was
 
     def line(self, sku: str) -> CartLine | None:
         return self._find(sku)

@@ -82,7 +82,7 @@ def gtin14(code: str, symbology: str = "") -> str | None:
     return code.zfill(14)
 
 
-# sku, EAN-13, Chinese name, English name, price (fen), tax class
+# sku, EAN-13, Chinese name, English name, price (fen), tax class[, unit, age-restricted]
 DEMO_PRODUCTS: list[Product] = [
     Product(*row)
     for row in [
@@ -103,7 +103,7 @@ DEMO_PRODUCTS: list[Product] = [
         ("P015", "6901234000153", "苹果 1kg", "Apples 1kg", 1590, "reduced"),
         ("P016", "6901234000160", "香蕉 1kg", "Bananas 1kg", 890, "reduced"),
         ("P017", "6901234000177", "咖啡 罐装", "Canned coffee", 680, "standard"),
-        ("P018", "6901234000184", "啤酒 500ml", "Beer 500ml", 800, "standard"),
+        ("P018", "6901234000184", "啤酒 500ml", "Beer 500ml", 800, "standard", "piece", True),  # age-restricted
         ("P019", "6901234000191", "纸巾 10包", "Tissues x10", 1490, "standard"),
         ("P020", "6901234000207", "牙膏", "Toothpaste", 1890, "standard"),
         ("P021", "6901234000214", "洗发水", "Shampoo", 3990, "standard"),

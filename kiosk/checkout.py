@@ -60,7 +60,7 @@ class CartChange:
     counts every change (so the screen knows when to bring the changed line back into view)."""
 
     sku: str
-    kind: str  # added / more / fewer / removed / put_back
+    kind: str  # added / more / fewer / removed / put_back / repriced
     seq: int
 
 
@@ -108,6 +108,21 @@ class CallHelp:
 
 
 @dataclass(frozen=True)
+class AgeCheckNeeded:
+    """An age-restricted item is in the cart: staff must approve before the shopper pays (light, buzzer, report)."""
+
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StaffChange:
+    """An attendant changed the cart (void, price override, age check): recorded and reported for the audit."""
+
+    kind: str  # line_voided / price_override / age_check_approved / age_check_declined
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class PrintReceipt:
     """The sale was paid and recorded: print its receipt for the shopper."""
 
@@ -133,8 +148,19 @@ class CollectOnlineOrder:
 
 
 Effect = (
-    Beep | StartPayment | StartQrPayment | CancelPayment | CallHelp | PrintReceipt | NoPaperReceipt | CollectOnlineOrder
+    Beep
+    | StartPayment
+    | StartQrPayment
+    | CancelPayment
+    | CallHelp
+    | AgeCheckNeeded
+    | StaffChange
+    | PrintReceipt
+    | NoPaperReceipt
+    | CollectOnlineOrder
 )
+
+PRICE_REASONS = ("damaged", "shelf_price", "manager_discount")  # why an attendant may change a price
 
 
 # --- the state machine --------------------------------------------------------
@@ -154,8 +180,10 @@ class Checkout:
         accepted: frozenset[str] = frozenset({"alipay", "wechat", "unionpay", "emvco"}),
         used_codes: CodeMemory | None = None,
         layouts: Mapping[str, Layout] | None = None,
+        removals_need_staff: bool = False,
     ) -> None:
         self.catalog = catalog
+        self.removals_need_staff = removals_need_staff  # − and × call staff instead (stores fighting shrink)
         self.layouts = dict(layouts or {})  # scale labels: prefix -> layout (kiosk.weighed)
         self.accepted = accepted  # the wallets the payment gateway takes
         self.idle_timeout_s = idle_timeout_s
@@ -184,6 +212,7 @@ class Checkout:
         self.confirming_start_over = False  # "Remove all items?" is asked
         self.paper_receipt = True  # False: the shopper chose the e-receipt only (this visit)
         self.high_contrast = False  # the shopper's choice of colours (this visit)
+        self.age_approved = False  # staff checked the shopper's age (this visit)
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -210,6 +239,21 @@ class Checkout:
             return None
         left = self.idle_timeout_s - (now - self.last_activity)
         return max(0, int(left + 0.999)) if left <= COUNTDOWN_S else None
+
+    @property
+    def age_check_needed(self) -> bool:
+        """An age-restricted item is in the cart and staff have not approved yet: no payment until they do."""
+        return not self.age_approved and any(ln.product.age_restricted for ln in self.cart.lines)
+
+    def _restricted_skus(self) -> tuple[str, ...]:
+        return tuple(ln.product.key for ln in self.cart.lines if ln.product.age_restricted)
+
+    def _age_gate(self) -> list[Effect] | None:
+        """Refuse to start paying while the age check waits (the wallet code is not used up)."""
+        if not self.age_check_needed:
+            return None
+        self.notice = Notice("age_check_needed", error=True)
+        return [Beep("error")]
 
     def can_undo(self, now: float) -> bool:
         return self.removal is not None and now < self.removal.until and self.phase is Phase.CART
@@ -260,6 +304,9 @@ class Checkout:
         line = self.cart.line(product.key)
         qty = line.qty if line is not None else 1
         self._changed(product.key, "added" if qty == 1 else "more")
+        if product.age_restricted and not self.age_approved:
+            self.notice = Notice("age_restricted_added", params={"item": product, "amount": product.price})
+            return [Beep("ok"), AgeCheckNeeded(self._restricted_skus())] if qty == 1 else [Beep("ok")]
         self.notice = Notice("added", params={"sku": product.key, "item": product, "amount": product.price})
         return [Beep("ok")]
 
@@ -270,6 +317,9 @@ class Checkout:
         if not self.cart:
             self.notice = Notice("scan_products_first", error=True)
             return [Beep("error")]
+        gate = self._age_gate()
+        if gate is not None:
+            return gate
         assert scanned.scheme is not None
         if scanned.scheme.value not in self.accepted:  # refused before it is used up: the shopper can switch
             self.notice = Notice("wallet_not_accepted", error=True)
@@ -294,6 +344,9 @@ class Checkout:
     def tap_pay(self, now: float) -> list[Effect]:
         self.last_activity = now
         if self.phase is Phase.CART and self.cart:
+            gate = self._age_gate()
+            if gate is not None:
+                return gate
             self.phase = Phase.PAYMENT
             self.pay_step = PayStep.WAITING_CODE
             self.notice = None
@@ -381,7 +434,7 @@ class Checkout:
         self.online_order = order
         self.phase = Phase.CART
         self.notice = Notice("online_order", params={"order_no": order.order_no, "amount": order.total})
-        return [Beep("ok")]
+        return [Beep("ok"), AgeCheckNeeded(self._restricted_skus())] if self.age_check_needed else [Beep("ok")]
 
     def tap_plus(self, sku: str, now: float) -> list[Effect]:
         self.last_activity = now
@@ -407,6 +460,8 @@ class Checkout:
         line = self.cart.line(sku)
         if self.phase is not Phase.CART or line is None:
             return []
+        if self.removals_need_staff:
+            return self._staff_removes(line)
         if line.qty == 1:
             return self.tap_remove(sku, now)
         self.cart.decrement(sku)
@@ -422,6 +477,9 @@ class Checkout:
         fixed = self._order_is_fixed()
         if fixed is not None:
             return fixed
+        line = self.cart.line(sku)
+        if self.removals_need_staff and line is not None:
+            return self._staff_removes(line)
         removed = self.cart.remove(sku)
         if removed is None:
             return []
@@ -430,6 +488,11 @@ class Checkout:
         self._changed(sku, "removed")
         self.notice = Notice("removed", params={"item": line.product, "amount": line.amount})
         return []  # an empty cart stays on screen while Undo is offered (tick moves on)
+
+    def _staff_removes(self, line: CartLine) -> list[Effect]:
+        """This store lets only staff take a scanned item off: the shopper is told, and staff are called."""
+        self.notice = Notice("removal_needs_staff", params={"item": line.product})
+        return self.open_help(self.last_activity)
 
     def tap_undo(self, now: float) -> list[Effect]:
         """Put the last removed line back where it was."""
@@ -504,6 +567,61 @@ class Checkout:
     def close_help(self, now: float) -> None:
         self.help_open = False
         self.last_activity = now
+
+    # -- the attendant's changes (signed in; the runtime records who) -------------
+    def staff_void(self, sku: str, qty: int, now: float) -> list[Effect]:
+        """Staff take `qty` of the line off (all of it when qty >= the line's): no undo; recorded for the audit."""
+        self.last_activity = now
+        line = self.cart.line(sku)
+        if self.paying or self.phase is not Phase.CART or line is None or qty < 1:
+            return []
+        taken = min(qty, line.qty)
+        product = line.product
+        if taken == line.qty:
+            self.cart.remove(sku)
+        else:
+            line.qty -= taken
+        self._changed(sku, "fewer" if self.cart.line(sku) else "removed")
+        self.removal = None
+        self.notice = Notice("voided", params={"item": product, "qty": taken})
+        data = {"sku": product.sku, "qty": taken, "amount": product.price * taken, "unit_price": product.price}
+        return [StaffChange("line_voided", data)]
+
+    def staff_price(self, sku: str, price: int, reason: str, now: float) -> list[Effect]:
+        """Staff set the line's unit price, giving a reason (PRICE_REASONS); recorded for the audit."""
+        self.last_activity = now
+        line = self.cart.line(sku)
+        if self.paying or self.phase is not Phase.CART or line is None or price < 0 or reason not in PRICE_REASONS:
+            return []
+        was = self.cart.reprice(sku, price)
+        self._changed(sku, "repriced")
+        self.notice = Notice("repriced", params={"item": line.product, "amount": price})
+        data = {"sku": line.product.sku, "qty": line.qty, "from": was, "to": price, "reason": reason}
+        return [StaffChange("price_override", data)]
+
+    def approve_age(self, now: float) -> list[Effect]:
+        """Staff checked the shopper's age: the restricted items may be paid for (this visit)."""
+        self.last_activity = now
+        if not self.age_check_needed:
+            return []
+        skus = self._restricted_skus()
+        self.age_approved = True
+        self.notice = Notice("age_approved")
+        return [StaffChange("age_check_approved", {"skus": list(skus)})]
+
+    def decline_age(self, now: float) -> list[Effect]:
+        """Staff refused the sale of the restricted items: they leave the cart (no undo)."""
+        self.last_activity = now
+        if not self.age_check_needed or self.paying:
+            return []
+        skus = self._restricted_skus()
+        for sku in skus:
+            self.cart.remove(sku)
+        self.removal = None
+        self.notice = Notice("age_declined")
+        if not self.cart:
+            self.phase = Phase.IDLE
+        return [StaffChange("age_check_declined", {"skus": list(skus)})]
 
     # -- what the payment worker reports -------------------------------------
     def payment_progress(self, step: PayStep) -> None:
@@ -584,6 +702,7 @@ class Checkout:
         self.confirming_start_over = False
         self.paper_receipt = True
         self.high_contrast = False
+        self.age_approved = False
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

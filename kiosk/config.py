@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.attendant import parse_badges
 from kiosk.weighed import LayoutError, parse_layouts
 
 
@@ -150,6 +151,8 @@ class AttendantSection:
     max_attempts: int = field(default=3, metadata={"min": 1, "max": 10})
     lockout_s: float = field(default=60.0, metadata={"min": 1})
     session_s: float = field(default=120.0, metadata={"min": 10})
+    badges: str = ""  # staff badges, "id:sha256 id2:sha256" (python -m kiosk.attendant make-badge ID)
+    removals_need_staff: bool = False  # only staff take a scanned item off (− and × call them)
 
 
 @dataclass(frozen=True)
@@ -369,6 +372,10 @@ def _check_cross_field(cfg: Config) -> None:
         r"pbkdf2_sha256\$\d+\$[0-9a-f]+\$[0-9a-f]{64}", cfg.attendant.pin_hash
     ):
         raise ConfigError("attendant.pin_hash: not a PIN hash; make one with: python -m kiosk.attendant hash-pin")
+    try:
+        parse_badges(cfg.attendant.badges)
+    except ValueError as exc:
+        raise ConfigError(f"attendant.badges: {exc}") from None
     try:
         parse_layouts(cfg.weighed.layouts)
     except LayoutError as exc:

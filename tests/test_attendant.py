@@ -129,3 +129,27 @@ def test_a_pin_lockout_survives_a_restart(tmp_path):
         assert again.controller.attendant.message == "locked" and again.controller.attendant.mode.value != "menu"
     finally:
         again.stop()
+
+
+def test_a_badge_is_known_by_its_digest_only_and_a_bad_entry_is_named(tmp_path):
+    import pytest
+
+    from kiosk.attendant import make_badge, parse_badges
+
+    text, entry = make_badge("li-na")
+    assert text.split(":")[2] not in entry  # the config holds no secret
+    a = Attendant("", badges=parse_badges(entry))
+    assert a.enabled and a.badge(text) == "li-na"
+    assert a.badge(text[:-1] + ("A" if text[-1] != "A" else "B")) is None and a.badge("KSTAFF1:li-na") is None
+    with pytest.raises(ConfigError, match="attendant.badges: 'li-na:abc' is not 'staff-id:sha256'"):
+        from_dict({"attendant": {"badges": "li-na:abc"}})
+    out = tmp_path / "b.svg"
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk.attendant", "make-badge", "wang-wei", "--svg", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = run.stdout.strip().splitlines()[-1]
+    assert line.startswith("add to [attendant] badges: wang-wei:") and out.read_text().startswith("<?xml")
+    assert from_dict({"attendant": {"badges": line.split(": ", 1)[1]}}).attendant.badges.startswith("wang-wei:")

@@ -328,3 +328,80 @@ def test_a_shopper_may_choose_no_paper_receipt(co):
     assert co.phase is Phase.RESULT
     co.tap_done(20)
     assert co.paper_receipt and co.phase is Phase.IDLE
+
+
+# --- issue 13: age-restricted items, staff removals, voids and price overrides ---------------------------------
+BEER = "6901234000184"
+
+
+def test_an_age_restricted_item_waits_for_staff_before_any_payment(co):
+    from kiosk.checkout import AgeCheckNeeded, StaffChange
+
+    co.scan(WATER, 1)
+    assert co.scan(BEER, 2) == [Beep("ok"), AgeCheckNeeded(("P018",))]
+    assert co.notice.key == "age_restricted_added" and co.age_check_needed
+    assert co.scan(BEER, 3) == [Beep("ok")]  # a second beer: staff were called already
+    assert co.tap_pay(4) == [Beep("error")] and co.phase is Phase.CART and co.notice.key == "age_check_needed"
+    assert co.scan(ALIPAY, 5) == [Beep("error")] and co.notice.key == "age_check_needed"
+    assert co.approve_age(6) == [StaffChange("age_check_approved", {"skus": ["P018"]})]
+    assert not co.age_check_needed and co.notice.key == "age_approved"
+    co.scan(BEER, 7)
+    assert not co.age_check_needed  # approved for this visit
+    (start,) = co.scan(ALIPAY, 8)  # the code refused before the approval was not used up
+    assert isinstance(start, StartPayment)
+    co.payment_finished(Outcome.PAID, 9, order=an_order("K01-1"))
+    co.tap_done(10)
+    assert co.scan(BEER, 11) == [Beep("ok"), AgeCheckNeeded(("P018",))]  # the next shopper is checked again
+
+
+def test_staff_decline_takes_only_the_restricted_items_off(co):
+    from kiosk.checkout import StaffChange
+
+    co.scan(WATER, 1)
+    co.scan(BEER, 2)
+    assert co.decline_age(3) == [StaffChange("age_check_declined", {"skus": ["P018"]})]
+    assert [ln.product.sku for ln in co.cart.lines] == ["P001"] and not co.age_check_needed
+    assert not co.can_undo(3.5) and co.tap_pay(4) == []  # no undo brings the beer back; paying goes on
+    co.scan(BEER, 5)
+    co.decline_age(6)
+    assert co.phase is Phase.CART
+    co2 = Checkout(CATALOG, now=0)
+    co2.scan(BEER, 1)
+    co2.decline_age(2)
+    assert co2.phase is Phase.IDLE and not co2.cart
+
+
+def test_a_store_fighting_shrink_lets_only_staff_take_items_off(co):
+    from kiosk.checkout import StaffChange
+
+    guarded = Checkout(CATALOG, removals_need_staff=True, now=0)
+    guarded.scan(WATER, 1)
+    guarded.scan(WATER, 2)
+    for tap in (guarded.tap_minus, guarded.tap_remove):
+        assert tap("P001", 3) == [CallHelp(Phase.CART)] and guarded.help_open  # staff are called
+        assert guarded.cart.lines[0].qty == 2 and guarded.notice.key == "removal_needs_staff"
+        guarded.close_help(4)
+    assert guarded.staff_void("P001", 1, 5) == [
+        StaffChange("line_voided", {"sku": "P001", "qty": 1, "amount": 200, "unit_price": 200})
+    ]
+    assert guarded.cart.lines[0].qty == 1 and not guarded.can_undo(5.1)
+    guarded.staff_void("P001", MAX_QTY, 6)
+    assert not guarded.cart and guarded.notice.key == "voided"
+    co.scan(WATER, 1)  # the usual store: the shopper takes it off alone
+    assert co.tap_remove("P001", 2) == [] and not co.cart
+
+
+def test_staff_change_a_price_with_a_reason(co):
+    from kiosk.checkout import StaffChange
+
+    co.scan(MILK, 1)
+    co.scan(MILK, 2)
+    assert co.staff_price("P005", 300, "because", 3) == [] and co.totals().total == 760  # no reason, no change
+    assert co.staff_price("P005", 300, "damaged", 4) == [
+        StaffChange("price_override", {"sku": "P005", "qty": 2, "from": 380, "to": 300, "reason": "damaged"})
+    ]
+    assert co.totals().total == 600 and co.notice.key == "repriced"
+    co.scan(MILK, 5)  # the same line, at the price staff set
+    assert co.totals().total == 900 and len(co.cart.lines) == 1
+    co.tap_pay(6)
+    assert co.staff_price("P005", 100, "damaged", 7) == [] and co.staff_void("P005", 1, 7) == []  # not while paying

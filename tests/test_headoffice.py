@@ -194,6 +194,10 @@ def test_kiosk_state_birth_telemetry_and_alerts_from_its_own_messages(hq_engine,
     kiosk_store.add_event("printer_paper_out", message="paper out")
     kiosk_store.add_event("help_pressed", screen="cart")
     kiosk_store.add_event("disk_low", free_mb=300, warn_mb=512)
+    kiosk_store.add_event("age_check_requested", skus=["P018"])
+    ingest.store_batch(outbox(kiosk_store))
+    assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["age_check", "disk_low", "help", "paper_out"]
+    kiosk_store.add_event("age_check_approved", by="li-na", skus=["P018"])
     ingest.store_batch(outbox(kiosk_store))
     assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["disk_low", "help", "paper_out"]
     ingest.store_batch([direct("status", {"state": "lost"}, ts="2026-11-25T08:05:00.000Z")])

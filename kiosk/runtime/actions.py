@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from kiosk.attendant import Attendant, Mode
+from kiosk.cart import MAX_QTY
 from kiosk.checkout import Checkout, Effect
 from kiosk.runtime.ports import Wiring
 
@@ -20,6 +21,7 @@ class Actions:
     attendant: Attendant
     w: Wiring
     failed: object
+    run_effects: Callable[[list[Effect]], None]
     cart_scroll: tuple[int, int] | None  # (first line shown, the cart change it was chosen at)
 
     def _action_table(self) -> dict[str, Callable[[str, float], list[Effect] | None]]:
@@ -56,6 +58,14 @@ class Actions:
             "reprint_scan": lambda _, now: a.scan_to_reprint(now),
             "refund_scan": lambda _, now: a.scan_to_refund(now),
             "confirm_refund": self._confirm_refund,
+            "approve_age": self._approve_age,
+            "decline_age": lambda _, now: self._staff_change(co.decline_age(now), now),
+            "void_pick": lambda _, now: a.pick(Mode.VOID, now),
+            "void_one": lambda sku, now: co.staff_void(sku, 1, now),
+            "void_line": lambda sku, now: co.staff_void(sku, MAX_QTY, now),
+            "price_pick": lambda _, now: a.pick(Mode.PRICE_PICK, now),
+            "price_for": lambda sku, now: a.price_for(sku, now),
+            "price_reason": self._price_reason,
             "z_report": lambda _, now: self.w.printing.z_report(co.language),
             "test_page": lambda _, now: self.w.printing.test_page(),
             # the simulator's panel
@@ -85,6 +95,30 @@ class Actions:
         if self.attendant.mode is not Mode.PIN:
             self.failed = None  # staff were signed in: they have seen what failed
         self.attendant.leave()
+
+    def _approve_age(self, _: str, now: float) -> list[Effect]:
+        """Staff checked the shopper's age: approved, and staff mode closes so the shopper can pay."""
+        effects = self.checkout.approve_age(now)
+        self.run_effects(effects)  # recorded while the attendant is still signed in (who approved)
+        if effects:
+            self.attendant.leave()
+        return []
+
+    def _staff_change(self, effects: list[Effect], now: float) -> list[Effect]:
+        self.attendant.back_to_menu(now)
+        return effects
+
+    def _price_reason(self, reason: str, now: float) -> list[Effect]:
+        """Staff chose why: the typed price is set on the line, or they are told the amount is not valid."""
+        a = self.attendant
+        price = a.new_price
+        if price is None:
+            a.message = "price_invalid"
+            return []
+        effects = self.checkout.staff_price(a.price_sku, price, reason, now)
+        a.back_to_menu(now)
+        a.message = "repriced" if effects else ""
+        return effects
 
     def _confirm_refund(self, _: str, now: float) -> None:
         """Staff confirmed: refund what they typed (or all that is left) of the scanned order."""

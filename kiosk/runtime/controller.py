@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hardware import MAX_CODE_AGE_S, Paper
-from kiosk.attendant import Attendant, Mode
+from kiosk.attendant import Attendant, Mode, is_badge
 from kiosk.checkout import (
+    AgeCheckNeeded,
     Beep,
     CallHelp,
     CancelPayment,
@@ -29,6 +30,7 @@ from kiosk.checkout import (
     Notice,
     Phase,
     PrintReceipt,
+    StaffChange,
     StartPayment,
     StartQrPayment,
 )
@@ -134,7 +136,7 @@ class Controller(Actions):
         if self.out_of_service:
             return "fault"
         co = self.checkout
-        if co.help_open and not self.attendant.active:
+        if (co.help_open or co.age_check_needed) and not self.attendant.active:
             return "help"  # amber, flashing: staff see which kiosk calls them from across the store
         if co.paying or self.attendant.active or self.printer_attention or self.failed or self.link_needs_attention():
             return "busy"
@@ -169,6 +171,13 @@ class Controller(Actions):
                 if self.w.signals:
                     self.w.signals.beep("help")
                 self.w.record("help_pressed", screen=e.phase.value)
+            elif isinstance(e, AgeCheckNeeded):
+                if self.w.signals:
+                    self.w.signals.beep("help")
+                self.w.record("age_check_requested", skus=list(e.skus))
+            elif isinstance(e, StaffChange):  # who: the badge's staff id, or "pin"
+                self.w.record(e.kind, by=self.attendant.staff or "unknown", **e.data)
+                log.info("staff %s: %s %s", self.attendant.staff, e.kind, dict(e.data))
             elif isinstance(e, PrintReceipt):
                 self.w.printing.sale(e.order)
             elif isinstance(e, NoPaperReceipt):
@@ -248,6 +257,10 @@ class Controller(Actions):
 
     def _code(self, event: CodeRead, now: float) -> None:
         a, co = self.attendant, self.checkout
+        if is_badge(event.text):
+            if not a.active:
+                self._badge(event.text.strip(), now)
+            return
         if a.active:
             if a.mode is Mode.SCAN_REPRINT:  # the code on a receipt is its order number
                 a.back_to_menu(now)
@@ -267,6 +280,23 @@ class Controller(Actions):
         self.run_effects(co.scan(event.text, now))
         if co.notice is not None and co.notice.key == "added":
             log.info("cart: %s added, %d items", co.notice.params.get("sku"), co.cart.totals().items)
+
+    def _badge(self, text: str, now: float) -> None:
+        """A staff badge shown to the camera or scanner: it approves a waiting age check at once, else signs the
+        staff member in; a badge this kiosk does not know is refused and reported."""
+        a, co = self.attendant, self.checkout
+        staff = a.badge(text)
+        if staff is None:
+            co.notice = Notice("badge_refused", error=True)
+            self.run_effects([Beep("error")])
+            self.w.record("attendant_badge_refused")
+            return
+        co.close_help(now)
+        a.sign_in_badge(staff, now)
+        self.w.record("attendant_signed_in", by=staff, method="badge")
+        if co.age_check_needed and not co.paying:
+            self.run_effects(co.approve_age(now))
+            a.leave()  # the shopper pays now
 
     def _online_order(self, text: str, now: float) -> None:
         """An order made elsewhere, scanned: checked (head office's signature, this store, not expired, not
@@ -404,7 +434,15 @@ class Controller(Actions):
             help_open=co.help_open,
             idle_seconds_left=co.idle_seconds_left(now),
             lines=tuple(
-                LineView(ln.product.key, ln.product.name(co.language), ln.qty, ln.amount) for ln in co.cart.lines
+                LineView(
+                    ln.product.key,
+                    ln.product.name(co.language),
+                    ln.qty,
+                    ln.amount,
+                    ln.product.price,
+                    ln.product.age_restricted,
+                )
+                for ln in co.cart.lines
             ),
             changed_sku=co.changed.sku if co.changed and co.changed.kind != "removed" else None,
             cart_top=cart_top,
@@ -424,6 +462,7 @@ class Controller(Actions):
             not_ready=self.no_catalog,
             demo=self.w.demo,
             online_order=co.online_order.order_no if co.online_order is not None else "",
+            age_check_needed=co.age_check_needed,
             devices_down=tuple(down),
             printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,
@@ -439,6 +478,10 @@ class Controller(Actions):
                 refund_left=a.refund_left,
                 refund_amount=a.refund_amount if a.mode is Mode.CONFIRM_REFUND else None,
                 refund_entry=a.refund_entry,
+                staff=a.staff,
+                price_sku=a.price_sku,
+                price_entry=a.price_entry,
+                new_price=a.new_price,
             ),
             sim_buttons=self.w.sim_buttons(),
         )

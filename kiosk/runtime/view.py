@@ -29,6 +29,8 @@ class LineView:
     name: str  # in the shopper's language
     qty: int
     amount: int
+    unit_price: int = 0
+    age_restricted: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class AttendantView:
     refund_left: int
     refund_amount: int | None  # what would be refunded, or None when what was typed is not valid
     refund_entry: str
+    staff: str = ""  # who is signed in: "pin" or a badge's staff id
+    price_sku: str = ""  # the line whose price staff are changing
+    price_entry: str = ""  # what they typed
+    new_price: int | None = None  # the typed price in minor units (None: not valid yet)
 
 
 @dataclass(frozen=True)
@@ -81,3 +87,4 @@ class View:
     not_ready: bool = False  # out of service because head office's catalog has not arrived yet
     demo: bool = False  # a show kiosk (--demo): the top bar says no real payments are taken
     online_order: str = ""  # the cart is this order made elsewhere (its lines fixed: no − + ×)
+    age_check_needed: bool = False  # an age-restricted item waits for staff: no payment until they approve

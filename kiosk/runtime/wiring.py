@@ -25,7 +25,7 @@ from hardware.printer import open_printer
 from hardware.scanner import SimulatedScanner, open_scanner
 from hardware.simulator import SimulatorPanel
 from kiosk import CLOCK_FLOOR
-from kiosk.attendant import Attendant
+from kiosk.attendant import Attendant, parse_badges
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Checkout, CollectOnlineOrder
 from kiosk.codes import CodeMemory
@@ -109,6 +109,7 @@ class Runtime:
             accepted=self.gateway.schemes,
             used_codes=CodeMemory(self.store.code_key, self.store.recent_code_digests()),
             layouts=parse_layouts(cfg.weighed.layouts),
+            removals_need_staff=cfg.attendant.removals_need_staff,
         )
         attendant = self._attendant()
 
@@ -256,7 +257,7 @@ class Runtime:
 
     def _attendant(self) -> Attendant:
         a = self.cfg.attendant
-        attendant = Attendant(a.pin_hash, a.max_attempts, a.lockout_s, a.session_s)
+        attendant = Attendant(a.pin_hash, a.max_attempts, a.lockout_s, a.session_s, parse_badges(a.badges))
         failures, locked_until = self.store.lockout()  # a restart does not lift a PIN lockout
         attendant.failures = failures
         attendant.locked_until = self.clock() + max(0.0, locked_until - time.time())

@@ -124,8 +124,9 @@ class CatalogStore(Database):
         return ProductLookup(self)
 
     def product_codes(self, limit: int = 500) -> list[str]:
-        """Some active barcodes (the simulator scans one of them at random)."""
-        sql = "SELECT barcode FROM products WHERE gen = ? AND active = 1 LIMIT ?"
+        """Some active barcodes of items anyone may buy (the simulator scans one at random; age-restricted items
+        wait for staff, so they are scanned on purpose only)."""
+        sql = "SELECT barcode FROM products WHERE gen = ? AND active = 1 AND age_restricted = 0 LIMIT ?"
         return [r[0] for r in self.conn().execute(sql, (self.catalog_gen(), limit))]
 
     # -- head office's next catalog ------------------------------------------------------------------------------

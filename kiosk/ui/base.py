@@ -10,7 +10,7 @@ from kiosk.catalog import Product
 from kiosk.checkout import Notice
 from kiosk.i18n import tr, trn
 from kiosk.money import format_money
-from kiosk.runtime.view import View
+from kiosk.runtime.view import Action, View
 from kiosk.ui import theme
 from kiosk.ui.texts import NOTICES, ORDER_REFUSALS, REASONS
 from kiosk.ui.widgets import Painter, qr_surface
@@ -49,6 +49,15 @@ class ScreenBase:
         box.center = (self.w // 2, self.h // 2)
         self.p.fill_rect(theme.PANEL, box, radius=16)
         return box
+
+    def _scroll_button(self, rect: pygame.Rect, name: str, to: int, enabled: bool) -> None:
+        """▲ or ▼: a touch shows the lines from `to` on (the cart, and staff's list of its lines)."""
+        p = self.p
+        p.button(rect, "", Action("scroll", str(to)), f"scroll_{name}")
+        cx, cy = rect.center
+        tip, base = (cy - 10, cy + 8) if name == "up" else (cy + 10, cy - 8)
+        colour = theme.INK if enabled else theme.EDGE
+        p.polygon(colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
 
     @property
     def view(self) -> View:

@@ -16,7 +16,7 @@ from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
 from kiosk.ui.payment import PaymentScreens
 from kiosk.ui.staff import StaffScreens
-from kiosk.ui.texts import DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT, PRINTER_FAULTS
+from kiosk.ui.texts import AGE_CHECK_BANNER, DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT, PRINTER_FAULTS
 from kiosk.ui.widgets import Button
 
 
@@ -168,14 +168,6 @@ class Screens(PaymentScreens, StaffScreens):
         where = next((i for i, ln in enumerate(co.lines) if ln.sku == co.changed_sku), None)
         return min(where, top) if where is not None else top
 
-    def _scroll_button(self, rect: pygame.Rect, name: str, to: int, enabled: bool) -> None:
-        p = self.p
-        p.button(rect, "", Action("scroll", str(to)), f"scroll_{name}")
-        cx, cy = rect.center
-        tip, base = (cy - 10, cy + 8) if name == "up" else (cy + 10, cy - 8)
-        colour = theme.INK if enabled else theme.EDGE
-        p.polygon(colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
-
     def _cart_line(self, r: pygame.Rect, ln: LineView) -> None:
         """name | − qty + | amount | ×   (every touch target 48 px)."""
         p, co = self.p, self.view
@@ -246,7 +238,22 @@ class Screens(PaymentScreens, StaffScreens):
             theme.MUTED,
             anchor="topright",
         )
-        if "printer" in co.devices_down:  # said before paying, not after
+        if co.age_check_needed:  # the shopper knows before tapping Pay why it will wait
+            if self.portrait:  # left of the tax line, above Pay
+                banner = pygame.Rect(summary.left + 8, summary.top + 88, summary.width // 2 - 16, 56)
+            else:
+                banner = pygame.Rect(summary.left + 8, summary.top + 126, summary.width - 16, 60)
+            p.fill_rect(theme.WARN, banner, radius=8)
+            p.two_lines(
+                self._(AGE_CHECK_BANNER),
+                banner.center,
+                banner.width - 16,
+                banner.height - 4,
+                20,
+                theme.ON_WARN,
+                "center",
+            )
+        elif "printer" in co.devices_down:  # said before paying, not after
             p.paragraph(self._(NO_PAPER_RECEIPT), (x, summary.top + 128), 16, theme.DANGER, summary.width - 24, 3)
         bw = summary.width - 2 * theme.PAD
         p.button(

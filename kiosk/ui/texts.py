@@ -34,7 +34,16 @@ NOTICES = {
     "wallet_not_accepted": "This wallet is not accepted here. Please use another one.",
     "out_of_service": "This checkout is out of service. Nothing was charged.",
     "paid_not_recorded": "Please wait here: staff will bring your receipt.",
+    "age_restricted_added": "Added: {item} {amount}. Staff will check your age before you pay.",
+    "age_check_needed": "Staff must check your age before you pay. They are on the way.",
+    "age_approved": "Age check done. You can pay now.",
+    "age_declined": "Staff took the age-restricted items off.",
+    "badge_refused": "This staff badge is not known here.",
+    "removal_needs_staff": "Staff will take {item} off for you. They are on the way.",
+    "voided": "Staff took off: {item} ×{qty}",
+    "repriced": "New price: {item} {amount}",
 }
+AGE_CHECK_BANNER = "Age check: staff are on the way"
 ORDER_REFUSALS = {  # kiosk.online_order.OrderQrError's keys, for the shopper
     "not_an_order": "it is not an order code",
     "damaged": "it is damaged",
@@ -78,6 +87,13 @@ ATTENDANT_TEXT = {
     "refund_failed": "The refund did not go through",
     "nothing_to_refund": "Nothing left to refund on this order",
     "amount_invalid": "Type an amount up to what is left",
+    "repriced": "Price changed",
+    "price_invalid": "Type the new price first",
+}
+PRICE_REASON_TEXT = {  # kiosk.checkout.PRICE_REASONS: why staff changed a price
+    "damaged": "Damaged",
+    "shelf_price": "Shelf price differs",
+    "manager_discount": "Manager's discount",
 }
 # what the shopper is told about devices (head office being unreachable is not their concern: orders queue)
 DEVICE_TEXT = {
