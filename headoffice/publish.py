@@ -50,6 +50,18 @@ def manifest(store: str, version: int, sha256: str, size: int) -> dict[str, Any]
     return {"format": FORMAT, "version": version, "store": store, "sha256": sha256, "size": size}
 
 
+def search_words(name_zh: str) -> str:
+    """What a shopper types on the kiosk's look-up screen to find a Chinese name: its pinyin initials and its
+    pinyin ("纯牛奶 250ml" -> "cnn chunniunai"; ü as v, as Chinese keyboards type it)."""
+    from pypinyin import Style, lazy_pinyin  # loaded by the publisher only (its dictionaries are large)
+
+    han = "".join(c for c in name_zh if "\u4e00" <= c <= "\u9fff")
+    if not han:
+        return ""
+    initials = "".join(lazy_pinyin(han, style=Style.FIRST_LETTER))
+    return f"{initials} {''.join(lazy_pinyin(han, v_to_u=False))}".lower()
+
+
 def build(products: list[catalog.CatalogProduct], store: str, version: int, published_at: str) -> bytes:
     """The gzip'd JSON of the store's catalog: active products, the store's own price where it has one."""
     doc = {
@@ -67,6 +79,7 @@ def build(products: list[catalog.CatalogProduct], store: str, version: int, publ
                 "unit": p.unit,
                 "age_restricted": p.age_restricted,
                 "category": p.category,
+                "search": search_words(p.names.get("zh_CN", "")),
             }
             for p in products
             if p.active

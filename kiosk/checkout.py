@@ -64,6 +64,22 @@ class CartChange:
     seq: int
 
 
+@dataclass
+class LookUp:
+    """The look-up screen, open over the cart: items without a barcode by category or by search, or a damaged
+    barcode typed on a keypad.  `tab`: browse / search / code."""
+
+    tab: str = "browse"
+    category: str | None = None  # None: the list of categories
+    query: str = ""  # letters typed on the search keyboard (pinyin initials, pinyin, English)
+    code: str = ""  # digits typed on the barcode keypad
+    page: int = 0
+
+
+LOOKUP_TABS = ("browse", "search", "code")
+MAX_TYPED = 20  # letters or digits a shopper may type on the look-up screen
+
+
 @dataclass(frozen=True)
 class Removal:
     """A line the shopper removed, which "Undo" puts back until `until`."""
@@ -213,6 +229,7 @@ class Checkout:
         self.paper_receipt = True  # False: the shopper chose the e-receipt only (this visit)
         self.high_contrast = False  # the shopper's choice of colours (this visit)
         self.age_approved = False  # staff checked the shopper's age (this visit)
+        self.look_up: LookUp | None = None  # the look-up screen, while it is open
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -230,7 +247,7 @@ class Checkout:
 
     def _waits_for_idle(self) -> bool:
         """The screen waits for the shopper, and the idle timer runs (help open: it waits for staff)."""
-        shopping = self.phase in (Phase.CART, Phase.PAYMENT) and not self.paying
+        shopping = (self.phase in (Phase.CART, Phase.PAYMENT) or self.look_up is not None) and not self.paying
         return (shopping or self.keeps_result) and not self.help_open
 
     def idle_seconds_left(self, now: float) -> int | None:
@@ -295,12 +312,17 @@ class Checkout:
             return [Beep("error")]
         if label is not None:
             product = priced_by(product, label)
+        return self._add(product)
+
+    def _add(self, product: Product) -> list[Effect]:
+        """One of `product` into the cart (from a scan, the look-up screen or the bag button)."""
         if self.phase is Phase.RESULT:
             self._reset()
         if not self.cart.add(product):
             self.notice = Notice("max_qty", error=True, params={"max": MAX_QTY})
             return [Beep("error")]
         self.phase = Phase.CART
+        self.look_up = None  # the item is in: the cart shows it
         line = self.cart.line(product.key)
         qty = line.qty if line is not None else 1
         self._changed(product.key, "added" if qty == 1 else "more")
@@ -309,6 +331,83 @@ class Checkout:
             return [Beep("ok"), AgeCheckNeeded(self._restricted_skus())] if qty == 1 else [Beep("ok")]
         self.notice = Notice("added", params={"sku": product.key, "item": product, "amount": product.price})
         return [Beep("ok")]
+
+    # -- the look-up screen ----------------------------------------------------------
+    def open_look_up(self, now: float, tab: str = "browse") -> list[Effect]:
+        """ "Look up item": by category, by search, or typing a damaged barcode (shopping only)."""
+        self.last_activity = now
+        if self.paying or self.phase is Phase.PAYMENT or self.online_order is not None or self.out_of_service:
+            return []
+        self.confirming_start_over = False
+        self.look_up = LookUp(tab=tab if tab in LOOKUP_TABS else "browse")
+        return []
+
+    def close_look_up(self, now: float) -> list[Effect]:
+        self.last_activity = now
+        self.look_up = None
+        return []
+
+    def look_up_tab(self, tab: str, now: float) -> list[Effect]:
+        self.last_activity = now
+        if self.look_up is not None and tab in LOOKUP_TABS:
+            self.look_up.tab, self.look_up.page = tab, 0
+        return []
+
+    def look_up_category(self, category: str | None, now: float) -> list[Effect]:
+        self.last_activity = now
+        if self.look_up is not None:
+            self.look_up.category, self.look_up.page = category, 0
+        return []
+
+    def look_up_page(self, page: int, now: float) -> list[Effect]:
+        self.last_activity = now
+        if self.look_up is not None:
+            self.look_up.page = max(0, page)
+        return []
+
+    def look_up_key(self, key: str, now: float) -> list[Effect]:
+        """A key on the look-up screen's keyboard (a letter: search; a digit: the barcode keypad); "⌫" deletes."""
+        self.last_activity = now
+        lu = self.look_up
+        if lu is None or len(key) != 1:
+            return []
+        field = "code" if lu.tab == "code" else "query"
+        typed = getattr(lu, field)
+        if key == "⌫":
+            typed = typed[:-1]
+        elif len(typed) < MAX_TYPED and (key.isdigit() if field == "code" else key.isascii() and key.isalnum()):
+            typed += key.lower()
+        setattr(lu, field, typed)
+        lu.page = 0
+        return []
+
+    def add_looked_up(self, product: Product | None, now: float) -> list[Effect]:
+        """The shopper picked an item on the look-up screen: it goes in the cart and the screen closes.  Goods
+        sold by weight need the scale's label: the shopper is told to weigh them and scan it."""
+        self.last_activity = now
+        if self.look_up is None or product is None:
+            return []
+        if product.unit == "kg":
+            self.notice = Notice("weigh_first", error=True, params={"item": product})
+            return [Beep("error")]
+        return self._add(product)
+
+    def submit_typed_code(self, now: float) -> list[Effect]:
+        """The barcode typed on the keypad is taken as if scanned; the keypad stays open when it is not known."""
+        lu = self.look_up
+        if lu is None or not lu.code:
+            return []
+        effects = self.scan(lu.code, now)
+        if self.notice is not None and not self.notice.error:
+            self.look_up = None
+        return effects
+
+    def add_bag(self, bag: Product | None, now: float) -> list[Effect]:
+        """The bag button under the cart: one more shopping bag."""
+        self.last_activity = now
+        if bag is None or self.paying or self.phase is not Phase.CART or self.online_order is not None:
+            return []
+        return self._add(bag)
 
     def _payment_code(self, scanned: Scanned, now: float) -> list[Effect]:
         if self.paying or self.phase is Phase.RESULT:
@@ -332,6 +431,7 @@ class Checkout:
             return [Beep("error")]
         assert scanned.scheme is not None
         self._codes.remember(scanned.text)
+        self.look_up = None
         self.phase = Phase.PAYMENT
         self.pay_step = PayStep.SUBMITTING
         self.shopper_cancelled = False
@@ -703,6 +803,7 @@ class Checkout:
         self.paper_receipt = True
         self.high_contrast = False
         self.age_approved = False
+        self.look_up = None
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

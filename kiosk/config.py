@@ -82,6 +82,7 @@ class KioskSection:
     # demo: the 32 demo products (simulator, sandbox); headoffice: only head office's catalog (cmd/catalog), and
     # "not ready" until it has arrived
     catalog: str = field(default="demo", metadata=_choice("demo", "headoffice"))
+    bag_barcode: str = ""  # the shopping bag the cart's "Bag" button adds; "" = no button
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,7 @@ class Config:
 DEMO_PIN_HASH = (
     "pbkdf2_sha256$100000$6b696f736b2d64656d6f$d2b1a57106c22aa48c9268f4b240824cdd42b1c6bfe3bc31f13886cd9d14c9db"
 )
+DEMO_BAG = "6901234000320"  # the demo catalog's shopping bag
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _TYPE_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
 
@@ -528,8 +530,8 @@ def warnings(cfg: Config) -> list[str]:
 def load(path: str | None) -> Config:
     """Load a config file; None means the simulator defaults."""
     if path is None:
-        # the simulator, and only the simulator, has a known attendant PIN: 1234 (see README)
-        return replace(Config(), attendant={"pin_hash": DEMO_PIN_HASH})
+        # the simulator, and only the simulator, has a known attendant PIN: 1234 (see README); the demo's bag
+        return replace(Config(), attendant={"pin_hash": DEMO_PIN_HASH}, kiosk={"bag_barcode": DEMO_BAG})
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")

@@ -281,7 +281,7 @@ def test_no_text_hides_under_a_button(ui_for, size, language):
     assert overlaps(ui) == [], "cart waiting for an age check"
     sign_in(ui)
     assert overlaps(ui) == [], "staff menu with every cart tool"
-    for pick, line in (("void_pick", "void_one:P001"), ("price_pick", "price_for:P009")):
+    for pick, line in (("void_pick", "void_line:P001"), ("price_pick", "price_for:P009")):
         tap(ui, pick)
         assert overlaps(ui) == [] and ui.button_rect(line) is not None, pick
         tap(ui, "attendant_back")

@@ -39,7 +39,7 @@ from kiosk.online_order import OrderQrError
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
 from kiosk.runtime.actions import Actions
 from kiosk.runtime.ports import Wiring
-from kiosk.runtime.view import Action, AttendantView, LineView, View
+from kiosk.runtime.view import Action, AttendantView, LineView, LookUpItem, LookUpView, View
 from kiosk.services.events import (
     AttendantNotice,
     CatalogStaged,
@@ -49,6 +49,7 @@ from kiosk.services.events import (
     HelpPressed,
     JobFailed,
     LockChanged,
+    LookUpRead,
     OnlineOrderChecked,
     PaymentDone,
     PaymentStep,
@@ -98,6 +99,8 @@ class Controller(Actions):
         self.printer_attention = False  # the last job failed, or the paper is nearly out: amber light
         self.failed: JobFailed | None = None  # the latest background job that failed, until staff have seen it
         self.cart_scroll: tuple[int, int] | None = None  # where the shopper scrolled the cart to (screen state)
+        self._look_up_asked: tuple[str, str | None, str, int] | None = None  # the page the look-up screen wants
+        self._look_up_read: LookUpRead | None = None  # the last page the look-up worker read
         self._actions: dict[str, Callable[[str, float], list[Effect] | None]] = self._action_table()
 
     # -- from any thread ------------------------------------------------------------
@@ -122,6 +125,7 @@ class Controller(Actions):
                 log.exception("while handling %r", event)
         self.checkout.tick(now)
         self.attendant.tick(now)
+        self._ask_look_up()
         if self._next_catalog is not None:
             self._switch_catalog()
         if self._next_update is not None and self._free():
@@ -129,6 +133,15 @@ class Controller(Actions):
             self.w.install_update(staged)
         if self.w.signals:
             self.w.signals.light(self.light_state())
+
+    def _ask_look_up(self) -> None:
+        """The look-up screen shows a page not read yet: ask the look-up worker (LookUpRead comes back)."""
+        lu = self.checkout.look_up
+        key = (lu.tab, lu.category, lu.query, lu.page) if lu is not None else None
+        if key != self._look_up_asked:
+            self._look_up_asked = key
+            if key is not None:
+                self.w.look_up(key)
 
     def light_state(self) -> str:
         if any(not d["ok"] for name, d in self.devices.items() if name in ("scanner", "camera")):
@@ -227,6 +240,9 @@ class Controller(Actions):
             self._next_update = event
         elif isinstance(event, OnlineOrderChecked):
             self._order_checked(event, now)
+        elif isinstance(event, LookUpRead):
+            if event.key == self._look_up_asked:
+                self._look_up_read = event
 
     def _free(self) -> bool:
         """No shopper and no staff are using the kiosk (RESULT: paid, the cart done)."""
@@ -240,6 +256,7 @@ class Controller(Actions):
             return
         self._next_catalog = None
         self.w.switch_catalog(nxt.gen, nxt.version)
+        self._look_up_asked = None  # the look-up screen reads the new catalog
         log.info("selling from catalog %s", nxt.version)
         if self.no_catalog:
             self.no_catalog = False
@@ -415,6 +432,32 @@ class Controller(Actions):
             self.w.link.set_out_of_service(problem)
 
     # -- the screens' view ------------------------------------------------------------------------
+    def _look_up_view(self) -> LookUpView | None:
+        lu, lang = self.checkout.look_up, self.checkout.language
+        if lu is None:
+            return None
+        read = self._look_up_read
+        fresh = read is not None and read.key == (lu.tab, lu.category, lu.query, lu.page)
+        items = tuple(LookUpItem(p.barcode, p.name(lang), p.price, p.unit == "kg") for p in read.items) if fresh else ()
+        return LookUpView(
+            tab=lu.tab,
+            category=lu.category,
+            query=lu.query,
+            code=lu.code,
+            page=lu.page,
+            categories=read.categories if fresh else (),
+            items=items,
+            more=read.more if fresh else False,
+            loading=not fresh,
+        )
+
+    def _bag_price(self) -> int | None:
+        co = self.checkout
+        if not self.w.bag_barcode or co.phase is not Phase.CART:
+            return None
+        bag = co.catalog.get(self.w.bag_barcode)
+        return bag.price if bag is not None else None
+
     def snapshot(self) -> View:
         co, a, now = self.checkout, self.attendant, self.clock()
         down = [n for n in sorted(SHOPPER_DEVICES) if not self.devices.get(n, {}).get("ok", True)]
@@ -463,6 +506,8 @@ class Controller(Actions):
             demo=self.w.demo,
             online_order=co.online_order.order_no if co.online_order is not None else "",
             age_check_needed=co.age_check_needed,
+            look_up=self._look_up_view(),
+            bag_price=self._bag_price(),
             devices_down=tuple(down),
             printer_fault="" if self.devices.get("printer", {}).get("ok", True) else self.devices["printer"]["message"],
             needs_staff=self.failed is not None,

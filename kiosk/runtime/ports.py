@@ -51,3 +51,5 @@ class Wiring:
     demo: bool = False  # a show kiosk (--demo): real devices, fake payments or demo goods: DEMO on screen
     online_orders: OnlineOrders | None = None  # reads orders made elsewhere (their QR)
     collect_online: Callable[[CollectOnlineOrder], None] = lambda effect: None  # hand one over: record, ticket
+    look_up: Callable[[tuple[str, str | None, str, int]], None] = lambda key: None  # read a look-up page (worker)
+    bag_barcode: str = ""  # the shopping bag the cart's bag button adds ("" = no button)

@@ -34,6 +34,29 @@ class LineView:
 
 
 @dataclass(frozen=True)
+class LookUpItem:
+    barcode: str  # what a touch adds (as if scanned)
+    name: str  # in the shopper's language
+    price: int
+    by_weight: bool  # sold by kg: weighed at the scale, its label scanned
+
+
+@dataclass(frozen=True)
+class LookUpView:
+    """The look-up screen: which tab, what was typed, and the page the look-up worker read (None: reading)."""
+
+    tab: str  # browse / search / code
+    category: str | None
+    query: str
+    code: str
+    page: int
+    categories: tuple[str, ...]
+    items: tuple[LookUpItem, ...]
+    more: bool  # a next page exists
+    loading: bool
+
+
+@dataclass(frozen=True)
 class AttendantView:
     enabled: bool  # a PIN is configured: the help box offers "Staff"
     active: bool
@@ -88,3 +111,5 @@ class View:
     demo: bool = False  # a show kiosk (--demo): the top bar says no real payments are taken
     online_order: str = ""  # the cart is this order made elsewhere (its lines fixed: no − + ×)
     age_check_needed: bool = False  # an age-restricted item waits for staff: no payment until they approve
+    look_up: LookUpView | None = None  # the look-up screen, while it is open
+    bag_price: int | None = None  # the cart's bag button adds a bag at this price (None: no button)

@@ -45,6 +45,7 @@ from kiosk.services.events import CodeRead, DeviceStatus, Event, HelpPressed
 from kiosk.services.housekeeping import Housekeeping
 from kiosk.services.hq_http import HqHttp
 from kiosk.services.jobs import Worker
+from kiosk.services.look_up import LookUpService
 from kiosk.services.office import HeadOfficeCommands
 from kiosk.services.online_orders import OnlineOrders
 from kiosk.services.paying import PaymentService
@@ -118,8 +119,9 @@ class Runtime:
         post = self.events.put
         self.checkout = checkout
         self.workers = {
-            name: Worker(name, post) for name in ("payment", "back-office", "printer", "store-io", "head-office")
-        }  # payment: the shopper's, only; back-office: refunds, reconciliation, look-ups
+            name: Worker(name, post)
+            for name in ("payment", "back-office", "printer", "store-io", "head-office", "look-up")
+        }  # payment: the shopper's, only; back-office: refunds, reconciliation, refund look-ups; look-up: its screen
         self.printer = open_printer(cfg.printer, self.data_dir)
         self.printing = PrintService(
             self.printer,
@@ -232,6 +234,8 @@ class Runtime:
                 self.store, hq_key, cfg.kiosk.store_id, hq=self.hq_http, worker=self.workers["head-office"], post=post
             ),
             collect_online=self._collect_online,
+            look_up=LookUpService(self.store, self.workers["look-up"], post).request,
+            bag_barcode=cfg.kiosk.bag_barcode,
         )
         self.controller = Controller(checkout, attendant, wiring, events=self.events, clock=clock)
         self.controller.no_catalog = not self.store.has_catalog()

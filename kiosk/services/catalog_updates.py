@@ -157,6 +157,7 @@ def _product(item: dict[str, Any]) -> tuple[Product, list[str]]:
         unit=unit,
         age_restricted=bool(item.get("age_restricted", False)),
         category=str(item.get("category", ""))[:200],
+        search=str(item.get("search", ""))[:500].lower(),
     )
     return product, codes
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardware import Paper
+from kiosk.catalog import Product
 from kiosk.checkout import PayStep
 from kiosk.online_order import OnlineOrder
 from kiosk.orders import RefundOffer
@@ -125,6 +126,17 @@ class OnlineOrderChecked:
 
 
 @dataclass(frozen=True)
+class LookUpRead:
+    """One page of the look-up screen: for `key` (tab, category, query, page), the categories or the items, and
+    whether there is a next page."""
+
+    key: tuple[str, str | None, str, int]
+    categories: tuple[str, ...]
+    items: tuple[Product, ...]
+    more: bool
+
+
+@dataclass(frozen=True)
 class SettingsChanged:
     """Head office changed settings (`config`); only the allow-listed ones, already checked."""
 
@@ -148,4 +160,5 @@ Event = (
     | CatalogStaged
     | UpdateStaged
     | OnlineOrderChecked
+    | LookUpRead
 )

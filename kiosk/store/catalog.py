@@ -129,6 +129,31 @@ class CatalogStore(Database):
         sql = "SELECT barcode FROM products WHERE gen = ? AND active = 1 AND age_restricted = 0 LIMIT ?"
         return [r[0] for r in self.conn().execute(sql, (self.catalog_gen(), limit))]
 
+    # -- the look-up screen -------------------------------------------------------------------------------------
+    def categories(self) -> list[str]:
+        """The catalog's categories that hold an active product ("" for products without one)."""
+        sql = "SELECT DISTINCT category FROM products WHERE gen = ? AND active = 1 ORDER BY category"
+        return [r[0] for r in self.conn().execute(sql, (self.catalog_gen(),))]
+
+    def browse(self, category: str | None = None, query: str = "", limit: int = 60, offset: int = 0) -> list[Product]:
+        """Active products of `category` (None: any) found by `query` (pinyin initials or pinyin anywhere, an
+        English word's start, Chinese anywhere: "nn", "cnn", "chun", "milk", "牛奶"), by English name."""
+        sql = f"SELECT {COLUMNS} FROM products p WHERE p.gen = ? AND p.active = 1"
+        args: list[object] = [self.catalog_gen()]
+        if category is not None:
+            sql += " AND p.category = ?"
+            args.append(category)
+        q = query.strip().lower()
+        if q:
+            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            # pinyin anywhere ("nn" finds 纯牛奶 "cnn"), English from a word's start ("milk"), Chinese anywhere
+            sql += " AND (p.search LIKE ? ESCAPE '\\' OR ' ' || lower(p.name_en) LIKE ? ESCAPE '\\'"
+            sql += " OR p.name_zh LIKE ? ESCAPE '\\')"
+            args += [f"%{escaped}%", f"% {escaped}%", f"%{escaped}%"]
+        sql += " ORDER BY p.name_en LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        return [_product(r) for r in self.conn().execute(sql, args)]
+
     # -- head office's next catalog ------------------------------------------------------------------------------
     def stage_catalog(self, items: Iterable[tuple[Product, Sequence[str]]], version: str) -> int:
         """Load a catalog (each product with all its barcodes) into the next generation, STAGE_BATCH products a
@@ -211,7 +236,7 @@ def _insert(
     for p, codes in items:
         cur = db.execute(
             f"{verb} INTO products(gen, sku, barcode, name_zh, name_en, price, tax_class, active, unit,"
-            " age_restricted, category) VALUES (?,?,?,?,?,?,?,1,?,?,?)",
+            " age_restricted, category, search) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)",
             (
                 gen,
                 p.sku,
@@ -223,6 +248,7 @@ def _insert(
                 p.unit,
                 int(p.age_restricted),
                 p.category,
+                p.search,
             ),
         )
         if cur.rowcount:

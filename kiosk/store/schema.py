@@ -199,4 +199,10 @@ CREATE TABLE IF NOT EXISTS online_collected (
     """
 ALTER TABLE order_lines ADD COLUMN grams INTEGER;
 """,
+    # the look-up screen (issue 13): words a product is found by besides its names (pinyin initials, pinyin),
+    # and its categories read without a scan of the catalog
+    """
+ALTER TABLE products ADD COLUMN search TEXT NOT NULL DEFAULT '';
+CREATE INDEX products_category ON products(gen, category, name_en) WHERE active = 1;
+""",
 )

@@ -68,9 +68,14 @@ class ScreenBase:
         return self.view.now
 
     def _notice(self, n: Notice | None, pos: tuple[int, int], anchor: str = "midbottom", width: int = 0) -> None:
-        """A notice in the shopper's language: an item by its name, an amount as money, a reason in words."""
+        """A notice on one line (shrunk, then shortened, to `width`)."""
         if n is None:
             return
+        colour = theme.DANGER if n.error else theme.PRIMARY
+        self.p.text(self._notice_text(n), pos, 24, colour, anchor=anchor, max_width=width or self.w - 40)
+
+    def _notice_text(self, n: Notice) -> str:
+        """A notice in the shopper's language: an item by its name, an amount as money, a reason in words."""
         params = dict(n.params)
         if "reason" in params:
             params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
@@ -83,6 +88,4 @@ class ScreenBase:
         if "when" in params:  # an RFC 3339 time: local, to the minute
             when = datetime.fromisoformat(str(params["when"]).replace("Z", "+00:00")).astimezone()
             params["when"] = when.strftime("%Y-%m-%d %H:%M")
-        text = self._(NOTICES[n.key], **params)
-        colour = theme.DANGER if n.error else theme.PRIMARY
-        self.p.text(text, pos, 24, colour, anchor=anchor, max_width=width or self.w - 40)
+        return self._(NOTICES[n.key], **params)

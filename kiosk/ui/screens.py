@@ -14,13 +14,14 @@ from kiosk.i18n import LANGUAGES
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
+from kiosk.ui.look_up import LookUpScreens
 from kiosk.ui.payment import PaymentScreens
 from kiosk.ui.staff import StaffScreens
 from kiosk.ui.texts import AGE_CHECK_BANNER, DEVICE_TEXT, NEEDS_STAFF, NO_PAPER_RECEIPT, PRINTER_FAULTS
 from kiosk.ui.widgets import Button
 
 
-class Screens(PaymentScreens, StaffScreens):
+class Screens(PaymentScreens, StaffScreens, LookUpScreens):
     """Draws one frame from a View; every button carries the Action a touch on it sends."""
 
     # -- the frame ---------------------------------------------------------------
@@ -39,6 +40,8 @@ class Screens(PaymentScreens, StaffScreens):
             self._attendant(body)
         elif co.out_of_service and co.phase is not Phase.RESULT and not co.paying:
             self._out_of_service(body)
+        elif co.look_up is not None:
+            self._look_up(body)
         else:
             {
                 Phase.IDLE: self._welcome,
@@ -120,6 +123,10 @@ class Screens(PaymentScreens, StaffScreens):
         p.text(
             self._("Alipay · WeChat Pay · UnionPay"), (body.centerx, body.bottom - 70), 22, theme.MUTED, anchor="center"
         )
+        y = body.top + body.height // 3 + 98  # items without a barcode, or one that will not scan
+        for n, (label, tab) in enumerate((("Look up item", "browse"), ("Type barcode", "code"))):
+            r = pygame.Rect(body.centerx + (n - 1) * 228 + (8 if n else -8), y, 228, 52)
+            p.button(r, self._(label), Action("look_up", tab), f"look_up:{tab}", size=22)
         self._notice(self.view.notice, (body.centerx, body.bottom - 20))
 
     def _cart(self, body: pygame.Rect) -> None:
@@ -130,9 +137,27 @@ class Screens(PaymentScreens, StaffScreens):
             summary = pygame.Rect(body.right - 280, body.top, 280, body.height)
             listing = pygame.Rect(body.left, body.top, body.width - 280, body.height)
         notice = pygame.Rect(listing.left, listing.bottom - theme.UNDO_BAR, listing.width, theme.UNDO_BAR)
-        self._cart_lines(pygame.Rect(listing.left, listing.top, listing.width, listing.height - theme.UNDO_BAR))
+        tools = 0 if self.view.online_order else 60
+        if tools:
+            self._cart_tools(pygame.Rect(listing.left, listing.top, listing.width, tools))
+        lines_h = listing.height - theme.UNDO_BAR - tools
+        self._cart_lines(pygame.Rect(listing.left, listing.top + tools, listing.width, lines_h))
         self._cart_notice(notice)
         self._cart_summary(summary)
+
+    def _cart_tools(self, row: pygame.Rect) -> None:
+        """Above the lines: look up an item without a barcode, type one that will not scan, add a bag."""
+        p, co = self.p, self.view
+        buttons = [("Look up item", Action("look_up", "browse"), "look_up:browse")]
+        buttons.append(("Type barcode", Action("look_up", "code"), "look_up:code"))
+        if co.bag_price is not None:
+            label = self._("Bag {amount}", amount=format_money(co.bag_price, co.currency))
+            buttons.append((label, Action("bag"), "bag"))
+        gap = 8
+        width = min(220, (row.width - 16 - gap * (len(buttons) - 1)) // len(buttons))
+        for n, (label, action, name) in enumerate(buttons):
+            r = pygame.Rect(row.left + 8 + n * (width + gap), row.top + 6, width, 50)
+            p.button(r, self._(label) if name != "bag" else label, action, name, size=20)
 
     def _cart_lines(self, area: pygame.Rect) -> None:
         """Every line can be reached: as many as fit, the changed one in view and highlighted, ▲ ▼ to scroll."""

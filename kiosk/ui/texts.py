@@ -42,6 +42,20 @@ NOTICES = {
     "removal_needs_staff": "Staff will take {item} off for you. They are on the way.",
     "voided": "Staff took off: {item} ×{qty}",
     "repriced": "New price: {item} {amount}",
+    "weigh_first": "Weigh {item} on the scale, then scan its label.",
+}
+CATEGORY_TEXT = {  # the catalog's categories (head office's `category` column) as the shopper reads them
+    "": "Other",
+    "drinks": "Drinks",
+    "dairy": "Dairy",
+    "bakery": "Bakery",
+    "fresh": "Fresh food",
+    "fruit": "Fruit and vegetables",
+    "pantry": "Pantry",
+    "snacks": "Snacks",
+    "household": "Household",
+    "stationery": "Stationery",
+    "bags": "Bags",
 }
 AGE_CHECK_BANNER = "Age check: staff are on the way"
 ORDER_REFUSALS = {  # kiosk.online_order.OrderQrError's keys, for the shopper

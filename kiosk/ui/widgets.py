@@ -130,6 +130,8 @@ class Painter:
     ) -> pygame.Rect:
         """One line; too wide for max_width, it is drawn smaller down to theme.MIN_TEXT, then shortened with …
         Returns where it went, in layout units.  Colours default to the palette in use (theme.use)."""
+        if not text:  # nothing typed yet: nothing drawn (an empty line has no contrast to check)
+            return pygame.Rect(pos, (0, 0))
         colour = colour or theme.INK
         px_size, smallest = self.px(size), self.px(theme.MIN_TEXT)
         limit = self.px(max_width) if max_width else 0
