@@ -228,6 +228,7 @@ class Checkout:
         self.confirming_start_over = False  # "Remove all items?" is asked
         self.paper_receipt = True  # False: the shopper chose the e-receipt only (this visit)
         self.high_contrast = False  # the shopper's choice of colours (this visit)
+        self.large_text = False  # the shopper's choice of larger text (this visit)
         self.age_approved = False  # staff checked the shopper's age (this visit)
         self.look_up: LookUp | None = None  # the look-up screen, while it is open
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
@@ -517,9 +518,9 @@ class Checkout:
                 params["where"] = collected["where"]
             self.notice = Notice("order_collected_at" if "where" in params else "order_collected", True, params)
             return [Beep("error")]
-        language, high_contrast = self.language, self.high_contrast  # the guest's choices stay
+        choices = self.language, self.high_contrast, self.large_text  # the guest's choices stay
         self._reset()
-        self.language, self.high_contrast = language, high_contrast
+        self.language, self.high_contrast, self.large_text = choices
         if order.paid:
             self.phase = Phase.RESULT
             self.outcome = Outcome.PAID
@@ -645,6 +646,12 @@ class Checkout:
         """High-contrast colours on or off, for this shopper (the next one starts with the standard ones)."""
         self.last_activity = now
         self.high_contrast = not self.high_contrast
+        return []
+
+    def toggle_large_text(self, now: float) -> list[Effect]:
+        """Larger text on or off, for this shopper."""
+        self.last_activity = now
+        self.large_text = not self.large_text
         return []
 
     def tap_done(self, now: float) -> list[Effect]:
@@ -802,6 +809,7 @@ class Checkout:
         self.confirming_start_over = False
         self.paper_receipt = True
         self.high_contrast = False
+        self.large_text = False
         self.age_approved = False
         self.look_up = None
         self.masked_code = ""

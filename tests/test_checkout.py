@@ -405,3 +405,12 @@ def test_staff_change_a_price_with_a_reason(co):
     assert co.totals().total == 900 and len(co.cart.lines) == 1
     co.tap_pay(6)
     assert co.staff_price("P005", 100, "damaged", 7) == [] and co.staff_void("P005", 1, 7) == []  # not while paying
+
+
+def test_large_text_is_this_shoppers_choice(co):
+    co.scan(WATER, 1)
+    co.toggle_large_text(2)
+    assert co.large_text
+    co.tap_start_over(3)
+    co.confirm_start_over(4)
+    assert not co.large_text  # the next shopper starts with the standard size

@@ -106,10 +106,12 @@ def test_a_shopper_finds_an_item_by_touch_types_a_damaged_barcode_and_adds_a_bag
     assert k.checkout.cart.line("P032").qty == 1 and k.checkout.totals().total == 890 + 380 + 400 + 50
 
 
+@pytest.mark.parametrize("large_text", [False, True])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 @pytest.mark.parametrize("size", SIZES)
-def test_the_look_up_screen_fits_every_size(ui_for, size, language):
+def test_the_look_up_screen_fits_every_size(ui_for, size, language, large_text):
     k, ui = ui_for(display={"size": size}, kiosk={"default_language": language, "bag_barcode": "6901234000320"})
+    k.checkout.large_text = large_text
     k.panel.scan("6901234000016")
     assert run_until(ui, lambda: k.checkout.cart)
     assert overlaps(ui) == [] and ui.button_rect("bag") is not None, "cart with its tools"

@@ -231,10 +231,10 @@ def every_screen(ui, k, size: str):
     yield frame("staff: a new price, with a message")
 
 
-@pytest.mark.parametrize("high_contrast", [False, True])
+@pytest.mark.parametrize("mode", ["standard", "high_contrast", "large_text"])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 @pytest.mark.parametrize("size", ["800x480", "720x1280"])
-def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, language, high_contrast):
+def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, language, mode):
     """Defect 8: white on amber 2.87:1, amber text 2.67:1, grey buttons 1.16:1 on the background, a "×" with
     no shape.  Measured from what each frame drew: text 4.5:1, a button's edge 3:1 (WCAG 1.4.3, 1.4.11),
     no text under theme.MIN_TEXT and none off the screen."""
@@ -247,9 +247,11 @@ def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, lan
     screen = ui.surface.get_rect()
     sim_top = screen.height - 64
     checked = 0
-    if high_contrast:  # the shopper's switch in the top bar: light on black, 7:1 (WCAG AAA) for every text
+    if mode == "high_contrast":  # the shopper's switch in the top bar: light on black, 7:1 (WCAG AAA) for every text
         tap(ui, "contrast")
         assert tuple(ui.surface.get_at((screen.centerx, screen.centery)))[:3] == (0, 0, 0)
+    if mode == "large_text":  # A+ in the top bar: every text larger, and still none clipped or hidden
+        tap(ui, "large_text")
     for name, audit in every_screen(ui, k, size):
         least = 7.0 if k.checkout.high_contrast else 4.5  # the visit's end puts the standard colours back
         for d in audit:

@@ -229,21 +229,30 @@ def test_cart_line_buttons(ui_for):
 
 
 def overlaps(ui):
-    """Texts that overlap a button they are not the label of (the label lies inside its button)."""
+    """Texts that overlap a button they are not the label of (the label lies inside its button), or another
+    text (outside the simulator's own panel)."""
     bad = []
-    for text, rect in ui.painter.texts:
+    texts = ui.painter.texts
+    for text, rect in texts:
         for b in ui.painter.buttons:
             if rect.colliderect(b.rect) and not b.rect.contains(rect) and b.name != "still_here":
                 bad.append((text, b.name))
+    sim_top = ui.surface.get_height() - (64 * ui.painter.scale if ui.controller.snapshot().sim_buttons else 0)
+    for i, (text, rect) in enumerate(texts):
+        for other, orect in texts[i + 1 :]:
+            if rect.top < sim_top and rect.clip(orect).width > 1 and rect.clip(orect).height > 2:
+                bad.append((text, other))
     return bad
 
 
+@pytest.mark.parametrize("large_text", [False, True])
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
-def test_no_text_hides_under_a_button(ui_for, size, language):
+def test_no_text_hides_under_a_button(ui_for, size, language, large_text):
     k, ui = ui_for(display={"size": size}, sandbox={"user_paying_s": 60})
     k.checkout.set_language(language, k.clock())
     k.checkout.default_language = language
+    k.checkout.large_text = large_text  # the shopper's A+ (this visit)
     ui.frame()
     assert overlaps(ui) == [], "welcome"
     for barcode in ("6901234000016", "6901234000092", "6901234000313"):

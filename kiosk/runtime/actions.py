@@ -44,6 +44,7 @@ class Actions:
             "undo": lambda _, now: co.tap_undo(now),
             "paper_receipt": lambda _, now: co.toggle_paper_receipt(now),
             "contrast": lambda _, now: co.toggle_contrast(now),
+            "large_text": lambda _, now: co.toggle_large_text(now),
             "done": lambda _, now: co.tap_done(now),
             "look_up": lambda tab, now: co.open_look_up(now, tab or "browse"),
             "look_up_close": lambda _, now: co.close_look_up(now),

@@ -493,6 +493,7 @@ class Controller(Actions):
             confirming_start_over=co.confirming_start_over,
             paper_receipt=co.paper_receipt,
             high_contrast=co.high_contrast,
+            large_text=co.large_text,
             totals=co.totals(),
             paid_total=co.paid_total,
             order_no=order_no,

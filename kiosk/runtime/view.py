@@ -92,6 +92,7 @@ class View:
     confirming_start_over: bool  # "Remove all items?" is up
     paper_receipt: bool  # False: the shopper chose the e-receipt only
     high_contrast: bool  # the shopper switched the high-contrast colours on (until the visit ends)
+    large_text: bool  # the shopper switched larger text on (until the visit ends)
     totals: Totals
     paid_total: int
     order_no: str | None

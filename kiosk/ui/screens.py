@@ -27,8 +27,9 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
     # -- the frame ---------------------------------------------------------------
     def draw(self, view: View) -> None:
         self.v = co = view
-        theme.use(view.high_contrast)  # the shopper's choice, for this frame
+        theme.use(view.high_contrast)  # the shopper's choices, for this frame
         p = self.p
+        p.text_scale = theme.LARGE_TEXT if view.large_text else 1.0
         self.sim = bool(view.sim_buttons)
         p.buttons = []
         p.texts = []
@@ -65,9 +66,10 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         demo = co.demo and not co.attendant.active
         heading = "Staff mode" if co.attendant.active else "DEMO — no real payments" if demo else "Self-checkout"
         if demo:  # a show kiosk: nobody may take it for a working till
-            p.fill_rect(theme.WARN, (0, 0, self.w - 3 * 120 - 4 * theme.PAD, h))
+            p.fill_rect(theme.WARN, (0, 0, self.w - 3 * 120 - 5 * theme.PAD - 64, h))
         ink = theme.ON_WARN if demo else theme.TOPBAR_INK
-        title = p.text(self._(heading), (theme.PAD, h // 2), 26, ink, anchor="midleft")
+        buttons_left = self.w - 3 * 120 - 5 * theme.PAD - 64
+        title = p.text(self._(heading), (theme.PAD, h // 2), 26, ink, anchor="midleft", max_width=buttons_left - 24)
         other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
         p.button(
@@ -91,6 +93,13 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             "contrast",
             size=20,
         )
+        p.button(  # A+ / A−: larger text for this shopper (a sign kiosks and phones share)
+            pygame.Rect(self.w - 3 * bw - 4 * theme.PAD - 64, 8, 64, 48),
+            "A−" if co.large_text else "A+",
+            Action("large_text"),
+            "large_text",
+            size=24,
+        )
         fault = co.printer_fault if co.attendant.active else ""  # staff see what is wrong with the printer
         down = [
             self._(PRINTER_FAULTS.get(fault, DEVICE_TEXT[n]) if n == "printer" else DEVICE_TEXT[n])
@@ -99,7 +108,7 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         if co.needs_staff:
             down.append(self._(NEEDS_STAFF))
         if down:  # what is offline: on one line, or one per line, never smaller than theme.MIN_TEXT
-            right, ink = self.w - 3 * bw - 4 * theme.PAD, (255, 200, 120)
+            right, ink = self.w - 3 * bw - 5 * theme.PAD - 64, (255, 200, 120)
             width, items = right - title.right - 2 * theme.PAD, list(dict.fromkeys(down))
             joined = " · ".join(items)
             if len(items) > 1 and p.width_of(joined, 18) > width:
@@ -112,21 +121,15 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
     # -- screens ------------------------------------------------------------------
     def _welcome(self, body: pygame.Rect) -> None:
         p = self.p
-        p.text(self._("Welcome"), (body.centerx, body.top + body.height // 3), 64, theme.INK, anchor="center")
-        p.text(
-            self._("Scan an item to start"),
-            (body.centerx, body.top + body.height // 3 + 70),
-            32,
-            theme.MUTED,
-            anchor="center",
-        )
+        y = body.top + body.height // 4
+        p.text(self._("Welcome"), (body.centerx, y), 64, theme.INK, anchor="center")
+        p.text(self._("Scan an item to start"), (body.centerx, y + 70), 32, theme.MUTED, anchor="center")
+        for n, (label, tab) in enumerate((("Look up item", "browse"), ("Type barcode", "code"))):
+            r = pygame.Rect(body.centerx + (n - 1) * 228 + (8 if n else -8), y + 110, 228, 52)
+            p.button(r, self._(label), Action("look_up", tab), f"look_up:{tab}", size=22)  # no barcode, or unreadable
         p.text(
             self._("Alipay · WeChat Pay · UnionPay"), (body.centerx, body.bottom - 70), 22, theme.MUTED, anchor="center"
         )
-        y = body.top + body.height // 3 + 98  # items without a barcode, or one that will not scan
-        for n, (label, tab) in enumerate((("Look up item", "browse"), ("Type barcode", "code"))):
-            r = pygame.Rect(body.centerx + (n - 1) * 228 + (8 if n else -8), y, 228, 52)
-            p.button(r, self._(label), Action("look_up", tab), f"look_up:{tab}", size=22)
         self._notice(self.view.notice, (body.centerx, body.bottom - 20))
 
     def _cart(self, body: pygame.Rect) -> None:
@@ -249,16 +252,16 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             anchor="topright",
         )
         p.text(self._("Total"), (x, summary.top + 50), 24)
-        p.text(
+        total = p.text(
             format_money(t.total, cur),
             (summary.right - theme.PAD, summary.top + 44),
             44,
             anchor="topright",
             max_width=summary.width - 80,
         )
-        p.text(
+        tax = p.text(
             self._("incl. tax {tax}", tax=format_money(t.tax, cur)),
-            (summary.right - theme.PAD, summary.top + 100),
+            (summary.right - theme.PAD, max(summary.top + 100, total.bottom + 2)),  # under the total, at any size
             18,
             theme.MUTED,
             anchor="topright",
@@ -266,8 +269,9 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         if co.age_check_needed:  # the shopper knows before tapping Pay why it will wait
             if self.portrait:  # left of the tax line, above Pay
                 banner = pygame.Rect(summary.left + 8, summary.top + 88, summary.width // 2 - 16, 56)
-            else:
-                banner = pygame.Rect(summary.left + 8, summary.top + 126, summary.width - 16, 60)
+            else:  # under the tax line, above Pay
+                top = max(summary.top + 126, tax.bottom + 4)
+                banner = pygame.Rect(summary.left + 8, top, summary.width - 16, min(60, summary.bottom - 156 - top))
             p.fill_rect(theme.WARN, banner, radius=8)
             p.two_lines(
                 self._(AGE_CHECK_BANNER),

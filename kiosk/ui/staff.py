@@ -163,9 +163,9 @@ class StaffScreens(ScreenBase):
         keys_right = body.centerx - 60 + 3 * self._key_size(body) + 2 * 8
         left = keys_right + 16
         width = max(theme.TOUCH, self.w - theme.PAD - left)
-        p.text(self._("Why?"), (left, body.top + 8), 18, theme.MUTED)
+        p.text(self._("Why?"), (left, body.top + 6), 18, theme.MUTED)
         for n, reason in enumerate(PRICE_REASONS):
-            r = pygame.Rect(left, body.top + 34 + n * 64, width, 56)
+            r = pygame.Rect(left, body.top + 42 + n * 64, width, 56)
             p.button(
                 r,
                 self._(PRICE_REASON_TEXT[reason]),

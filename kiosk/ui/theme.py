@@ -52,6 +52,7 @@ SIM = (60, 60, 70)  # the simulator's own panel, the same in both
 TOUCH = 48  # the smallest touch target, in pixels
 PAD = 12
 MIN_TEXT = 16  # no shopper text is drawn smaller: it is wrapped or shortened instead
+LARGE_TEXT = 1.25  # the shopper's large-text mode: every text this much larger where it fits
 UNDO_BAR = 56  # the "Removed: … Undo" bar under the cart
 
 _in_use: dict[str, tuple[int, int, int]] | None = None

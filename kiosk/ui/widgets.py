@@ -57,6 +57,7 @@ class Painter:
         self.surface = surface
         self.font_path = font_path
         self.scale = scale
+        self.text_scale = 1.0  # 1.25 in the shopper's large-text mode: every text larger, the layout the same
         self._fonts: dict[int, pygame.font.Font] = {}
         self._cache: dict[tuple, pygame.Surface] = {}
         self.buttons: list[Button] = []
@@ -90,11 +91,15 @@ class Painter:
             f = self._fonts[px_size] = pygame.font.Font(self.font_path, px_size)
         return f
 
+    def font_px(self, size: float) -> int:
+        """A text size in layout units as real pixels, larger in large-text mode."""
+        return round(size * self.scale * self.text_scale)
+
     def width_of(self, text: str, size: int) -> float:
-        return self._font(self.px(size)).size(text)[0] / self.scale
+        return self._font(self.font_px(size)).size(text)[0] / self.scale
 
     def line_height(self, size: int) -> float:
-        return self._font(self.px(size)).get_linesize() / self.scale
+        return self._font(self.font_px(size)).get_linesize() / self.scale
 
     # -- shapes -----------------------------------------------------------------------
     def fill_rect(self, colour, rect, radius: int = 0, width: int = 0) -> None:
@@ -133,7 +138,7 @@ class Painter:
         if not text:  # nothing typed yet: nothing drawn (an empty line has no contrast to check)
             return pygame.Rect(pos, (0, 0))
         colour = colour or theme.INK
-        px_size, smallest = self.px(size), self.px(theme.MIN_TEXT)
+        px_size, smallest = self.font_px(size), min(self.font_px(size), self.px(theme.MIN_TEXT))
         limit = self.px(max_width) if max_width else 0
         s = self.text_surface(text, px_size, colour)
         while limit and s.get_width() > limit and px_size > smallest:
@@ -158,7 +163,7 @@ class Painter:
     def lines(self, text: str, size: int, width: int, max_lines: int) -> list[str]:
         """`text` wrapped to `width` (at spaces where there are any, else between characters; closing punctuation
         never starts a line), at most `max_lines` lines, the last shortened with … when the rest does not fit."""
-        font, limit = self._font(self.px(size)), self.px(width)
+        font, limit = self._font(self.font_px(size)), self.px(width)
         out, line = [], ""
         for ch in text:
             if font.size(line + ch)[0] > limit and line:
@@ -178,7 +183,7 @@ class Painter:
         out = [part.strip() for part in out]
         if len(out) > max_lines:
             rest = " ".join(out[max_lines - 1 :]) if " " in text else "".join(out[max_lines - 1 :])
-            out = out[: max_lines - 1] + [self._shorten(rest, self.px(size), limit)]
+            out = out[: max_lines - 1] + [self._shorten(rest, self.font_px(size), limit)]
         return out
 
     def two_lines(
