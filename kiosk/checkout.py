@@ -231,6 +231,7 @@ class Checkout:
         self.large_text = False  # the shopper's choice of larger text (this visit)
         self.age_approved = False  # staff checked the shopper's age (this visit)
         self.look_up: LookUp | None = None  # the look-up screen, while it is open
+        self.choosing_language = False  # the list of languages is open (top bar)
         self._codes = used_codes or CodeMemory()  # wallet codes already tried, from the store
 
     # -- derived state ----------------------------------------------------
@@ -663,6 +664,12 @@ class Checkout:
 
     def set_language(self, language: str, now: float) -> None:
         self.language = language
+        self.choosing_language = False
+        self.last_activity = now
+
+    def choose_language(self, now: float, open_: bool = True) -> None:
+        """The language list (top bar) opens, or closes without a choice."""
+        self.choosing_language = open_
         self.last_activity = now
 
     def open_help(self, now: float) -> list[Effect]:
@@ -812,6 +819,7 @@ class Checkout:
         self.large_text = False
         self.age_approved = False
         self.look_up = None
+        self.choosing_language = False
         self.masked_code = ""
         self.qr_text = ""
         self.language = self.default_language

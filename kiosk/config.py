@@ -76,7 +76,7 @@ class KioskSection:
     disk_warn_mb: int = field(default=512, metadata={"min": 1, "max": 1000000})  # less free: head office is told
     preview_retention_days: float = field(default=7.0, metadata={"min": 0})  # simulator receipt pictures kept
     currency: str = "CNY"
-    default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "en"))
+    default_language: str = field(default="zh_CN", metadata=_choice("zh_CN", "zh_TW", "en", "ja", "ko"))
     idle_timeout_s: float = field(default=90.0, metadata={"min": 10})
     result_timeout_s: float = field(default=12.0, metadata={"min": 2})
     # demo: the 32 demo products (simulator, sandbox); headoffice: only head office's catalog (cmd/catalog), and

@@ -1,21 +1,24 @@
-"""Shopper languages: gettext catalogs in kiosk/locale/<lang>/LC_MESSAGES/kiosk.po.
+"""Shopper languages: gettext catalogs in kiosk/locale/<lang>/LC_MESSAGES/kiosk.po, and product names.
 
 The .po files are compiled in memory on first use (Babel), so there is no
 build step, nothing is written next to the code, and a catalog is never stale.
+A product has a Chinese and an English name: Traditional Chinese shoppers read
+the Chinese one converted by OpenCC (s2twp), Japanese and Korean the English one.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).parent / "locale"
-LANGUAGES = {"zh_CN": "中文", "en": "English"}
+LANGUAGES = {"zh_CN": "简体中文", "zh_TW": "繁體中文", "en": "English", "ja": "日本語", "ko": "한국어"}
 DOMAIN = "kiosk"
 
 
@@ -32,6 +35,26 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(mo, catalog)
     mo.seek(0)
     return gettext.GNUTranslations(mo)
+
+
+@cache
+def _to_traditional() -> Any:
+    from opencc import OpenCC  # its dictionaries load once, on the first Traditional Chinese name
+
+    return OpenCC("s2twp")
+
+
+@lru_cache(maxsize=4096)
+def traditional(text: str) -> str:
+    """Simplified Chinese as Taiwan writes it (纯牛奶 -> 純牛奶, 方便面 -> 泡麵)."""
+    return str(_to_traditional().convert(text))
+
+
+def product_name(name_zh: str, name_en: str, language: str) -> str:
+    """A product's name in `language`: Chinese for Chinese (Traditional for zh_TW), else English."""
+    if language == "zh_TW":
+        return traditional(name_zh)
+    return name_zh if language.startswith("zh") else name_en
 
 
 def tr(language: str, message: str, *, context: str = "", **params: object) -> str:

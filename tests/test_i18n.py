@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 from hardware.simulator import BUTTONS
 from kiosk.i18n import LOCALE_DIR, tr, trn
 from kiosk.ui import texts
@@ -27,11 +29,47 @@ def ui_messages() -> set[str]:
     return found
 
 
-def test_every_screen_text_is_translated():
+TRANSLATED = ["zh_CN", "zh_TW", "ja", "ko"]  # English is the msgid itself
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_screen_text_is_translated(language):
     messages = ui_messages()
     assert len(messages) > 40
-    missing = [m for m in sorted(messages) if tr("zh_CN", m) == m]
+    same = {"OK", "EMV", "Alipay", "WeChat Pay"}  # the same word in these languages
+    missing = [m for m in sorted(messages) if tr(language, m) == m and m not in same]
     assert missing == []
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_catalog_keeps_every_placeholder(language):
+    """A translation that drops or renames {amount} would raise at the screen (or say the wrong thing)."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    with (LOCALE_DIR / language / "LC_MESSAGES" / "kiosk.po").open("rb") as f:
+        catalog = read_po(f)
+    english = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+    assert english >= ui_messages()
+    for m in catalog:
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        want = set(re.findall(r"{(\w+)}", ids[0]))
+        for s in strings:
+            assert set(re.findall(r"{(\w+)}", s)) == want, (language, ids[0], s)
+
+
+def test_product_names_in_every_language():
+    from kiosk.i18n import product_name
+
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "zh_CN") == "纯牛奶 250ml"
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "zh_TW") == "純牛奶 250ml"
+    assert product_name("方便面", "Instant noodles", "zh_TW") == "泡麵"  # Taiwan's word, not only its script
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ja") == "Whole milk 250ml"
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ko") == "Whole milk 250ml"
 
 
 def test_placeholders_survive_translation():
@@ -40,7 +78,10 @@ def test_placeholders_survive_translation():
 
 
 def test_catalogs_exist_for_every_language():
-    assert sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/kiosk.po")) == ["en", "zh_CN"]
+    from kiosk.i18n import LANGUAGES
+
+    found = sorted(p.parent.parent.name for p in LOCALE_DIR.glob("*/LC_MESSAGES/kiosk.po"))
+    assert found == sorted(LANGUAGES) == ["en", "ja", "ko", "zh_CN", "zh_TW"]
 
 
 def plural_messages() -> set[tuple[str, str]]:
@@ -59,7 +100,8 @@ def test_counts_read_right_in_every_language():
     assert ("{n} item", "{n} items") in pairs
     for one, many in pairs:
         assert trn("en", one, many, 1, n=1) == one.format(n=1) and trn("en", one, many, 2, n=2) == many.format(n=2)
-        assert trn("zh_CN", one, many, 1, n=1) != one.format(n=1), f"untranslated: {one!r}"
+        for language in TRANSLATED:
+            assert trn(language, one, many, 1, n=1) != one.format(n=1), f"untranslated in {language}: {one!r}"
 
 
 def test_no_english_text_stands_for_two_meanings():

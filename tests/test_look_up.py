@@ -7,6 +7,7 @@ import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS, Product
 from kiosk.checkout import Beep, Checkout, Phase
+from kiosk.i18n import LANGUAGES
 from kiosk.store import Store
 from tests.test_shopper_screen import SIZES
 from tests.test_ui import overlaps, run_until, tap
@@ -107,7 +108,7 @@ def test_a_shopper_finds_an_item_by_touch_types_a_damaged_barcode_and_adds_a_bag
 
 
 @pytest.mark.parametrize("large_text", [False, True])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 @pytest.mark.parametrize("size", SIZES)
 def test_the_look_up_screen_fits_every_size(ui_for, size, language, large_text):
     k, ui = ui_for(display={"size": size}, kiosk={"default_language": language, "bag_barcode": "6901234000320"})

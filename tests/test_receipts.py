@@ -7,6 +7,7 @@ import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS, Product
 from kiosk.fonts import find_cjk_font
+from kiosk.i18n import LANGUAGES
 from kiosk.receipts import ReceiptSettings, escpos_job, preview_image, printer_test_page, sale_receipt, z_report
 from kiosk.receipts.document import Centre, Item, Pair, Receipt, Title, Total
 from kiosk.receipts.layout import display_width, layout, wrap
@@ -61,7 +62,7 @@ def test_sale_receipt_has_everything_head_office_and_the_shopper_need(order):
 
 
 @pytest.mark.parametrize(("mm", "columns"), [(58, 32), (80, 48)])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_layout_fits_the_columns_and_aligns_amounts(order, mm, columns, language):
     rows = layout(sale_receipt(dataclasses.replace(order, language=language), settings(mm)), columns)
     for row in rows:
@@ -104,7 +105,7 @@ def test_native_job_sends_gb18030_text(order):
 
 
 @pytest.mark.parametrize(("mm", "dots"), [(58, 384), (80, 576)])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_receipt_picture_fits_the_paper(order, mm, dots, language, tmp_path):
     s = settings(mm)
     receipt = sale_receipt(dataclasses.replace(order, language=language), s)
@@ -272,3 +273,22 @@ def test_raster_bytes_are_python_escpos_own(order, width):
         p = Dummy()
         p.image(img, center=False)
         assert raster(img) == bytes(p.output)
+
+
+@pytest.mark.parametrize(("language", "word"), [("ja", "合計"), ("ko", "합계"), ("zh_TW", "合計")])
+def test_a_receipt_in_the_shoppers_language(store, language, word):
+    """Issue 13: receipts in the shopper's language too.  A printer's own font (GBK) has kana and Traditional
+    characters but no Hangul: a Korean receipt goes out as a picture even in native mode."""
+    otn = begin_payment(store, DEMO_PRODUCTS[:2], language=language, channel="alipay", masked="2812****7788")
+    order = store.complete_payment(otn, trade_id="T-" + language)
+    receipt = sale_receipt(order, settings())
+    assert word in "".join(r.text for r in layout(receipt, 48))
+    if language == "zh_TW":
+        assert order.lines[0].name == "礦泉水 550ml"  # the name in Traditional script, as the shopper saw it
+    elif language in ("ja", "ko"):
+        assert order.lines[0].name == "Mineral water 550ml"
+    s = settings(mode="native")
+    data = escpos_job(sale_receipt(order, s), s)
+    assert (b"\x1dv0" in data) == (language == "ko")  # raster only where the printer's font falls short
+    if language != "ko":
+        assert word.encode("gb18030") in data

@@ -15,7 +15,7 @@ import pytest
 
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Phase
-from kiosk.i18n import tr
+from kiosk.i18n import LANGUAGES, product_name, tr
 from kiosk.ui import theme
 from kiosk.ui.texts import E_RECEIPT, NO_PAPER_RECEIPT
 from kiosk.ui.widgets import Drawn, DrawnButton
@@ -232,7 +232,7 @@ def every_screen(ui, k, size: str):
 
 
 @pytest.mark.parametrize("mode", ["standard", "high_contrast", "large_text"])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 @pytest.mark.parametrize("size", ["800x480", "720x1280"])
 def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, language, mode):
     """Defect 8: white on amber 2.87:1, amber text 2.67:1, grey buttons 1.16:1 on the background, a "×" with
@@ -268,7 +268,7 @@ def test_every_text_and_button_can_be_told_from_its_background(ui_for, size, lan
     assert checked > 150
 
 
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 @pytest.mark.parametrize("size", SIZES)
 def test_a_long_product_name_wraps_instead_of_shrinking(ui_for, size, language):
     """Defect 10: long names shrank to 12 px or ran under the buttons; now two lines at a readable size,
@@ -278,7 +278,7 @@ def test_a_long_product_name_wraps_instead_of_shrinking(ui_for, size, language):
     scan_all(ui, k, [LONG.barcode, "6901234000016"])
     ui.painter.audit = []
     ui.frame()
-    name = LONG.name(language)
+    name = product_name(LONG.name_zh, LONG.name_en, language)  # Traditional for zh_TW
     parts = [d for d in ui.painter.audit if isinstance(d, Drawn) and d.text.rstrip("…") and d.text.rstrip("…") in name]
     assert 1 <= len(parts) <= 2 and "".join(p.text for p in parts).replace(" ", "").rstrip("…") in name.replace(" ", "")
     assert name.startswith(parts[0].text.rstrip("…"))

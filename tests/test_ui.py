@@ -8,7 +8,7 @@ import pygame
 import pytest
 
 from kiosk.checkout import Phase
-from kiosk.i18n import tr
+from kiosk.i18n import LANGUAGES, tr
 from kiosk.receipts import sale_receipt
 from kiosk.receipts.render import code128
 from tests.loopback import SLACK, free_port, wait_until
@@ -102,10 +102,17 @@ def test_language_button_switches_every_text(ui_for):
     k, ui = ui_for()
     ui.frame()
     zh = picture(ui)
-    tap(ui, "language")
-    assert k.checkout.language == "en"
+    tap(ui, "language")  # the list, each language named in itself
+    assert k.checkout.choosing_language and ui.button_rect("language:ko") is not None
+    assert ui.button_rect("help") is None  # modal: nothing behind the list answers a touch
+    tap(ui, "language:en")
+    assert k.checkout.language == "en" and not k.checkout.choosing_language
     en = picture(ui)
     assert (zh != en).any(axis=2).mean() > 0.01
+    for code, word in (("ja", "ヘルプ"), ("ko", "도움"), ("zh_TW", "幫助")):
+        tap(ui, "language")
+        tap(ui, f"language:{code}")
+        assert on_screen(ui, word), code
 
 
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
@@ -247,7 +254,7 @@ def overlaps(ui):
 
 @pytest.mark.parametrize("large_text", [False, True])
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_no_text_hides_under_a_button(ui_for, size, language, large_text):
     k, ui = ui_for(display={"size": size}, sandbox={"user_paying_s": 60})
     k.checkout.set_language(language, k.clock())
@@ -533,7 +540,7 @@ def test_back_office_work_never_holds_up_a_shopper(ui_for, monkeypatch):
 
 
 @pytest.mark.parametrize("size", ["800x480", "1024x600", "1280x720", "720x1280"])
-@pytest.mark.parametrize("language", ["zh_CN", "en"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
 def test_out_of_service_and_paid_but_not_recorded_screens(ui_for, size, language, tmp_path):
     from kiosk.checkout import Outcome
     from kiosk.payments.driver import Result

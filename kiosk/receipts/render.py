@@ -150,6 +150,15 @@ def for_native_font(receipt: Receipt) -> Receipt:
     return dataclasses.replace(receipt, blocks=tuple(fix(b) for b in receipt.blocks))
 
 
+def _in_printer_font(text: str) -> bool:
+    """Whether a Chinese printer's own font (GBK: Chinese, kana, no Hangul) has every character of `text`."""
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def barcode_fits(code: str, s: ReceiptSettings) -> bool:
     """Whether CODE128 of `code` fits the paper at the narrowest module the printer draws (2 dots)."""
     return code128_modules(code128(code)) * BARCODE_W <= s.dots
@@ -157,12 +166,15 @@ def barcode_fits(code: str, s: ReceiptSettings) -> bool:
 
 def escpos_job(receipt: Receipt, s: ReceiptSettings) -> bytes:
     """The whole print job: init, the text (raster or native), CODE128, QR, feed and cut."""
-    if s.mode == "native":
+    native = s.mode == "native"
+    if native:
         receipt = for_native_font(receipt)
     rows = layout(receipt, s.columns)
+    if native and not all(_in_printer_font(row.text) for row in rows):
+        native = False  # Hangul, or characters beyond GBK: the printer's own font has none; the picture has all
     with _job(s.dots) as p:
         p.hw("INIT")
-        if s.mode == "native":
+        if native:
             p._raw(FS_CHINESE_ON)
             for row in rows:
                 p._raw((GS_SIZE_DOUBLE if row.big else GS_SIZE_NORMAL) + row.text.encode("gb18030") + b"\n")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from kiosk.attendant import Attendant, Mode
 from kiosk.cart import MAX_QTY
 from kiosk.checkout import Checkout, Effect
+from kiosk.i18n import LANGUAGES
 from kiosk.runtime.ports import Wiring
 
 
@@ -30,7 +31,9 @@ class Actions:
             # the shopper
             "help": lambda _, now: co.open_help(now),
             "close_help": lambda _, now: co.close_help(now),
-            "language": lambda lang, now: co.set_language(lang, now),
+            "languages": lambda _, now: co.choose_language(now),
+            "close_languages": lambda _, now: co.choose_language(now, open_=False),
+            "language": lambda lang, now: co.set_language(lang, now) if lang in LANGUAGES else None,
             "plus": lambda sku, now: co.tap_plus(sku, now),
             "minus": lambda sku, now: co.tap_minus(sku, now),
             "remove": lambda sku, now: co.tap_remove(sku, now),

@@ -18,6 +18,7 @@ from typing import Any
 
 from hardware import MAX_CODE_AGE_S, Paper
 from kiosk.attendant import Attendant, Mode, is_badge
+from kiosk.catalog import Product
 from kiosk.checkout import (
     AgeCheckNeeded,
     Beep,
@@ -35,6 +36,7 @@ from kiosk.checkout import (
     StartQrPayment,
 )
 from kiosk.codes import CodeKind, classify
+from kiosk.i18n import product_name
 from kiosk.online_order import OrderQrError
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
 from kiosk.runtime.actions import Actions
@@ -62,6 +64,12 @@ from kiosk.services.events import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def named(product: Product, language: str) -> str:
+    return product_name(product.name_zh, product.name_en, language)
+
+
 SHOPPER_DEVICES = ("scanner", "camera", "printer", "gateway")  # what the top bar tells the shopper is offline
 STAFF_PRINTS = ("reprint", "z_report", "test_page")
 UNSETTLED = ("NO_ANSWER", "TIMEOUT", "HTTP_502")  # answers that suggest the gateway is down
@@ -438,7 +446,8 @@ class Controller(Actions):
             return None
         read = self._look_up_read
         fresh = read is not None and read.key == (lu.tab, lu.category, lu.query, lu.page)
-        items = tuple(LookUpItem(p.barcode, p.name(lang), p.price, p.unit == "kg") for p in read.items) if fresh else ()
+        found = read.items if read is not None and fresh else ()
+        items = tuple(LookUpItem(p.barcode, named(p, lang), p.price, p.unit == "kg") for p in found)
         return LookUpView(
             tab=lu.tab,
             category=lu.category,
@@ -479,7 +488,7 @@ class Controller(Actions):
             lines=tuple(
                 LineView(
                     ln.product.key,
-                    ln.product.name(co.language),
+                    named(ln.product, co.language),
                     ln.qty,
                     ln.amount,
                     ln.product.price,
@@ -494,6 +503,7 @@ class Controller(Actions):
             paper_receipt=co.paper_receipt,
             high_contrast=co.high_contrast,
             large_text=co.large_text,
+            choosing_language=co.choosing_language,
             totals=co.totals(),
             paid_total=co.paid_total,
             order_no=order_no,

@@ -93,6 +93,7 @@ class View:
     paper_receipt: bool  # False: the shopper chose the e-receipt only
     high_contrast: bool  # the shopper switched the high-contrast colours on (until the visit ends)
     large_text: bool  # the shopper switched larger text on (until the visit ends)
+    choosing_language: bool  # the list of languages is open
     totals: Totals
     paid_total: int
     order_no: str | None

@@ -16,6 +16,7 @@ from typing import Any
 from kiosk import messages
 from kiosk.cart import Totals
 from kiosk.catalog import Product
+from kiosk.i18n import product_name
 from kiosk.orders import Order
 from kiosk.payment_state import FINAL_STATES, PaymentState
 from kiosk.store.catalog import CatalogStore
@@ -164,7 +165,7 @@ class Journal(CatalogStore):
                 ),
             )
             for i, (prod, qty) in enumerate(cart["lines"], start=1):
-                name = prod["name_zh"] if p["language"].startswith("zh") else prod["name_en"]
+                name = product_name(prod["name_zh"], prod["name_en"], p["language"])
                 db.execute(
                     "INSERT INTO order_lines(order_no, line_no, sku, barcode, name, qty, unit_price, amount,"
                     " tax_class, grams) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -8,7 +8,7 @@ import pygame
 
 from kiosk.catalog import Product
 from kiosk.checkout import Notice
-from kiosk.i18n import tr, trn
+from kiosk.i18n import product_name, tr, trn
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, View
 from kiosk.ui import theme
@@ -80,7 +80,8 @@ class ScreenBase:
         if "reason" in params:
             params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
         if isinstance(params.get("item"), Product):
-            params["item"] = params["item"].name(self.view.language)
+            item = params["item"]
+            params["item"] = product_name(item.name_zh, item.name_en, self.view.language)
         if isinstance(params.get("amount"), int):
             params["amount"] = format_money(params["amount"], self.view.currency)
         if "why" in params:  # an order code refused (kiosk.online_order.OrderQrError's key)

@@ -58,6 +58,9 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         if co.help_open or (co.confirming_start_over and co.phase is Phase.CART and not co.attendant.active):
             p.buttons = []  # modal: nothing behind the box answers a touch
             self._help() if co.help_open else self._confirm_start_over()
+        elif co.choosing_language:
+            p.buttons = []
+            self._languages()
 
     def _topbar(self) -> int:
         p, co = self.p, self.view
@@ -70,7 +73,6 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         ink = theme.ON_WARN if demo else theme.TOPBAR_INK
         buttons_left = self.w - 3 * 120 - 5 * theme.PAD - 64
         title = p.text(self._(heading), (theme.PAD, h // 2), 26, ink, anchor="midleft", max_width=buttons_left - 24)
-        other = next(code for code in LANGUAGES if code != co.language)
         bw = 120
         p.button(
             pygame.Rect(self.w - bw - theme.PAD, 8, bw, 48),
@@ -80,11 +82,12 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             fill=theme.WARN,
             ink=theme.ON_WARN,
         )
-        p.button(
+        p.button(  # the language in use; a touch lists them all, each in its own script
             pygame.Rect(self.w - 2 * bw - 2 * theme.PAD, 8, bw, 48),
-            LANGUAGES[other],
-            Action("language", other),
+            f"{LANGUAGES.get(co.language, co.language)} ▼",
+            Action("languages"),
             "language",
+            size=20,
         )
         p.button(
             pygame.Rect(self.w - 3 * bw - 3 * theme.PAD, 8, bw, 48),
@@ -355,6 +358,27 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             anchor="center",
             max_width=self.w - 60,
         )
+
+    def _languages(self) -> None:
+        """Every language, each named in itself, two to a row; the one in use marked."""
+        p, co = self.p, self.view
+        rows = -(-len(LANGUAGES) // 2)
+        box = self._modal_box(rows * 68 + 100)
+        half = (box.width - 60) // 2
+        for n, (code, name) in enumerate(LANGUAGES.items()):
+            r = pygame.Rect(box.left + 20 + (n % 2) * (half + 20), box.top + 20 + (n // 2) * 68, half, 60)
+            on = code == co.language
+            p.button(
+                r,
+                name,
+                Action("language", code),
+                f"language:{code}",
+                size=26,
+                fill=theme.PRIMARY if on else theme.SECONDARY,
+                ink=theme.PRIMARY_INK if on else theme.INK,
+            )
+        close = pygame.Rect(box.centerx - 100, box.bottom - 72, 200, 56)
+        p.button(close, self._("Close"), Action("close_languages"), "close_languages")
 
     def _help(self) -> None:
         p = self.p

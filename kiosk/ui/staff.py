@@ -256,12 +256,14 @@ class StaffScreens(ScreenBase):
             said = self._(ATTENDANT_TEXT.get(a.message, a.message))
             if a.message == "wrong_pin":  # how many tries before the keypad locks
                 said = self._n("Wrong PIN: {n} try left", "Wrong PIN: {n} tries left", a.tries_left, n=a.tries_left)
+            room = body.bottom - 70 - 8 - (body.top + 140)  # down to the Cancel button
             p.paragraph(
                 said,
                 (cx - 230, body.top + 140),
                 20,
                 theme.DANGER,
                 width=160,
+                max_lines=max(1, int(room // p.line_height(20))),
             )
         self._digit_keys(body, "OK")
         p.button(
