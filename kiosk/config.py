@@ -157,6 +157,13 @@ class AttendantSection:
 
 
 @dataclass(frozen=True)
+class SoundSection:
+    enabled: bool = True  # tones and prompts through the speaker (SDL's mixer), beside the buzzer
+    prompts: bool = True  # short spoken prompts in the shopper's language (kiosk/sounds/prompts)
+    volume: float = field(default=0.8, metadata={"min": 0.0, "max": 1.0})
+
+
+@dataclass(frozen=True)
 class GpioSection:
     enabled: bool = True
     pin_factory: str = field(default="", metadata=_choice("", "mock", "lgpio", "rpigpio", "pigpio", "native"))
@@ -262,6 +269,7 @@ class Config:
     receipt: ReceiptSection = ReceiptSection()
     attendant: AttendantSection = AttendantSection()
     gpio: GpioSection = GpioSection()
+    sound: SoundSection = SoundSection()
     mqtt: MqttSection = MqttSection()
     payment: PaymentSection = PaymentSection()
     alipay: AlipaySection = AlipaySection()

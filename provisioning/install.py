@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent
-GROUPS = ("video", "render", "input", "dialout", "gpio", "lp", "plugdev", "systemd-journal")
+GROUPS = ("video", "render", "input", "dialout", "gpio", "lp", "plugdev", "systemd-journal", "audio")
 IGNORE = shutil.ignore_patterns(".venv", "data", ".git", "__pycache__", "*.pyc", ".ruff_cache", "hq-data")
 JOURNALD = """# kiosk: the journal kept on the SD card, capped (python -m provisioning.install)
 [Journal]

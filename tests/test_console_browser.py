@@ -69,7 +69,7 @@ def test_an_operator_runs_the_kiosks_from_the_console_and_a_viewer_cannot_act(ru
     driver.find_element(By.NAME, "reason").send_keys("dented can")
     driver.find_element(By.ID, "action-refund").click()
     assert "Refund 1.00 of order" in wait_for(driver, "#summary").text
-    driver.find_element(By.ID, "confirm").click()
+    wait_for(driver, "#confirm").click()  # the confirmation page, once it has loaded
     answer = wait_for(driver, "tr[data-command='refund']", timeout=40, text="out_request_no")
     assert "amount: 100" in answer.text and "lin" in answer.text
 
@@ -90,7 +90,7 @@ def test_an_operator_runs_the_kiosks_from_the_console_and_a_viewer_cannot_act(ru
     driver.get(f"{url}/kiosks/s1/k1")
     driver.find_element(By.CSS_SELECTOR, "form:has(#action-lock) input[name='reason']").send_keys("cleaning")
     driver.find_element(By.ID, "action-lock").click()
-    driver.find_element(By.ID, "confirm").click()
+    wait_for(driver, "#confirm").click()  # the confirmation page, once it has loaded
     wait_for(driver, "tr[data-command='lock']", timeout=40, text="locked: True")
     driver.get(f"{url}/fleet")
     cell = wait_for(driver, "tr[data-kiosk='s1/k1'] td.state-locked", timeout=40)

@@ -29,6 +29,7 @@ DOMAIN = {
     "kiosk.i18n",
     "kiosk.weighed",
     "kiosk.online_order",
+    "kiosk.sounds",  # the sound files' names and the prompts' words
 }
 STORE = "kiosk.store"  # the package and its modules
 SERVICES = (
@@ -51,6 +52,7 @@ ENTRY = {
     "kiosk.receipts.__main__",
     "kiosk.ui.screenshots",
     "kiosk.out_of_service",
+    "kiosk.sounds.make",
 }
 # who may build hardware backends
 HARDWARE_BUILDERS = ("kiosk.runtime.wiring", "provisioning", *ENTRY)

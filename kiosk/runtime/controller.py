@@ -29,6 +29,8 @@ from kiosk.checkout import (
     Effect,
     NoPaperReceipt,
     Notice,
+    Outcome,
+    PayStep,
     Phase,
     PrintReceipt,
     StaffChange,
@@ -73,6 +75,7 @@ def named(product: Product, language: str) -> str:
 SHOPPER_DEVICES = ("scanner", "camera", "printer", "gateway")  # what the top bar tells the shopper is offline
 STAFF_PRINTS = ("reprint", "z_report", "test_page")
 UNSETTLED = ("NO_ANSWER", "TIMEOUT", "HTTP_502")  # answers that suggest the gateway is down
+NOT_CHARGED = ("payment_cancelled", "payment_timed_out", "payment_declined")  # said: "you have not been charged"
 
 
 LINK_ATTENTION_S = 60.0  # head office's link down this long: amber light, and a report when it is back
@@ -109,6 +112,7 @@ class Controller(Actions):
         self.cart_scroll: tuple[int, int] | None = None  # where the shopper scrolled the cart to (screen state)
         self._look_up_asked: tuple[str, str | None, str, int] | None = None  # the page the look-up screen wants
         self._look_up_read: LookUpRead | None = None  # the last page the look-up worker read
+        self._said: str | None = None  # the prompt said last (said again only after another)
         self._actions: dict[str, Callable[[str, float], list[Effect] | None]] = self._action_table()
 
     # -- from any thread ------------------------------------------------------------
@@ -134,6 +138,7 @@ class Controller(Actions):
         self.checkout.tick(now)
         self.attendant.tick(now)
         self._ask_look_up()
+        self._prompt()
         if self._next_catalog is not None:
             self._switch_catalog()
         if self._next_update is not None and self._free():
@@ -141,6 +146,30 @@ class Controller(Actions):
             self.w.install_update(staged)
         if self.w.signals:
             self.w.signals.light(self.light_state())
+
+    def _prompt(self) -> None:
+        """Say the prompt of what the shopper sees now, once, when it changes (PROMPTS: kiosk/sounds)."""
+        key = self._prompt_key()
+        if key != self._said:
+            self._said = key
+            if key is not None and self.w.speaker:
+                self.w.speaker.say(key, self.checkout.language)
+
+    def _prompt_key(self) -> str | None:
+        co = self.checkout
+        if self.attendant.active:
+            return None
+        if co.help_open:
+            return "help"
+        if co.phase is Phase.RESULT and co.outcome is Outcome.PAID:
+            return "paid"
+        if co.notice is not None and co.notice.key in NOT_CHARGED:
+            return "not_charged"
+        if co.age_check_needed:
+            return "age_check"
+        if co.phase is Phase.PAYMENT and co.pay_step is PayStep.WAITING_CODE:
+            return "hold_code"
+        return None
 
     def _ask_look_up(self) -> None:
         """The look-up screen shows a page not read yet: ask the look-up worker (LookUpRead comes back)."""
@@ -182,6 +211,8 @@ class Controller(Actions):
             if isinstance(e, Beep):
                 if self.w.signals:
                     self.w.signals.beep(e.kind)
+                if self.w.speaker:
+                    self.w.speaker.play(e.kind)
             elif isinstance(e, StartPayment):
                 self.w.payments.pay(e, co.language)
             elif isinstance(e, StartQrPayment):
@@ -191,10 +222,14 @@ class Controller(Actions):
             elif isinstance(e, CallHelp):
                 if self.w.signals:
                     self.w.signals.beep("help")
+                if self.w.speaker:
+                    self.w.speaker.play("help")
                 self.w.record("help_pressed", screen=e.phase.value)
             elif isinstance(e, AgeCheckNeeded):
                 if self.w.signals:
                     self.w.signals.beep("help")
+                if self.w.speaker:
+                    self.w.speaker.play("help")
                 self.w.record("age_check_requested", skus=list(e.skus))
             elif isinstance(e, StaffChange):  # who: the badge's staff id, or "pin"
                 self.w.record(e.kind, by=self.attendant.staff or "unknown", **e.data)

@@ -21,6 +21,13 @@ class Signals(Protocol):
     def beep(self, pattern: str) -> None: ...
 
 
+class Speaker(Protocol):
+    """Tones and spoken prompts (hardware.speaker.Speaker)."""
+
+    def play(self, tone: str) -> None: ...
+    def say(self, key: str, language: str) -> None: ...
+
+
 class Link(Protocol):
     """What the controller tells head office directly (the outbox may be on the full disk)."""
 
@@ -39,6 +46,7 @@ class Wiring:
     save_lockout: Callable[[int, float], None]  # the PIN lockout (failures, until: wall clock), on the store worker
     probe_gateway: Callable[[], None]  # wake the recovery loop: is the gateway there?
     signals: Signals | None = None
+    speaker: Speaker | None = None
     link: Link | None = None
     press_sim: Callable[[str], None] | None = None  # the simulator panel's buttons
     type_sim: Callable[[str], None] | None = None  # keys typed into the simulator's window: its scanner

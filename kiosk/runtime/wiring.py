@@ -24,6 +24,7 @@ from hardware.gpio import Signals, pin_factory
 from hardware.printer import open_printer
 from hardware.scanner import SimulatedScanner, open_scanner
 from hardware.simulator import SimulatorPanel
+from hardware.speaker import Speaker
 from kiosk import CLOCK_FLOOR
 from kiosk.attendant import Attendant, parse_badges
 from kiosk.catalog import DEMO_PRODUCTS
@@ -54,6 +55,7 @@ from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
 from kiosk.services.updates import FirmwareUpdates
 from kiosk.signing import load_public_key
+from kiosk.sounds import prompt_path, tone_path
 from kiosk.store import StoreError, describe, open_store
 from kiosk.telemetry import MqttLink, cert_days_left, link_files_problem
 from kiosk.weighed import parse_layouts
@@ -220,6 +222,7 @@ class Runtime:
             save_lockout=self._save_lockout,
             probe_gateway=self.recovery.probe,
             signals=self.signals,
+            speaker=self.speaker,
             link=self.mqtt,
             press_sim=self.panel.press if self.panel else None,
             type_sim=self.panel.scan if self.panel else None,
@@ -283,6 +286,9 @@ class Runtime:
         except ValueError as exc:  # a backend named in the environment that does not exist
             raise ConfigError(str(exc)) from None
         self.signals = Signals(c.gpio, lambda: post(HelpPressed()), pins) if pins else None
+        self.speaker = Speaker(
+            tone_path, prompt_path, enabled=c.sound.enabled, volume=c.sound.volume, prompts=c.sound.prompts
+        )
         sim_scanner = self.scanner if isinstance(self.scanner, SimulatedScanner) else None
         sim_camera = self.camera.source if self.camera and isinstance(self.camera.source, SimulatedSource) else None
         panel = SimulatorPanel(
