@@ -348,9 +348,9 @@ def test_high_contrast_is_this_shoppers_choice(ui_for):
     standard = picture(ui)
     tap(ui, "contrast")
     dark = picture(ui)
-    assert dark.mean() < standard.mean() / 2 and on_screen(ui, "Standard colours")
+    assert dark.mean() < standard.mean() / 2 and ui.button_rect("contrast") is not None  # ◐ switches it back
     tap(ui, "sim:pay_ok")
     assert run_until(ui, lambda: k.checkout.phase is Phase.RESULT, 10)
     tap(ui, "done")
-    assert not k.checkout.high_contrast and on_screen(ui, "High contrast")
+    assert not k.checkout.high_contrast
     assert picture(ui).mean() > dark.mean() * 2

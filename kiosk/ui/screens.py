@@ -68,40 +68,26 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         p.fill_rect(theme.TOPBAR, (0, 0, self.w, h))
         demo = co.demo and not co.attendant.active
         heading = "Staff mode" if co.attendant.active else "DEMO — no real payments" if demo else "Self-checkout"
+        # from the right: Help, the language, high contrast (◐), large text (A+)
+        help_ = pygame.Rect(self.w - theme.PAD - 110, 8, 110, 48)
+        language = pygame.Rect(help_.left - theme.PAD - 110, 8, 110, 48)
+        contrast = pygame.Rect(language.left - theme.PAD - 64, 8, 64, 48)
+        large = pygame.Rect(contrast.left - theme.PAD - 64, 8, 64, 48)
+        buttons_left = large.left - theme.PAD
         if demo:  # a show kiosk: nobody may take it for a working till
-            p.fill_rect(theme.WARN, (0, 0, self.w - 3 * 120 - 5 * theme.PAD - 64, h))
+            p.fill_rect(theme.WARN, (0, 0, buttons_left, h))
         ink = theme.ON_WARN if demo else theme.TOPBAR_INK
-        buttons_left = self.w - 3 * 120 - 5 * theme.PAD - 64
         title = p.text(self._(heading), (theme.PAD, h // 2), 26, ink, anchor="midleft", max_width=buttons_left - 24)
-        bw = 120
-        p.button(
-            pygame.Rect(self.w - bw - theme.PAD, 8, bw, 48),
-            self._("Help"),
-            Action("help"),
-            "help",
-            fill=theme.WARN,
-            ink=theme.ON_WARN,
-        )
+        p.button(help_, self._("Help"), Action("help"), "help", fill=theme.WARN, ink=theme.ON_WARN)
         p.button(  # the language in use; a touch lists them all, each in its own script
-            pygame.Rect(self.w - 2 * bw - 2 * theme.PAD, 8, bw, 48),
-            f"{LANGUAGES.get(co.language, co.language)} ▼",
-            Action("languages"),
-            "language",
-            size=20,
+            language, f"{LANGUAGES.get(co.language, co.language)} ▼", Action("languages"), "language", size=20
         )
-        p.button(
-            pygame.Rect(self.w - 3 * bw - 3 * theme.PAD, 8, bw, 48),
-            self._("Standard colours" if co.high_contrast else "High contrast"),
-            Action("contrast"),
-            "contrast",
-            size=20,
-        )
+        p.button(contrast, "", Action("contrast"), "contrast")  # ◐, the sign for contrast, drawn
+        cx, cy, r = contrast.centerx, contrast.centery, 13
+        p.circle(theme.INK, (cx, cy), r, width=2)
+        p.half_disc(theme.INK, (cx, cy), r)
         p.button(  # A+ / A−: larger text for this shopper (a sign kiosks and phones share)
-            pygame.Rect(self.w - 3 * bw - 4 * theme.PAD - 64, 8, 64, 48),
-            "A−" if co.large_text else "A+",
-            Action("large_text"),
-            "large_text",
-            size=24,
+            large, "A−" if co.large_text else "A+", Action("large_text"), "large_text", size=24
         )
         fault = co.printer_fault if co.attendant.active else ""  # staff see what is wrong with the printer
         down = [
@@ -111,7 +97,7 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         if co.needs_staff:
             down.append(self._(NEEDS_STAFF))
         if down:  # what is offline: on one line, or one per line, never smaller than theme.MIN_TEXT
-            right, ink = self.w - 3 * bw - 5 * theme.PAD - 64, (255, 200, 120)
+            right, ink = buttons_left, (255, 200, 120)
             width, items = right - title.right - 2 * theme.PAD, list(dict.fromkeys(down))
             joined = " · ".join(items)
             if len(items) > 1 and p.width_of(joined, 18) > width:

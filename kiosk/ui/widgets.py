@@ -107,6 +107,15 @@ class Painter:
             self.surface, colour, self.to_px(rect), width=self.px(width) if width else 0, border_radius=self.px(radius)
         )
 
+    def circle(self, colour, centre: tuple[int, int], radius: int, width: int = 0) -> None:
+        pygame.draw.circle(self.surface, colour, (self.px(centre[0]), self.px(centre[1])), self.px(radius),
+                           max(1, self.px(width)) if width else 0)  # fmt: skip
+
+    def half_disc(self, colour, centre: tuple[int, int], radius: int) -> None:
+        """The left half of a disc (with an outline circle: ◐)."""
+        pygame.draw.circle(self.surface, colour, (self.px(centre[0]), self.px(centre[1])), self.px(radius),
+                           draw_top_left=True, draw_bottom_left=True)  # fmt: skip
+
     def polygon(self, colour, points: list[tuple[float, float]]) -> None:
         pygame.draw.polygon(self.surface, colour, [(self.px(x), self.px(y)) for x, y in points])
 
