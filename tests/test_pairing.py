@@ -567,3 +567,28 @@ def test_a_kiosk_out_of_head_offices_reach_is_paired_by_a_qr_at_its_camera_sells
             proc.wait(15)
             office.close()
             camera.close()
+
+
+def test_a_kiosk_paired_to_sell_head_offices_catalog_waits_for_it_then_sells_it(tmp_path):
+    """Issue 11: pairing sends the kiosk its config and then the catalog.  A store whose kiosks sell only head
+    office's catalog: the newly paired kiosk is "not ready" (out of service, reported) until the service's
+    catch-up delivers the store's published catalog, then it sells it (its version in `birth`)."""
+    with PairingSite(tmp_path, kiosks=("s002/kiosk-01",)) as site:
+        (tmp_path / "hq" / "stores" / "s002.toml").write_text('[kiosk]\ncatalog = "headoffice"\n')
+        imported = site.headoffice("catalog", "import", str(REPO / "docs" / "catalog-example.csv"))
+        assert imported.returncode == 0, imported.stdout + imported.stderr
+        with site.paired_kiosk("kiosk", "s002", "kiosk-01") as (_, data, office, _, _):
+            assert wait_until(lambda: "not ready: no catalog from head office yet" in site.logs("kiosk"), 30)
+            published = site.headoffice("catalog", "publish", "--store", "s002")
+            assert published.returncode == 0, published.stdout + published.stderr
+            site.start_service()  # its catch-up finds the kiosk behind its store's newest catalog and sends it
+            assert wait_until(lambda: "selling from catalog 1-" in site.logs("kiosk"), 90), site.logs("kiosk")
+            assert wait_until(lambda: "back in service" in site.logs("kiosk"), 10)
+            import sqlite3
+
+            with sqlite3.connect(data / "kiosk.sqlite") as db:
+                gen = db.execute("SELECT value FROM meta WHERE key = 'catalog_gen'").fetchone()[0]
+                beer = db.execute(
+                    "SELECT price, age_restricted FROM products WHERE gen = ? AND sku = 'P018'", (gen,)
+                ).fetchone()
+            assert beer == (850, 1)  # store s002's own price (price@s002 in the CSV) and the age flag
