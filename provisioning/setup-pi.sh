@@ -2,7 +2,7 @@
 # Turn a fresh Raspberry Pi OS Lite (Bookworm) into a kiosk.  Run as root from a checkout or an unpacked release:
 #   sudo provisioning/setup-pi.sh --hq https://hq.example.com [--timezone Asia/Shanghai]
 # With --hq the kiosk pairs with head office at its first start (its screen shows a code to give head office) and
-# no file needs editing.  Debian's packages first, then python -m provisioning.install (see its docstring: the
+# no file needs editing.  Debian's packages first (offline from a bundle built with --debs), then python -m provisioning.install (see its docstring: the
 # release in /opt/kiosk/releases/<version> with /opt/kiosk/current pointing at it, /etc/kiosk, the unit, the
 # printer's udev rule, journald and the hardware watchdog, the user, the time zone and network time).
 # Idempotent: run it again from a newer checkout to update.  KIOSK_HQ_URL and KIOSK_TIMEZONE work as before.
@@ -10,9 +10,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo)" >&2; exit 1; }
 
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  git make python3-venv python3-pygame python3-lgpio python3-cryptography libzbar0 fonts-wqy-microhei fontconfig
+"$src/provisioning/install-debs.sh" "$src"   # the bundle's debs/ offline, else apt-get (pi-packages.txt)
 
 args=("$@")
 [ -n "${KIOSK_HQ_URL:-}" ] && args+=(--hq "$KIOSK_HQ_URL")

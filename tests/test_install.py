@@ -9,7 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
+from pathlib import Path
+
+import pytest
 
 from provisioning import install
 from tests.conftest import REPO
@@ -92,3 +96,47 @@ def test_the_out_of_service_screen_says_so_in_both_languages(tmp_path):
     whites = sum(picture.get_at((x, y))[:3] == (255, 255, 255) for x in range(0, 800, 4) for y in range(0, 480, 4))
     assert whites > 200  # its words are drawn
     assert "OnFailure=kiosk-out-of-service.service" in (REPO / "systemd/kiosk.service").read_text()
+
+
+def test_a_bundle_with_debian_packages_installs_them_without_a_network(tmp_path):
+    """Issue 11: offline-capable down to Debian's packages.  A package made by Debian's own dpkg-deb goes into the
+    bundle (`--debs`), and the bundle's install-debs.sh installs it with dpkg alone into a fresh dpkg database
+    (`--root`: no apt lists, no network); a file that is not a Debian package is refused by the build."""
+    from headoffice.signing import keygen
+    from provisioning import release
+
+    pkg = tmp_path / "pkg"
+    (pkg / "DEBIAN").mkdir(parents=True)
+    (pkg / "DEBIAN" / "control").write_text(
+        "Package: kiosk-offline-probe\nVersion: 1.0\nArchitecture: all\nMaintainer: Kiosk <k@example.com>\n"
+        "Description: a package that proves the bundle's debs install offline\n"
+    )
+    (pkg / "usr/share/kiosk-offline-probe").mkdir(parents=True)
+    (pkg / "usr/share/kiosk-offline-probe/here").write_text("installed\n")
+    debs = tmp_path / "debs"
+    debs.mkdir()
+    built = subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(pkg), str(debs / "probe.deb")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    key, _ = keygen(str(tmp_path / "hq"))
+    bundle, _ = release.build(tmp_path / "out", Path(key), version="9.9.9", debs=debs)
+    assert "./debs/probe.deb" in release.members(bundle.read_bytes())
+    unpacked = tmp_path / "release"
+    unpacked.mkdir()
+    with tarfile.open(bundle) as tar:
+        tar.extractall(unpacked, filter="data")
+    root = tmp_path / "root"
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/updates").mkdir()
+    (root / "var/lib/dpkg/status").write_text("")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}  # nothing here could reach a network: dpkg only
+    run = subprocess.run(["bash", str(unpacked / "provisioning/install-debs.sh"), str(unpacked), "--root", str(root)],
+                         capture_output=True, text=True, env=env)  # fmt: skip
+    assert run.returncode == 0 and "installing 1 packages from the release bundle (offline)" in run.stdout, run.stderr
+    assert (root / "usr/share/kiosk-offline-probe/here").read_text() == "installed\n"
+    status = subprocess.run(["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-W", "-f=${Status}",
+                             "kiosk-offline-probe"], capture_output=True, text=True)  # fmt: skip
+    assert status.stdout == "install ok installed"
+    (debs / "fake.deb").write_text("not a package")
+    with pytest.raises(ValueError, match="fake.deb is not a Debian package"):
+        release.build(tmp_path / "out2", Path(key), version="9.9.10", debs=debs)
