@@ -1,6 +1,7 @@
 """Head office's `logs {since?, lines?}`: an excerpt of the kiosk's log, without a visit.
 
-Under systemd the journal is read (`journalctl -u kiosk.service`, the kiosk user being in `systemd-journal`); the
+Under systemd the journal is read (`journalctl -t kiosk`: the unit's SyslogIdentifier; in the journal namespace
+KIOSK_JOURNAL_NAMESPACE names when the unit sets LogNamespace=; the kiosk user is in `systemd-journal`); the
 kiosk also keeps its last RING_SIZE log lines in memory (`RECENT`, filled by a handler `install()` adds to the
 root logger), which answer when there is no journal to read (a desktop, the tests, a journal the kiosk may not
 read).  `since`: seconds ago (default 3600); `lines`: at most MAX_LINES (default 200); the answer is at most
@@ -18,6 +19,7 @@ import time
 from collections import deque
 from typing import Any
 
+IDENTIFIER = "kiosk"  # the unit's SyslogIdentifier: every line the kiosk's process writes carries it
 RING_SIZE = 2000
 MAX_LINES = 500
 MAX_BYTES = 60_000
@@ -64,15 +66,17 @@ def excerpt(body: dict[str, Any], env: dict[str, str] | None = None) -> dict[str
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
             return {"ok": False, "error": f"'{name}' must be a whole number from 1 to {top}"}
     found, source = None, "memory"
+    namespace = [f"--namespace={env['KIOSK_JOURNAL_NAMESPACE']}"] if env.get("KIOSK_JOURNAL_NAMESPACE") else []
     if env.get("JOURNAL_STREAM") and shutil.which("journalctl"):  # run by systemd: its journal has everything
         try:
             run = subprocess.run(
-                ["journalctl", "-u", "kiosk.service", "--since", f"-{since}s", "-n", str(lines), "-o", "short-iso",
-                 "--no-pager", "-q"],
+                ["journalctl", *namespace, "-t", IDENTIFIER, "--since", f"-{since}s", "--reverse", "-n", str(lines),
+                 "-o", "short-iso", "--no-pager", "-q"],
                 capture_output=True, text=True, timeout=10,
             )  # fmt: skip
             if run.returncode == 0 and run.stdout.strip():  # an empty or unreadable journal: the memory's lines
-                found, source = run.stdout.splitlines(), "journal"
+                found, source = run.stdout.splitlines()[::-1], "journal"  # the newest `lines`, oldest first
+                # (--reverse: with --since, -n alone would count from the oldest line of the period)
         except (OSError, subprocess.TimeoutExpired):
             pass
     if found is None:
