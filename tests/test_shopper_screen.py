@@ -62,9 +62,24 @@ def test_every_cart_line_can_be_reached_and_a_rescanned_line_comes_into_view(ui_
     assert run_until(ui, lambda: k.checkout.cart.line("P002").qty == 2)
     ui.frame()
     assert "P002" in shown_skus(ui) and k.controller.snapshot().changed_sku == "P002"
-    assert on_screen(ui, "已添加：可乐 330ml ¥3.50")
+    assert on_screen(ui, "已添加 可乐 330ml ¥3.50")
     row = ui.button_rect("plus:P002")
     assert tuple(ui.surface.get_at((row.left - 20, row.centery)))[:3] == theme.HIGHLIGHT  # the changed line
+
+
+def test_the_item_just_scanned_shows_large_with_its_price(ui_for):
+    """Issue 13: the last scanned item large, with its price, under the cart."""
+    k, ui = ui_for(kiosk={"default_language": "en"})
+    scan_all(ui, k, ["6901234000016", "6901234000054"])
+    ui.painter.audit = []
+    ui.frame()
+    drawn = [d for d in ui.painter.audit if isinstance(d, Drawn)]
+    ui.painter.audit = None
+    names = sorted(d.size for d in drawn if d.text == "Whole milk 250ml")
+    prices = sorted(d.size for d in drawn if d.text == "¥3.80")
+    assert len(names) == 2 and len(prices) == 2  # its line in the cart, and the card under it
+    assert names[-1] >= 26 * ui.painter.scale > names[0] and prices[-1] >= 30 * ui.painter.scale > prices[0]
+    assert on_screen(ui, "Added Whole milk 250ml ¥3.80")
 
 
 def test_removing_says_what_went_and_can_be_undone(ui_for):

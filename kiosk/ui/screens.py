@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pygame
 
+from kiosk.catalog import Product
 from kiosk.checkout import Phase
-from kiosk.i18n import LANGUAGES
+from kiosk.i18n import LANGUAGES, product_name
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
@@ -224,8 +225,25 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             undo = pygame.Rect(area.right - 8 - 140, area.top + 4, 140, theme.TOUCH)
             self.p.button(undo, self._("Undo"), Action("undo"), "undo", fill=theme.PRIMARY, ink=theme.PRIMARY_INK)
             self._notice(co.notice, (area.left + 16, area.centery), anchor="midleft", width=undo.left - area.left - 24)
+        elif co.notice is not None and co.notice.key in ("added", "age_restricted_added"):
+            self._last_scanned(area)
         else:
             self._notice(co.notice, (area.centerx, area.centery), anchor="center", width=area.width - 24)
+
+    def _last_scanned(self, area: pygame.Rect) -> None:
+        """The item just scanned, large: its name and its price, on the changed line's colour."""
+        p, n = self.p, self.view.notice
+        assert n is not None
+        item, amount = n.params.get("item"), n.params.get("amount")
+        card = area.inflate(-16, -6)
+        p.fill_rect(theme.HIGHLIGHT, card, radius=8)
+        p.fill_rect(theme.PRIMARY, (card.left, card.top, 6, card.height), radius=3)
+        price = format_money(amount, self.view.currency) if isinstance(amount, int) else ""
+        name = product_name(item.name_zh, item.name_en, self.view.language) if isinstance(item, Product) else ""
+        label = p.text(self._("Added"), (card.left + 16, card.centery), 18, theme.MUTED, anchor="midleft")
+        price_left = card.right - 12 - p.width_of(price, 30)
+        p.two_lines(name, (label.right + 12, card.centery), int(price_left - label.right - 36), card.height - 4, 26)
+        p.text(price, (card.right - 12, card.centery), 30, anchor="midright")
 
     def _cart_summary(self, summary: pygame.Rect) -> None:
         p, co = self.p, self.view
