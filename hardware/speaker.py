@@ -55,6 +55,14 @@ class Speaker:
             self.problem = f"no sound: {exc}"
             log.warning("speaker: %s", self.problem)
 
+    def preload(self, tones: list[str], prompts: list[tuple[str, str]]) -> None:
+        """Read every file now (at start), so no frame waits on the disk for its first sound."""
+        for tone in tones:
+            self._load(self.tone_path(tone))
+        if self.prompts:
+            for key, language in prompts:
+                self._load(self.prompt_path(key, language))
+
     def play(self, tone: str) -> None:
         """A tone (ok, error, paid, help) alongside the buzzer."""
         self.played.append(("tone", tone))

@@ -536,7 +536,7 @@ class Checkout:
         self.online_order = order
         self.phase = Phase.CART
         self.notice = Notice("online_order", params={"order_no": order.order_no, "amount": order.total})
-        return [Beep("ok"), AgeCheckNeeded(self._restricted_skus())] if self.age_check_needed else [Beep("ok")]
+        return [Beep("ok")]  # its lines carry no age flag: head office's shop checked the buyer
 
     def tap_plus(self, sku: str, now: float) -> list[Effect]:
         self.last_activity = now
@@ -687,7 +687,7 @@ class Checkout:
         """Staff take `qty` of the line off (all of it when qty >= the line's): no undo; recorded for the audit."""
         self.last_activity = now
         line = self.cart.line(sku)
-        if self.paying or self.phase is not Phase.CART or line is None or qty < 1:
+        if self.paying or self.phase is not Phase.CART or line is None or qty < 1 or self.online_order is not None:
             return []
         taken = min(qty, line.qty)
         product = line.product
@@ -706,6 +706,8 @@ class Checkout:
         self.last_activity = now
         line = self.cart.line(sku)
         if self.paying or self.phase is not Phase.CART or line is None or price < 0 or reason not in PRICE_REASONS:
+            return []
+        if self.online_order is not None:  # paid as it was ordered
             return []
         was = self.cart.reprice(sku, price)
         self._changed(sku, "repriced")

@@ -414,3 +414,14 @@ def test_large_text_is_this_shoppers_choice(co):
     co.tap_start_over(3)
     co.confirm_start_over(4)
     assert not co.large_text  # the next shopper starts with the standard size
+
+
+def test_staff_cannot_change_an_order_made_elsewhere(co):
+    """Its lines are paid as ordered (as the shopper's − + × are refused): no void, no new price."""
+    from kiosk.online_order import OnlineOrder
+
+    order = OnlineOrder("W-1", "s1", "CNY", 760, False, (("纯牛奶", 2, 380),), 2_000_000_000)
+    co.open_online_order(order, None, 1)
+    sku = co.cart.lines[0].product.key
+    assert co.staff_void(sku, 1, 2) == [] and co.staff_price(sku, 100, "damaged", 3) == []
+    assert co.cart.lines[0].qty == 2 and co.totals().total == 760

@@ -93,3 +93,9 @@ def test_no_sound_card_leaves_the_kiosk_silent_not_stopped(tmp_path):
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("False 2 no sound:") and "Traceback" not in run.stderr
+
+
+def test_every_sound_is_read_at_start_not_in_a_frame(ui_for):
+    k, _ = ui_for(kiosk={"default_language": "en"})
+    loaded = set(k.speaker._sounds)
+    assert {tone_path(t) for t in TONES} | {prompt_path(key, lang) for key in PROMPTS for lang in LANGUAGES} <= loaded

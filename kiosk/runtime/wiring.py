@@ -55,7 +55,7 @@ from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
 from kiosk.services.updates import FirmwareUpdates
 from kiosk.signing import load_public_key
-from kiosk.sounds import prompt_path, tone_path
+from kiosk.sounds import PROMPTS, TONES, prompt_path, tone_path
 from kiosk.store import StoreError, describe, open_store
 from kiosk.telemetry import MqttLink, cert_days_left, link_files_problem
 from kiosk.weighed import parse_layouts
@@ -380,6 +380,7 @@ class Runtime:
                 dev.start()
         self.recovery.start()
         self.housekeeping.start()
+        self.speaker.preload(list(TONES), [(key, lang) for key, said in PROMPTS.items() for lang in said])
         enrollment = Enrollment(str(self.data_dir), self.cfg.pairing.ca_file)
         if enrollment.needed():  # provisioned by QR: sell now, the MQTT certificate comes when head office answers
             threading.Thread(target=enrollment.run, args=(self._autopilot,), name="enrollment", daemon=True).start()

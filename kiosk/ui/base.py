@@ -10,7 +10,7 @@ from kiosk.catalog import Product
 from kiosk.checkout import Notice
 from kiosk.i18n import product_name, tr, trn
 from kiosk.money import format_money
-from kiosk.runtime.view import Action, View
+from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
 from kiosk.ui.texts import NOTICES, ORDER_REFUSALS, REASONS
 from kiosk.ui.widgets import Painter, qr_surface
@@ -58,6 +58,37 @@ class ScreenBase:
         tip, base = (cy - 10, cy + 8) if name == "up" else (cy + 10, cy - 8)
         colour = theme.INK if enabled else theme.EDGE
         p.polygon(colour, [(cx, tip), (cx - 12, base), (cx + 12, base)])
+
+    def _line_rows(self, area: pygame.Rect, top: int | None) -> list[tuple[pygame.Rect, LineView]]:
+        """The cart's lines that fit `area` from line `top` (None: the one in view the cart screen chooses), with
+        a scroll column (▲, where we are, ▼) at the right when they do not all fit; returns each shown line's row."""
+        p, lines = self.p, self.view.lines
+        row_h, n = 60, len(lines)
+        fits = max(1, (area.height - 8) // row_h)
+        top = min(max(0, top), max(0, n - fits)) if top is not None else self._first_line_shown(fits)
+        width = area.width - 16
+        if n > fits:
+            width -= theme.TOUCH + 8
+            col = pygame.Rect(area.left + 8 + width + 8, area.top + 8, theme.TOUCH, area.height - 16)
+            self._scroll_button(pygame.Rect(col.left, col.top, col.width, 56), "up", max(0, top - fits), top > 0)
+            down = pygame.Rect(col.left, col.bottom - 56, col.width, 56)
+            self._scroll_button(down, "down", min(n - fits, top + fits), top + fits < n)
+            p.text(f"{top + 1}–{min(n, top + fits)}", (col.centerx, col.centery - 12), 16, theme.MUTED, "center")
+            p.text(f"/ {n}", (col.centerx, col.centery + 12), 16, theme.MUTED, "center")
+        return [
+            (pygame.Rect(area.left + 8, area.top + 8 + i * row_h, width, row_h - 6), ln)
+            for i, ln in enumerate(lines[top : top + fits])
+        ]
+
+    def _first_line_shown(self, fits: int) -> int:
+        co = self.view
+        n = len(co.lines)
+        last_top = max(0, n - fits)
+        if co.cart_top is not None:  # where the shopper scrolled to
+            return min(max(0, co.cart_top), last_top)
+        top = last_top  # the newest at the bottom, and the line that just changed in view
+        where = next((i for i, ln in enumerate(co.lines) if ln.sku == co.changed_sku), None)
+        return min(where, top) if where is not None else top
 
     @property
     def view(self) -> View:

@@ -154,37 +154,10 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
 
     def _cart_lines(self, area: pygame.Rect) -> None:
         """Every line can be reached: as many as fit, the changed one in view and highlighted, ▲ ▼ to scroll."""
-        p, co = self.p, self.view
-        row_h = 60
-        n = len(co.lines)
-        fits = max(1, (area.height - 8) // row_h)
-        top = self._first_line_shown(fits)
-        width = area.width - 16
-        if n > fits:  # a scroll column at the right: up, where we are, down
-            width -= theme.TOUCH + 8
-            col = pygame.Rect(area.left + 8 + width + 8, area.top + 8, theme.TOUCH, area.height - 16)
-            self._scroll_button(pygame.Rect(col.left, col.top, col.width, 56), "up", max(0, top - fits), top > 0)
-            self._scroll_button(
-                pygame.Rect(col.left, col.bottom - 56, col.width, 56), "down", min(n - fits, top + fits), top + fits < n
-            )
-            p.text(f"{top + 1}–{min(n, top + fits)}", (col.centerx, col.centery - 12), 16, theme.MUTED, "center")
-            p.text(f"/ {n}", (col.centerx, col.centery + 12), 16, theme.MUTED, "center")
-        if n == 0:
-            p.text(self._("Your cart is empty"), area.center, 28, theme.MUTED, anchor="center")
-        y = area.top + 8
-        for ln in co.lines[top : top + fits]:
-            self._cart_line(pygame.Rect(area.left + 8, y, width, row_h - 6), ln)
-            y += row_h
-
-    def _first_line_shown(self, fits: int) -> int:
-        co = self.view
-        n = len(co.lines)
-        last_top = max(0, n - fits)
-        if co.cart_top is not None:  # where the shopper scrolled to
-            return min(max(0, co.cart_top), last_top)
-        top = last_top  # the newest at the bottom, and the line that just changed in view
-        where = next((i for i, ln in enumerate(co.lines) if ln.sku == co.changed_sku), None)
-        return min(where, top) if where is not None else top
+        if not self.view.lines:
+            self.p.text(self._("Your cart is empty"), area.center, 28, theme.MUTED, anchor="center")
+        for row, ln in self._line_rows(area, None):
+            self._cart_line(row, ln)
 
     def _cart_line(self, r: pygame.Rect, ln: LineView) -> None:
         """name | − qty + | amount | ×   (every touch target 48 px)."""

@@ -99,21 +99,8 @@ class StaffScreens(ScreenBase):
             "attendant_back",
         )
         area = pygame.Rect(body.left, body.top + 56, body.width, body.height - 56)
-        row_h = 60
-        fits = max(1, (area.height - 8) // row_h)
-        n = len(v.lines)
-        top = min(max(0, v.cart_top or 0), max(0, n - fits))
-        width = area.width - 16
-        if n > fits:
-            width -= theme.TOUCH + 8
-            col = pygame.Rect(area.left + 8 + width + 8, area.top + 8, theme.TOUCH, area.height - 16)
-            self._scroll_button(pygame.Rect(col.left, col.top, col.width, 56), "up", max(0, top - fits), top > 0)
-            down = pygame.Rect(col.left, col.bottom - 56, col.width, 56)
-            self._scroll_button(down, "down", min(n - fits, top + fits), top + fits < n)
-        y = area.top + 8
-        for ln in v.lines[top : top + fits]:
-            self._picker_line(pygame.Rect(area.left + 8, y, width, row_h - 6), ln, void)
-            y += row_h
+        for row, ln in self._line_rows(area, v.cart_top or 0):
+            self._picker_line(row, ln, void)
 
     def _picker_line(self, r: pygame.Rect, ln: LineView, void: bool) -> None:
         p, cur = self.p, self.view.currency
