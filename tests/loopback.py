@@ -59,24 +59,40 @@ class Mosquitto:
     """A mosquitto broker on a free loopback port; stop() and start() again to simulate an outage."""
 
     def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
-        self.port = port or free_port()
-        self.conf = workdir / f"mosquitto-{self.port}.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n{extra}")
+        self.workdir, self.extra, self.fixed_port = workdir, extra, port is not None
+        self._configure(port or free_port())
         self.proc: subprocess.Popen | None = None
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not Path(exe).exists():
             raise RuntimeError("mosquitto is not installed: run `make test`, which installs it")
         self.exe = exe
 
-    def start(self) -> Mosquitto:
-        self.proc = subprocess.Popen(
-            [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        if not wait_until(self._listening, 10):
-            raise RuntimeError("mosquitto did not start")
-        return self
+    def _configure(self, port: int) -> None:
+        self.port = port
+        self.conf = self.workdir / f"mosquitto-{port}.conf"
+        self.conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n{self.extra}")
 
-    def _listening(self) -> bool:
+    def start(self) -> Mosquitto:
+        """Started and listening.  A free port can be taken between free_port() and mosquitto's bind (another
+        test's outgoing connection): mosquitto then exits, and a listener found there would not be ours.  So
+        the broker must be alive while the port answers; else another port (unless the test chose it)."""
+        for _ in range(5):
+            self.proc = subprocess.Popen(
+                [self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if wait_until(self._exited_or_listening, 10):
+                time.sleep(0.05)  # a mosquitto that could not bind exits at once
+                if self.proc.poll() is None:
+                    return self
+            self.stop()
+            if self.fixed_port:
+                break
+            self._configure(free_port())
+        raise RuntimeError(f"mosquitto did not start on 127.0.0.1:{self.port}")
+
+    def _exited_or_listening(self) -> bool:
+        if self.proc is None or self.proc.poll() is not None:
+            return True
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
             return True
@@ -85,7 +101,8 @@ class Mosquitto:
 
     def stop(self) -> None:
         if self.proc:
-            self.proc.terminate()
+            if self.proc.poll() is None:
+                self.proc.terminate()
             self.proc.wait(5)
             self.proc = None
 
