@@ -314,7 +314,7 @@ def catalog_file(cfg, action: str, file: str) -> int:
 
 
 def publish_catalog(cfg, stores: list[str] | None) -> int:
-    from headoffice import publish
+    from headoffice import pictures, publish
     from headoffice.signing import load_key
 
     try:
@@ -322,6 +322,8 @@ def publish_catalog(cfg, stores: list[str] | None) -> int:
         if key is None:
             raise ValueError("commands.private_key_file is not set: kiosks accept only catalogs head office signed")
         engine = database(cfg)
+        for problem in pictures.prepare(engine, cfg.catalog.pictures_dir):
+            print(f"no picture: {problem}", file=sys.stderr)
         bundles = publish.publish(engine, key, stores)
     except ValueError as exc:
         print(f"cannot publish: {exc}", file=sys.stderr)

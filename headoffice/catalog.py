@@ -15,7 +15,8 @@ Columns (the header row names them; order does not matter, names are case-insens
     price           the chain's price in minor units (fen): 380 for 3.80
     unit            piece (default) or kg
     age_restricted  yes / no (default no)
-    image           a file name or URL (optional)
+    image           the product's picture (optional): a file name in head office's catalog.pictures_dir or an
+                    http(s) address (headoffice/pictures.py makes the kiosks' picture of it at publish)
     active          yes / no (default yes)
     price@STORE     that store's price, where it differs from the chain's (one column per store)
     stock@STORE     that store's stock as counted (headoffice/stock.py); low@STORE its low-stock threshold
@@ -59,6 +60,7 @@ STORE_PRICE = "price@"
 PER_STORE = (STORE_PRICE, "stock@", "low@")  # columns with a store's name after the @
 UNITS = ("piece", "kg")
 YES, NO = {"yes", "y", "true", "1", "是"}, {"no", "n", "false", "0", "否"}
+MAX_IMAGE = 2000  # characters of an `image` file name or address
 MAX_PRICE = 10**9  # minor units: ten million yuan is a typo, not a price
 _SPLIT = re.compile(r"[\s;|,]+")
 
@@ -244,6 +246,9 @@ def _product(file: str, n: int, row: dict[str, str], stores: list[str]) -> tuple
         flags[column] = default if not text else text in YES
         if text and text not in YES | NO:
             bad(column, f"{row[column]!r} is neither yes nor no")
+    image = row.get("image", "")
+    if len(image) > MAX_IMAGE:
+        bad("image", f"longer than {MAX_IMAGE} characters")
     if problems or price is None:
         return None, problems
     return (
@@ -256,7 +261,7 @@ def _product(file: str, n: int, row: dict[str, str], stores: list[str]) -> tuple
             category=row.get("category", ""),
             unit=unit,
             age_restricted=flags["age_restricted"],
-            image=row.get("image", ""),
+            image=image,
             active=flags["active"],
             store_prices=per_store[STORE_PRICE],
             gtins=tuple(gtins),

@@ -59,6 +59,11 @@ class CommandsSection:
 
 
 @dataclass(frozen=True)
+class CatalogSection:
+    pictures_dir: str = "hq-data/pictures"  # the catalog's `image` file names are read from here (at publish)
+
+
+@dataclass(frozen=True)
 class HttpSection:
     enabled: bool = True  # head office's HTTP API (headoffice/web.py): online orders, health
     host: str = "127.0.0.1"
@@ -105,6 +110,7 @@ class Config:
     mqtt: MqttSection = MqttSection()
     ingest: IngestSection = IngestSection()
     commands: CommandsSection = CommandsSection()
+    catalog: CatalogSection = CatalogSection()
     http: HttpSection = HttpSection()
     pairing: PairingSection = PairingSection()
     source: str = ""
@@ -159,6 +165,7 @@ SECTIONS = {
     "mqtt": MqttSection,
     "ingest": IngestSection,
     "commands": CommandsSection,
+    "catalog": CatalogSection,
     "http": HttpSection,
     "pairing": PairingSection,
 }

@@ -338,6 +338,26 @@ catalog_bundles = Table(
     Column("bundle", LargeBinary, nullable=False),  # gzip of the catalog's JSON, the prices resolved for the store
 )
 
+# Product pictures (headoffice/pictures.py): each made once, kept by its hash; each `image` source's current one
+catalog_pictures = Table(
+    "catalog_pictures",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", Integer, nullable=False),
+    Column("media_type", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+catalog_picture_sources = Table(
+    "catalog_picture_sources",
+    metadata,
+    Column("source", String(2000), primary_key=True),  # the catalog's `image`: a file name or an address
+    Column("stamp", String(64), nullable=False),  # a file's size and time when read ("address": read once)
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+)
+
 
 # Stock per store (headoffice/stock.py): counted, lowered by orders, raised by goods returned to the shelf
 stock = Table(

@@ -2,7 +2,8 @@
 newest bundle of its store until it runs it.
 
 A bundle is the gzip of one JSON document (format `kiosk-catalog/1`): the version, the store, and every active
-product with its barcodes, names, tax class, unit, age flag, category and the price resolved for that store.
+product with its barcodes, names, tax class, unit, age flag, category, the price resolved for that store, and
+its picture's sha256 and size when it has one (headoffice/pictures.py made it; kiosks download it by its hash).
 Its manifest (format, version, store, sha256 and size of the bundle) is signed with head office's Ed25519 key:
 canonical JSON (sorted keys, no spaces, UTF-8), the signature in Base64.  The kiosk (kiosk/services/
 catalog_updates.py, written apart) checks size, hash and signature before it loads anything.
@@ -29,7 +30,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, and_, func, insert, select
 
-from headoffice import catalog
+from headoffice import catalog, pictures
 from headoffice.db import catalog_bundles, catalog_versions, commands, hq_secret, kiosks
 from headoffice.signing import canonical
 
@@ -62,8 +63,16 @@ def search_words(name_zh: str) -> str:
     return f"{initials} {''.join(lazy_pinyin(han, v_to_u=False))}".lower()
 
 
-def build(products: list[catalog.CatalogProduct], store: str, version: int, published_at: str) -> bytes:
-    """The gzip'd JSON of the store's catalog: active products, the store's own price where it has one."""
+def build(
+    products: list[catalog.CatalogProduct],
+    store: str,
+    version: int,
+    published_at: str,
+    shown: dict[str, pictures.Picture] | None = None,
+) -> bytes:
+    """The gzip'd JSON of the store's catalog: active products, the store's own price where it has one, and the
+    picture `shown` has for its `image`."""
+    shown = shown or {}
     doc = {
         "format": FORMAT,
         "version": version,
@@ -80,6 +89,7 @@ def build(products: list[catalog.CatalogProduct], store: str, version: int, publ
                 "age_restricted": p.age_restricted,
                 "category": p.category,
                 "search": search_words(p.names.get("zh_CN", "")),
+                **_picture(shown.get(p.image) if p.image else None),
             }
             for p in products
             if p.active
@@ -88,10 +98,16 @@ def build(products: list[catalog.CatalogProduct], store: str, version: int, publ
     return gzip.compress(canonical(doc), compresslevel=6, mtime=0)
 
 
+def _picture(picture: pictures.Picture | None) -> dict[str, Any]:
+    return {"picture": {"sha256": picture.sha256, "size": picture.size}} if picture else {}
+
+
 def publish(engine: Engine, key: Ed25519PrivateKey, stores: list[str] | None = None) -> list[Bundle]:
     """Make the next version of head office's catalog for `stores` (default: every store with a kiosk or a price
-    of its own); returns its bundles.  The service's catch_up() delivers them."""
+    of its own); returns its bundles.  The service's catch_up() delivers them.  Pictures: those pictures.prepare()
+    made."""
     items = catalog.products(engine)
+    shown = pictures.published(engine)
     if not items:
         raise ValueError("head office has no catalog to publish: import one first")
     now = time.time()
@@ -106,7 +122,7 @@ def publish(engine: Engine, key: Ed25519PrivateKey, stores: list[str] | None = N
         conn.execute(insert(catalog_versions).values(version=version, published_at=now, products=len(items)))
         out = []
         for store in stores:
-            data = build(items, store, version, stamp)
+            data = build(items, store, version, stamp, shown)
             sha = hashlib.sha256(data).hexdigest()
             signature = base64.b64encode(key.sign(canonical(manifest(store, version, sha, len(data))))).decode()
             b = Bundle(store, version, f"{version}-{sha[:12]}", sha, len(data), signature)

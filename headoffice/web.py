@@ -9,6 +9,8 @@
     POST /api/v1/order-status             a kiosk's question before it hands an order over (no token: the
                                           order's signed QR is the right to ask; the answer is signed)
     GET  /api/v1/catalog/{store}/{version}/{token}  a published catalog bundle (the address cmd/catalog gives)
+    GET  /api/v1/pictures/{sha256}        a product picture by the hash a published catalog names (no token:
+                                          pictures are what the shelves show; the kiosk checks the hash)
     GET  /api/v1/releases/{version}/{token}  a firmware bundle (the address cmd/update gives)
     POST /api/v1/pairing                  a new kiosk asks to be paired: {code, serial, csr, secret}
     GET  /api/v1/pairing/{id}             its answer once a technician approved the code (header X-Pairing-Secret)
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -38,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from headoffice import online_orders, pairing, publish, releases
+from headoffice import online_orders, pairing, pictures, publish, releases
 from headoffice.commands import Commands
 from headoffice.console import actions, pages, pair, team
 from headoffice.console.base import Console
@@ -46,6 +49,7 @@ from headoffice.db import hq_secret
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+SHA256 = re.compile(r"[0-9a-f]{64}")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -153,6 +157,14 @@ def make_app(
             return refused(404, "no such catalog")
         return Response(data, media_type="application/gzip")
 
+    async def picture(request: Request) -> Response:
+        sha = request.path_params["sha256"]
+        found = await run_in_threadpool(pictures.data, engine, sha) if SHA256.fullmatch(sha) else None
+        if found is None:
+            return refused(404, "no such picture")
+        headers = {"Cache-Control": "public, max-age=31536000, immutable"}  # its address is its hash
+        return Response(found[0], media_type=found[1], headers=headers)
+
     async def pairing_request(request: Request) -> JSONResponse:
         if pairing_ttl_s is None:
             return refused(503, "head office pairs no kiosks (pairing.ca_cert_file is not set)")
@@ -191,6 +203,7 @@ def make_app(
             Route("/api/v1/orders/{order_no}/paid", order_paid, methods=["POST"]),
             Route("/api/v1/order-status", order_status, methods=["POST"]),
             Route("/api/v1/catalog/{store}/{version:int}/{token}", catalog_bundle),
+            Route("/api/v1/pictures/{sha256}", picture),
             Route("/api/v1/releases/{version}/{token}", release_bundle),
             Route("/api/v1/pairing", pairing_request, methods=["POST"]),
             Route("/api/v1/pairing/enroll", pairing_enroll, methods=["POST"]),

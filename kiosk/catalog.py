@@ -27,6 +27,7 @@ class Product:
     label: str = ""  # a scale's label this item was priced by (kiosk.weighed): each label is a line of its own
     grams: int | None = None  # what that label weighed (for an item sold by kg): head office counts its stock so
     search: str = ""  # extra words the look-up screen finds it by: pinyin initials and pinyin ("kqs kuangquanshui")
+    picture: str = ""  # the SHA-256 of its picture (kiosk.services.pictures keeps the file), "" for none
 
     @property
     def key(self) -> str:

@@ -36,26 +36,41 @@ class Fleet:
     """A mosquitto, head office (its key pair, `hq_commands` in its [commands]) and one kiosk process (`kiosk`
     overriding its [kiosk]), all on loopback; `close()` stops them."""
 
-    def __init__(self, tmp_path: Path, kiosk: dict | None = None, hq_commands: dict | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        kiosk: dict | None = None,
+        hq_commands: dict | None = None,
+        hq_sections: dict | None = None,
+        kiosk_knows_hq_url: bool = False,
+    ) -> None:
         port = free_port()
+        self.http_port = free_port()
         self.broker = Mosquitto(tmp_path, port).start()
         key = tmp_path / "hq"
         run = [sys.executable, "-m", "headoffice", "keygen", str(key)]
         subprocess.run(run, cwd=REPO, check=True, capture_output=True)
         self.hq = HeadOfficeProcess(tmp_path, port, Path(f"{key}.key"), f"sqlite:///{tmp_path / 'hq.sqlite'}")
-        if hq_commands:
+        if hq_commands or hq_sections:
             write_config(
                 self.hq.config,
                 {
                     "database": {"url": f"sqlite:///{tmp_path / 'hq.sqlite'}"},
                     "mqtt": {"port": port, "client_id": "hq-test"},
-                    "commands": {"private_key_file": f"{key}.key", "answer_timeout_s": 30.0, **hq_commands},
-                    "http": {"port": free_port()},
+                    "commands": {"private_key_file": f"{key}.key", "answer_timeout_s": 30.0, **(hq_commands or {})},
+                    "http": {"port": self.http_port},
+                    **(hq_sections or {}),
                 },
             )
         (tmp_path / "kiosk").mkdir()
         self.kiosk = KioskProcess(
-            tmp_path / "kiosk", port, kiosk=kiosk or {}, mqtt={"hq_public_key_file": f"{key}.pub"}
+            tmp_path / "kiosk",
+            port,
+            kiosk=kiosk or {},
+            mqtt={
+                "hq_public_key_file": f"{key}.pub",
+                **({"hq_url": f"http://127.0.0.1:{self.http_port}"} if kiosk_knows_hq_url else {}),
+            },
         )
 
     def close(self) -> None:
@@ -130,6 +145,48 @@ def test_a_catalog_too_big_for_a_command_is_downloaded_by_the_kiosk_from_head_of
         k.scan_and_pay("281234567890123451")
         assert wait_until(lambda: len(k.rows("SELECT 1 FROM orders")) == 1, 20), k.logs()
         assert sorted(r["unit_price"] for r in k.rows("SELECT unit_price FROM order_lines")) == [180, 330]
+    finally:
+        fleet.close()
+
+
+def test_product_pictures_go_from_head_offices_folder_to_the_kiosks_disk_checked(tmp_path):
+    """Issue 13: head office makes the pictures at publish and serves them; the kiosk fetches them after loading
+    the catalog and keeps them by hash (tests/test_pictures.py draws them)."""
+    from headoffice import pictures
+    from tests.test_pictures import photo
+
+    shelf = tmp_path / "shelf"
+    photo(shelf / "water.jpg")
+    fleet = Fleet(
+        tmp_path,
+        kiosk={"catalog": "headoffice"},
+        hq_commands={"catalog_check_s": 1.0},
+        hq_sections={"catalog": {"pictures_dir": str(shelf)}},
+        kiosk_knows_hq_url=True,
+    )
+    hq, k = fleet.hq, fleet.kiosk
+    try:
+        hq.start()
+        k.start()
+        assert wait_until(lambda: queries.fleet(hq.engine) and queries.fleet(hq.engine)[0]["state"] != "unknown", 20)
+        path = tmp_path / "with-pictures.csv"
+        path.write_text(
+            "sku,barcodes,name_zh,name_en,tax_class,price,image\n"
+            f"P001,{WATER},矿泉水 550ml,Mineral water,standard,200,water.jpg\n"
+            f"P002,{COLA},可乐 330ml,Cola,standard,330,cola.jpg\n",
+            encoding="utf-8",
+        )
+        assert hq.cli("catalog", "import", str(path)).returncode == 0
+        run = hq.cli("catalog", "publish")
+        assert run.returncode == 0 and "no picture: cola.jpg (P002): no such file" in run.stderr, run.stderr
+        version = re.search(r"s1: catalog (\S+)", run.stdout).group(1)
+        assert wait_until(lambda: queries.fleet(hq.engine)[0]["catalog_version"] == version, 30), k.logs()
+        water = pictures.published(hq.engine)["water.jpg"]
+        kept = k.data / "pictures" / water.sha256
+        assert wait_until(kept.exists, 20), k.logs()
+        assert kept.read_bytes() == pictures.data(hq.engine, water.sha256)[0]
+        assert sorted(p.name for p in kept.parent.iterdir()) == [water.sha256]
+        assert "product pictures: 1 fetched, 0 not" in k.full_log()
     finally:
         fleet.close()
 

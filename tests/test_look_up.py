@@ -9,6 +9,7 @@ from kiosk.catalog import DEMO_PRODUCTS, Product
 from kiosk.checkout import Beep, Checkout, Phase
 from kiosk.i18n import LANGUAGES
 from kiosk.store import Store
+from tests.test_pictures import put_picture
 from tests.test_shopper_screen import SIZES
 from tests.test_ui import overlaps, run_until, tap
 
@@ -113,9 +114,11 @@ def test_a_shopper_finds_an_item_by_touch_types_a_damaged_barcode_and_adds_a_bag
 def test_the_look_up_screen_fits_every_size(ui_for, size, language, large_text):
     k, ui = ui_for(display={"size": size}, kiosk={"default_language": language, "bag_barcode": "6901234000320"})
     k.checkout.large_text = large_text
+    for sku in ("P001", *(p.sku for p in DEMO_PRODUCTS if p.category == "household")):  # pictures: see test_pictures
+        put_picture(k, sku, (40, 120, 200))
     k.panel.scan("6901234000016")
-    assert run_until(ui, lambda: k.checkout.cart)
-    assert overlaps(ui) == [] and ui.button_rect("bag") is not None, "cart with its tools"
+    assert run_until(ui, lambda: k.checkout.cart and ui.painter.pictures)
+    assert overlaps(ui) == [] and ui.button_rect("bag") is not None, "cart with its tools, the item's picture"
     tap(ui, "look_up:browse")
     assert run_until(ui, lambda: k.controller.snapshot().look_up.categories)
     assert overlaps(ui) == [] and ui.button_rect("look_up_next") is not None, "categories, two pages"
@@ -125,8 +128,8 @@ def test_the_look_up_screen_fits_every_size(ui_for, size, language, large_text):
     tap(ui, "look_up_prev")
     assert run_until(ui, lambda: not k.controller.snapshot().look_up.loading)
     tap(ui, "look_up_category:household")
-    assert run_until(ui, lambda: k.controller.snapshot().look_up.items)
-    assert overlaps(ui) == [], "a category's items"
+    assert run_until(ui, lambda: len(ui.painter.pictures) == len(k.controller.snapshot().look_up.items) > 1)
+    assert overlaps(ui) == [], "a category's items with their pictures"
     tap(ui, "look_up_tab:search")
     for key in "an":
         tap(ui, f"look_up_key:{key}")

@@ -66,11 +66,11 @@ class Twin:
         self.k.start()
 
     def settle(self) -> np.ndarray:
-        """Frames until the look-up worker's reads are in, then the picture."""
-        for _ in range(20):
+        """Frames until the look-up worker's reads and the product pictures are in, then the screen's picture."""
+        for _ in range(40):
             self.ui.frame()
             lu = self.k.controller.snapshot().look_up
-            if lu is None or not lu.loading:
+            if (lu is None or not lu.loading) and not self.ui.screens.pictures.pending:
                 break
             time.sleep(0.05)
         self.ui.frame()

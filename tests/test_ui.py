@@ -236,8 +236,8 @@ def test_cart_line_buttons(ui_for):
 
 
 def overlaps(ui):
-    """Texts that overlap a button they are not the label of (the label lies inside its button), or another
-    text (outside the simulator's own panel)."""
+    """Texts that overlap a button they are not the label of (the label lies inside its button), another text
+    (outside the simulator's own panel) or a product picture."""
     bad = []
     texts = ui.painter.texts
     for text, rect in texts:
@@ -249,6 +249,7 @@ def overlaps(ui):
         for other, orect in texts[i + 1 :]:
             if rect.top < sim_top and rect.clip(orect).width > 1 and rect.clip(orect).height > 2:
                 bad.append((text, other))
+        bad += [(text, "a picture") for picture in ui.painter.pictures if rect.colliderect(picture)]
     return bad
 
 

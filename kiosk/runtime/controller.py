@@ -482,7 +482,7 @@ class Controller(Actions):
         read = self._look_up_read
         fresh = read is not None and read.key == (lu.tab, lu.category, lu.query, lu.page)
         found = read.items if read is not None and fresh else ()
-        items = tuple(LookUpItem(p.barcode, named(p, lang), p.price, p.unit == "kg") for p in found)
+        items = tuple(LookUpItem(p.barcode, named(p, lang), p.price, p.unit == "kg", p.picture) for p in found)
         return LookUpView(
             tab=lu.tab,
             category=lu.category,

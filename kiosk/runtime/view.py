@@ -39,6 +39,7 @@ class LookUpItem:
     name: str  # in the shopper's language
     price: int
     by_weight: bool  # sold by kg: weighed at the scale, its label scanned
+    picture: str = ""  # its picture's sha256 (kiosk.ui.pictures draws it), "" for none
 
 
 @dataclass(frozen=True)

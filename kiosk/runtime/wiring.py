@@ -25,7 +25,7 @@ from hardware.printer import open_printer
 from hardware.scanner import SimulatedScanner, open_scanner
 from hardware.simulator import SimulatorPanel
 from hardware.speaker import Speaker
-from kiosk import CLOCK_FLOOR
+from kiosk import CLOCK_FLOOR, demo_pictures
 from kiosk.attendant import Attendant, parse_badges
 from kiosk.catalog import DEMO_PRODUCTS
 from kiosk.checkout import Checkout, CollectOnlineOrder
@@ -50,6 +50,7 @@ from kiosk.services.look_up import LookUpService
 from kiosk.services.office import HeadOfficeCommands
 from kiosk.services.online_orders import OnlineOrders
 from kiosk.services.paying import PaymentService
+from kiosk.services.pictures import ProductPictures
 from kiosk.services.printing import PrintService
 from kiosk.services.recovery import RecoveryLoop
 from kiosk.services.refunds import RefundService
@@ -122,8 +123,9 @@ class Runtime:
         self.checkout = checkout
         self.workers = {
             name: Worker(name, post)
-            for name in ("payment", "back-office", "printer", "store-io", "head-office", "look-up")
+            for name in ("payment", "back-office", "printer", "store-io", "head-office", "look-up", "pictures")
         }  # payment: the shopper's, only; back-office: refunds, reconciliation, refund look-ups; look-up: its screen
+        # (and decoding product pictures for the screens); pictures: fetching them from head office
         self.printer = open_printer(cfg.printer, self.data_dir)
         self.printing = PrintService(
             self.printer,
@@ -138,6 +140,9 @@ class Runtime:
         # downloads and questions, on workers; head office's HTTPS checked against pairing.ca_file, else the broker's CA
         self.hq_http = HqHttp(cfg.mqtt.hq_url, cfg.pairing.ca_file or cfg.mqtt.ca_file)
         hq_key = load_public_key(cfg.mqtt.hq_public_key_file)  # head office's signature on catalogs and orders
+        self.pictures = ProductPictures(
+            self.store, self.data_dir / "pictures", self.hq_http, self.workers["pictures"], 2 * min_free
+        )
         self.catalog_updates = CatalogUpdates(
             self.store,
             self.workers["back-office"],
@@ -145,6 +150,7 @@ class Runtime:
             key=hq_key,
             fetch=self.hq_http.download,
             store_id=cfg.kiosk.store_id,
+            pictures=self.pictures,
         )
         self.updates = FirmwareUpdates(self.store, self.workers["back-office"], hq_key, self.data_dir,
                                        kiosk.__version__, self.hq_http.download, post)  # fmt: skip
@@ -256,6 +262,7 @@ class Runtime:
             store.drop_unused_catalogs()
             if self.cfg.kiosk.catalog == "demo" and not store.has_headoffice_catalog():
                 store.seed_catalog(DEMO_PRODUCTS)
+                demo_pictures.install(store, self.data_dir / "pictures")
             for order_no in store.interrupted_receipts():
                 log.warning("%s: its receipt was not printed before the kiosk stopped", order_no)
         except sqlite3.OperationalError as exc:
@@ -322,6 +329,7 @@ class Runtime:
         self.store.switch_catalog(gen, version)
         self.store.add_event("catalog_switched", version=version)
         self.store.drop_unused_catalogs()
+        self.pictures.prune_soon()
 
     def _collect_online(self, e: CollectOnlineOrder) -> None:
         """Hand an order made elsewhere over: recorded once and reported, then its ticket printed."""
@@ -380,6 +388,7 @@ class Runtime:
                 dev.start()
         self.recovery.start()
         self.housekeeping.start()
+        self.pictures.fetch_soon()  # what a stop cut short, or a catalog loaded before this version
         self.speaker.preload(list(TONES), [(key, lang) for key, said in PROMPTS.items() for lang in said])
         enrollment = Enrollment(str(self.data_dir), self.cfg.pairing.ca_file)
         if enrollment.needed():  # provisioned by QR: sell now, the MQTT certificate comes when head office answers

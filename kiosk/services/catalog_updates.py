@@ -11,8 +11,9 @@ Before anything is loaded: the bundle's size and SHA-256 match the manifest, the
 office's public key (`mqtt.hq_public_key_file`), the manifest is for this store, the version is newer than the
 one sold (the same version again is answered "already", never loaded twice), the bundle unpacks to at most
 MAX_UNPACKED bytes, and every product is well formed (a GTIN with its check digit, a whole non-negative price,
-a known tax class and unit, a name in each language).  Any failure: the catalog is refused, head office gets
-the reason on `cmd-result` and as an event, and the kiosk keeps selling the catalog it had.
+a known tax class and unit, a name in each language, a picture named by its sha256 and a size up to
+MAX_PICTURE).  Any failure: the catalog is refused, head office gets the reason on `cmd-result` and as an event,
+and the kiosk keeps selling the catalog it had.  Once loaded, its pictures are fetched (kiosk.services.pictures).
 
 Loading runs on the back-office worker (kiosk.store.catalog stages it in short transactions); the controller
 switches to it when no shopper is using the kiosk, so a cart keeps the prices it was scanned at.
@@ -37,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from kiosk.catalog import TAX_RATES_BP, Product, gtin_valid
 from kiosk.services.events import CatalogStaged, Event
 from kiosk.services.jobs import Worker
+from kiosk.services.pictures import MAX_PICTURE, SHA256, ProductPictures
 from kiosk.store import Store
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,15 @@ def _product(item: dict[str, Any]) -> tuple[Product, list[str]]:
     unit = item.get("unit", "piece")
     if unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}")
+    picture = item.get("picture")
+    if picture is not None and not (
+        isinstance(picture, dict)
+        and isinstance(picture.get("sha256"), str)
+        and SHA256.fullmatch(picture["sha256"])
+        and isinstance(picture.get("size"), int)
+        and 0 < picture["size"] <= MAX_PICTURE
+    ):
+        raise ValueError(f"'picture' must name a sha256 and a size up to {MAX_PICTURE} bytes")
     product = Product(
         sku,
         codes[0],
@@ -158,6 +169,7 @@ def _product(item: dict[str, Any]) -> tuple[Product, list[str]]:
         age_restricted=bool(item.get("age_restricted", False)),
         category=str(item.get("category", ""))[:200],
         search=str(item.get("search", ""))[:500].lower(),
+        picture=picture["sha256"] if picture else "",
     )
     return product, codes
 
@@ -172,10 +184,12 @@ class CatalogUpdates:
         key: Ed25519PublicKey | None,
         store_id: str,
         fetch: Callable[[str, int], bytes] | None = None,
+        pictures: ProductPictures | None = None,
     ) -> None:
-        """`fetch(url, size)`: downloads a bundle that comes as an address (kiosk.services.hq_http)."""
+        """`fetch(url, size)`: downloads a bundle that comes as an address (kiosk.services.hq_http); `pictures`
+        fetches the new catalog's pictures once it is loaded."""
         self.store, self.worker, self.post = store, worker, post
-        self.key, self.store_id, self.fetch = key, store_id, fetch
+        self.key, self.store_id, self.fetch, self.pictures = key, store_id, fetch, pictures
 
     def receive(self, body: dict[str, Any], command_id: str) -> dict[str, Any] | None:
         """`cmd/catalog`: checked and loaded on the back-office worker, which answers head office."""
@@ -201,6 +215,8 @@ class CatalogUpdates:
         log.info("catalog %s loaded (%d products): sold from the next shopper on", label, len(items))
         self.store.add_command_result(command_id, "catalog", {"ok": True, "version": label, "products": len(items)})
         self.post(CatalogStaged(label, gen))
+        if self.pictures is not None:
+            self.pictures.fetch_soon()  # on its own worker: a sale or a refund never waits behind the pictures
 
 
 def _number(label: str) -> int:

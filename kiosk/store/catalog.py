@@ -24,12 +24,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from kiosk.catalog import Product, lookup_key
 from kiosk.store.database import Database
 
-COLUMNS = "p.sku, p.barcode, p.name_zh, p.name_en, p.price, p.tax_class, p.unit, p.age_restricted, p.category"
+COLUMNS = (
+    "p.sku, p.barcode, p.name_zh, p.name_en, p.price, p.tax_class, p.unit, p.age_restricted, p.category, p.picture"
+)
 STAGE_BATCH = 2000  # products per loading transaction: a sale waits behind one at most (a few ms)
 
 
 def _product(row: Sequence) -> Product:
-    return Product(*row[:7], age_restricted=bool(row[7]), category=row[8])
+    return Product(*row[:7], age_restricted=bool(row[7]), category=row[8], picture=row[9])
 
 
 class ProductLookup(Mapping[str, Product]):
@@ -178,6 +180,18 @@ class CatalogStore(Database):
             raise ValueError(f"two products share a sku or a barcode ({exc})") from None
         return gen
 
+    def name_pictures(self, pictures: Mapping[str, str]) -> int:
+        """Give the products of the catalog sold from that have no picture theirs (sku -> sha256); how many."""
+        with self.tx() as db:
+            gen = int(self._meta(db, "catalog_gen") or 0)
+            sql = "UPDATE products SET picture = ? WHERE gen = ? AND sku = ? AND picture = ''"
+            return sum(db.execute(sql, (sha, gen, sku)).rowcount for sku, sha in pictures.items())
+
+    def pictures_wanted(self) -> set[str]:
+        """The pictures of the catalog sold from and of any loaded after it (staged, or being loaded)."""
+        sql = "SELECT DISTINCT picture FROM products WHERE gen >= ? AND picture != ''"
+        return {sha for (sha,) in self.conn().execute(sql, (self.catalog_gen(),))}
+
     def staged_catalog(self) -> str:
         """The version loaded and waiting for the next shopper ("" when none)."""
         raw = self._meta(self.conn(), "catalog_staged")
@@ -236,7 +250,7 @@ def _insert(
     for p, codes in items:
         cur = db.execute(
             f"{verb} INTO products(gen, sku, barcode, name_zh, name_en, price, tax_class, active, unit,"
-            " age_restricted, category, search) VALUES (?,?,?,?,?,?,?,1,?,?,?,?)",
+            " age_restricted, category, search, picture) VALUES (?,?,?,?,?,?,?,1,?,?,?,?,?)",
             (
                 gen,
                 p.sku,
@@ -249,6 +263,7 @@ def _insert(
                 int(p.age_restricted),
                 p.category,
                 p.search,
+                p.picture,
             ),
         )
         if cur.rowcount:

@@ -205,4 +205,8 @@ ALTER TABLE order_lines ADD COLUMN grams INTEGER;
 ALTER TABLE products ADD COLUMN search TEXT NOT NULL DEFAULT '';
 CREATE INDEX products_category ON products(gen, category, name_en) WHERE active = 1;
 """,
+    # product pictures (issue 13): the SHA-256 of each product's picture, its file kept by kiosk.services.pictures
+    """
+ALTER TABLE products ADD COLUMN picture TEXT NOT NULL DEFAULT '';
+""",
 )

@@ -12,13 +12,15 @@ from kiosk.i18n import product_name, tr, trn
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
+from kiosk.ui.pictures import PictureCache
 from kiosk.ui.texts import NOTICES, ORDER_REFUSALS, REASONS
 from kiosk.ui.widgets import Painter, qr_surface
 
 
 class ScreenBase:
-    def __init__(self, painter: Painter) -> None:
+    def __init__(self, painter: Painter, pictures: PictureCache | None = None) -> None:
         self.p = painter
+        self.pictures = pictures  # product pictures (None: drawn without)
         self.v: View | None = None
         self.w, self.h = painter.size  # layout units (see Painter): 800x480 or 720x1280 and up
         self.portrait = self.h > self.w
@@ -39,6 +41,15 @@ class ScreenBase:
             self._qr_cache[key] = qr_surface(text, px)
         self.p.blit(self._qr_cache[key], topleft)
         return pygame.Rect(topleft, (size, size))
+
+    def _product_picture(self, picture: str, rect: pygame.Rect) -> None:
+        """A product's picture on white (product photos are shot on white), in `rect`; the white square is
+        drawn while the picture is still being read, so nothing moves when it comes."""
+        p = self.p
+        p.fill_rect(theme.PICTURE_BG, rect, radius=6)
+        shown = self.pictures.get(picture, p.px(min(rect.width, rect.height) - 4)) if self.pictures else None
+        if shown is not None:
+            p.picture(picture, shown, rect)
 
     def _modal_box(self, height: int) -> pygame.Rect:
         """Dim the frame and draw the box of a modal dialog on it; the caller empties p.buttons first."""

@@ -75,7 +75,8 @@ class LookUpScreens(ScreenBase):
     def _tiles(
         self, grid: pygame.Rect, tiles: list[tuple[str, LookUpItem | None, Action, str]], lu: LookUpView
     ) -> None:
-        """Up to 9 tiles, 3 by 3: a category's name, or an item's name over its price."""
+        """Up to 9 tiles, 3 by 3: a category's name, or an item's name over its price (its picture beside them
+        when the catalog has one)."""
         p = self.p
         if not tiles:
             said = "Reading…" if lu.loading else "Nothing here"
@@ -90,7 +91,22 @@ class LookUpScreens(ScreenBase):
                 continue
             p.button(r, "", action, name)
             price = format_money(item.price, self.view.currency) + (" /kg" if item.by_weight else "")
-            if th >= 64:
+            side = min(th - 12, tw // 3)
+            if item.picture and side >= 40:  # its picture at the left, the name over the price beside it
+                picture = pygame.Rect(r.left + 6, r.centery - side // 2, side, side)
+                self._product_picture(item.picture, picture)
+                text_w = r.right - picture.right - 16
+                if th >= 64:
+                    p.two_lines(label, (picture.right + 8, r.top + (th - 24) // 2), text_w, th - 32, 20)
+                    p.text(
+                        price, (picture.right + 8, r.bottom - 14), 18, theme.MUTED, anchor="midleft", max_width=text_w
+                    )
+                else:
+                    p.two_lines(label, (picture.right + 8, r.centery - 9), text_w, th // 2, 18)
+                    p.text(
+                        price, (picture.right + 8, r.bottom - 11), 16, theme.MUTED, anchor="midleft", max_width=text_w
+                    )
+            elif th >= 64:
                 p.two_lines(label, (r.centerx, r.top + (th - 24) // 2), r.width - 16, th - 32, 20, anchor="center")
                 p.text(price, (r.centerx, r.bottom - 14), 18, theme.MUTED, anchor="center", max_width=r.width - 16)
             else:

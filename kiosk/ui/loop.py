@@ -16,6 +16,7 @@ import pygame
 
 from kiosk.runtime.view import Action
 from kiosk.runtime.wiring import Runtime
+from kiosk.ui.pictures import PictureCache
 from kiosk.ui.screens import Screens
 from kiosk.ui.widgets import Painter, scale_for
 
@@ -37,7 +38,7 @@ class UI:
         if fullscreen:
             pygame.mouse.set_visible(False)
         self.painter = Painter(self.surface, kiosk.font_path, scale_for(self.surface.get_size()))
-        self.screens = Screens(self.painter)
+        self.screens = Screens(self.painter, PictureCache(kiosk.pictures.folder, kiosk.workers["look-up"]))
         self.clock = pygame.time.Clock()
         self.frame_ms: deque[float] = deque(maxlen=10000)  # work per frame, for the benchmark
         self.running = True

@@ -34,6 +34,7 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         self.sim = bool(view.sim_buttons)
         p.buttons = []
         p.texts = []
+        p.pictures = []
         p.surface.fill(theme.BG)
         top = self._topbar()
         bottom = self.h - (64 if self.sim else 0)
@@ -204,7 +205,8 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
             self._notice(co.notice, (area.centerx, area.centery), anchor="center", width=area.width - 24)
 
     def _last_scanned(self, area: pygame.Rect) -> None:
-        """The item just scanned, large: its name and its price, on the changed line's colour."""
+        """The item just scanned, large: its picture (when the catalog has one), its name and its price, on the
+        changed line's colour."""
         p, n = self.p, self.view.notice
         assert n is not None
         item, amount = n.params.get("item"), n.params.get("amount")
@@ -213,7 +215,12 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         p.fill_rect(theme.PRIMARY, (card.left, card.top, 6, card.height), radius=3)
         price = format_money(amount, self.view.currency) if isinstance(amount, int) else ""
         name = product_name(item.name_zh, item.name_en, self.view.language) if isinstance(item, Product) else ""
-        label = p.text(self._("Added"), (card.left + 16, card.centery), 18, theme.MUTED, anchor="midleft")
+        left = card.left + 16
+        if isinstance(item, Product) and item.picture and card.height >= 40:
+            side = card.height - 6
+            self._product_picture(item.picture, pygame.Rect(left, card.centery - side // 2, side, side))
+            left += side + 10
+        label = p.text(self._("Added"), (left, card.centery), 18, theme.MUTED, anchor="midleft")
         price_left = card.right - 12 - p.width_of(price, 30)
         p.two_lines(name, (label.right + 12, card.centery), int(price_left - label.right - 36), card.height - 4, 26)
         p.text(price, (card.right - 12, card.centery), 30, anchor="midright")

@@ -46,10 +46,10 @@ def main(argv: list[str]) -> int:
         from kiosk.i18n import LANGUAGES
 
         def shot(name: str, lang: str) -> None:
-            for _ in range(40):  # the look-up worker's page first, if one is asked for
+            for _ in range(80):  # the look-up worker's page and the pictures first, if they are asked for
                 ui.frame()
                 lu = k.controller.snapshot().look_up
-                if lu is None or not lu.loading:
+                if (lu is None or not lu.loading) and not ui.screens.pictures.pending:
                     break
                 time.sleep(0.02)
             ui.frame()

@@ -48,6 +48,7 @@ BG = PANEL = INK = MUTED = PRIMARY = PRIMARY_INK = SECONDARY = EDGE = (0, 0, 0)
 DANGER = WARN = ON_WARN = WARN_INK = HIGHLIGHT = TOPBAR = TOPBAR_INK = (0, 0, 0)
 EDGES: dict[tuple[int, int, int], tuple[int, int, int]] = {}  # light fills get an outline: a shape on BG
 SIM = (60, 60, 70)  # the simulator's own panel, the same in both
+PICTURE_BG = (255, 255, 255)  # product pictures sit on white (as product photos are shot), in both
 
 TOUCH = 48  # the smallest touch target, in pixels
 PAD = 12

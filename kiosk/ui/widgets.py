@@ -39,6 +39,14 @@ class DrawnButton:
     around: tuple[int, int, int]  # the commonest colour just outside it before it was drawn
 
 
+@dataclass(frozen=True)
+class DrawnPicture:
+    """A product picture of a frame: which (its sha256) and where, in real pixels."""
+
+    picture: str
+    rect: pygame.Rect
+
+
 @dataclass
 class Button:
     rect: pygame.Rect  # in real pixels, where a touch lands
@@ -62,7 +70,8 @@ class Painter:
         self._cache: dict[tuple, pygame.Surface] = {}
         self.buttons: list[Button] = []
         self.texts: list[tuple[str, pygame.Rect]] = []  # what was written where this frame (layout checks)
-        self.audit: list[Drawn | DrawnButton] | None = None  # set to [] to keep one (tests)
+        self.pictures: list[pygame.Rect] = []  # where product pictures were drawn this frame (layout checks)
+        self.audit: list[Drawn | DrawnButton | DrawnPicture] | None = None  # set to [] to keep one (tests)
 
     # -- units ----------------------------------------------------------------------
     @property
@@ -122,6 +131,14 @@ class Painter:
     def blit(self, picture: pygame.Surface, topleft: tuple[int, int]) -> None:
         """A picture made at real size (see px) placed at a layout position."""
         self.surface.blit(picture, (self.px(topleft[0]), self.px(topleft[1])))
+
+    def picture(self, name: str, picture: pygame.Surface, rect) -> None:
+        """A picture made at real size, centred in a layout rectangle; `name` says which (the audit's)."""
+        at = picture.get_rect(center=self.to_px(rect).center)
+        self.surface.blit(picture, at)
+        self.pictures.append(at)
+        if self.audit is not None:
+            self.audit.append(DrawnPicture(name, at))
 
     # -- text -------------------------------------------------------------------------
     def text_surface(self, text: str, px_size: int, colour: tuple[int, int, int]) -> pygame.Surface:
