@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import subprocess
 import sys
 import time
@@ -44,6 +46,16 @@ def write_config(path: Path, sections: dict[str, dict]) -> Path:
         lines += [f"{k} = {value(v)}" for k, v in body.items()]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _let_go_of_stopped_kiosks():
+    """A stopped kiosk sits in reference cycles with its open files (SQLite connections) until the garbage
+    collector's next full pass; past 1024 open files, paho-mqtt's select() fails and MQTT goes silent in
+    whichever test comes next.  So a full collection whenever many files are open."""
+    yield
+    if len(os.listdir("/proc/self/fd")) > 300:
+        gc.collect()
 
 
 @pytest.fixture

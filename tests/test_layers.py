@@ -42,6 +42,7 @@ SERVICES = (
     "kiosk.fonts",
     "kiosk.signing",
     "kiosk.pairing",
+    "kiosk.demo_pictures",  # draws the demo catalog's pictures into the kiosk's folder
 )
 # lowest first: a module may import from its own layer and the layers before it
 LAYERS = ["domain", "store", "services", "runtime", "ui", "entry"]

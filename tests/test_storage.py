@@ -66,7 +66,11 @@ def test_disk_full_after_the_charge_paid_please_wait_then_recovered(tmp_path, sm
     hq = Subscriber(broker.port)
     co = k.checkout
     try:
-        assert wait_until(lambda: hq.states()[-1:] == ["online"], 20), hq.states()
+        assert wait_until(lambda: hq.states()[-1:] == ["online"], 20), (
+            hq.states(),
+            k.mqtt.connected.is_set(),
+            hq.client.is_connected(),
+        )
         k.store.conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")  # what comes next needs new blocks
         k.controller.run_effects(co.scan("6901234000016", k.clock()))
         effects = co.scan(CODE, k.clock())

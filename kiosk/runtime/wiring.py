@@ -425,3 +425,4 @@ class Runtime:
             self.mqtt.stop()
         if self.signals:
             self.signals.close()
+        self.store.close()  # this thread's connection (the workers' went with their threads)

@@ -99,4 +99,5 @@ class UI:
         pygame.image.save(self.surface, str(path))
 
     def close(self) -> None:
+        self.painter.close()
         pygame.quit()

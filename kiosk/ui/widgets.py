@@ -73,6 +73,11 @@ class Painter:
         self.pictures: list[pygame.Rect] = []  # where product pictures were drawn this frame (layout checks)
         self.audit: list[Drawn | DrawnButton | DrawnPicture] | None = None  # set to [] to keep one (tests)
 
+    def close(self) -> None:
+        """Let go of the fonts (each keeps its file open) and the rendered texts."""
+        self._fonts.clear()
+        self._cache.clear()
+
     # -- units ----------------------------------------------------------------------
     @property
     def size(self) -> tuple[int, int]:
