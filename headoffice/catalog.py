@@ -9,7 +9,9 @@ Columns (the header row names them; order does not matter, names are case-insens
 
     sku             the chain's own product id (required, unique in the file)
     barcodes        one or more GTIN-8/12/13/14 with a valid check digit, separated by spaces, ";" or "|"
-    name_zh, name_en  the product's name in each language the kiosk shows (both required)
+    name_zh, name_en  the product's name in Simplified Chinese and in English (both required)
+    name_zh_tw, name_ja, name_ko  its name for shoppers who chose Traditional Chinese, Japanese or Korean
+                    (optional: without one the kiosk shows name_zh in Traditional script, or name_en)
     category        free text, for the kiosk's look-up screen and head office's statistics
     tax_class       standard, reduced or zero (the kiosk's tax classes)
     price           the chain's price in minor units (fen): 380 for 3.80
@@ -41,12 +43,17 @@ from sqlalchemy import Engine, delete, select
 from headoffice import stock
 from headoffice.db import catalog_barcodes, catalog_products, catalog_store_prices
 
-LANGUAGES = {"name_zh": "zh_CN", "name_en": "en"}  # column -> the language it names the product in
+LANGUAGES = {"name_zh": "zh_CN", "name_en": "en"}  # column -> the language it names the product in (required)
+# optional: the product's name for the kiosks' other shoppers' languages (without one: OpenCC's Traditional
+# script of name_zh for zh_TW, name_en for ja and ko)
+MORE_LANGUAGES = {"name_zh_tw": "zh_TW", "name_ja": "ja", "name_ko": "ko"}
+MAX_NAME = 200
 TAX_CLASSES = ("standard", "reduced", "zero")  # the kiosk's (kiosk/catalog.py; a test holds them equal)
 COLUMNS = (
     "sku",
     "barcodes",
     *LANGUAGES,
+    *MORE_LANGUAGES,
     "category",
     "tax_class",
     "price",
@@ -226,6 +233,12 @@ def _product(file: str, n: int, row: dict[str, str], stores: list[str]) -> tuple
         if not row[column]:
             bad(column, f"missing name for {language}")
         names[language] = row[column]
+    for column, language in MORE_LANGUAGES.items():
+        if row.get(column):
+            names[language] = row[column]
+    for column, language in {**LANGUAGES, **MORE_LANGUAGES}.items():
+        if len(names.get(language, "")) > MAX_NAME:
+            bad(column, f"longer than {MAX_NAME} characters")
     tax_class = row["tax_class"]
     if tax_class not in TAX_CLASSES:
         bad("tax_class", f"unknown tax class {tax_class!r} (known: {', '.join(TAX_CLASSES)})")
@@ -457,7 +470,7 @@ def _row(p: CatalogProduct, stores: Iterable[str]) -> list[str]:
     by_column = {
         "sku": p.sku,
         "barcodes": " ".join(p.barcodes),
-        **{column: p.names.get(language, "") for column, language in LANGUAGES.items()},
+        **{column: p.names.get(language, "") for column, language in {**LANGUAGES, **MORE_LANGUAGES}.items()},
         "category": p.category,
         "tax_class": p.tax_class,
         "price": str(p.price),

@@ -28,6 +28,7 @@ class Product:
     grams: int | None = None  # what that label weighed (for an item sold by kg): head office counts its stock so
     search: str = ""  # extra words the look-up screen finds it by: pinyin initials and pinyin ("kqs kuangquanshui")
     picture: str = ""  # the SHA-256 of its picture (kiosk.services.pictures keeps the file), "" for none
+    names: tuple[tuple[str, str], ...] = ()  # head office's names for other shoppers: (zh_TW | ja | ko, name)
 
     @property
     def key(self) -> str:
@@ -35,7 +36,10 @@ class Product:
         return f"{self.sku}@{self.label}" if self.label else self.sku
 
     def name(self, language: str) -> str:
-        return self.name_zh if language.startswith("zh") else self.name_en
+        """Its name for a shopper who reads `language` (kiosk.i18n.product_name)."""
+        from kiosk.i18n import product_name  # the language rules live with the languages
+
+        return product_name(self.name_zh, self.name_en, language, self.names)
 
 
 def gtin_valid(code: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gettext
 import io
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,12 @@ def traditional(text: str) -> str:
     return str(_to_traditional().convert(text))
 
 
-def product_name(name_zh: str, name_en: str, language: str) -> str:
-    """A product's name in `language`: Chinese for Chinese (Traditional for zh_TW), else English."""
+def product_name(name_zh: str, name_en: str, language: str, names: Iterable[Sequence[str]] = ()) -> str:
+    """A product's name in `language`: head office's name in it (`names`: (language, name) pairs) when the
+    catalog has one, else Chinese for Chinese (in Traditional script for zh_TW), else English."""
+    for lang, name in names:
+        if lang == language and name:
+            return name
     if language == "zh_TW":
         return traditional(name_zh)
     return name_zh if language.startswith("zh") else name_en

@@ -124,6 +124,7 @@ def priced_by(product: Product, label: Label) -> Product:
         grams=label.grams,
         name_zh=product.name_zh + kg,
         name_en=product.name_en + kg,
+        names=tuple((language, name + kg) for language, name in product.names),
     )
 
 

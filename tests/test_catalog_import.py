@@ -102,6 +102,20 @@ def test_every_wrong_row_is_named_and_nothing_is_imported(hq_engine, tmp_path):
     assert catalog.products(hq_engine) == before  # the good rows of a bad file are not imported either
 
 
+def test_a_name_or_picture_too_long_is_refused_by_its_column(hq_engine, tmp_path):
+    bad = write(
+        tmp_path,
+        "sku,barcodes,name_zh,name_en,name_ja,tax_class,price,image\n"
+        f"P001,6901234000016,矿泉水,Water,{'水' * 201},standard,200,{'p' * 2001}.jpg\n",
+    )
+    with pytest.raises(catalog.CatalogFileError) as caught:
+        catalog.import_file(hq_engine, bad)
+    assert [(p.column, p.reason) for p in caught.value.problems] == [
+        ("name_ja", "longer than 200 characters"),
+        ("image", "longer than 2000 characters"),
+    ]
+
+
 def test_a_header_with_an_unknown_or_missing_column_is_refused(hq_engine, tmp_path):
     path = write(tmp_path, "sku,barcode,name_zh,name_en,tax_class,price,colour\nP1,6901234000016,水,Water,zero,1,red\n")
     problems = catalog.parse(path).problems
@@ -171,7 +185,9 @@ def test_the_command_line_reports_problems_without_a_traceback(tmp_path):
     assert "3 products, 4 barcodes, 1 store prices imported" in done.stdout
     out = tmp_path / "out.csv"
     assert hq("export", str(out)).returncode == 0
-    assert out.read_text(encoding="utf-8").splitlines()[0] == HEADER.strip().replace(",active", ",image,active")
+    assert out.read_text(encoding="utf-8").splitlines()[0] == HEADER.strip().replace(
+        ",name_en,", ",name_en,name_zh_tw,name_ja,name_ko,"
+    ).replace(",active", ",image,active")
 
 
 def test_head_office_knows_the_kiosks_tax_classes():

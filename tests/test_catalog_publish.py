@@ -263,3 +263,38 @@ def test_a_catalog_too_big_for_a_command_is_downloaded_from_head_office_and_chec
             verify(data, pub, "demo-store", None)
     finally:
         server.stop()
+
+
+def test_head_offices_names_for_japanese_korean_and_taiwanese_shoppers_reach_the_screen(hq_engine, tmp_path, hq_keys):
+    """Issue 13: the catalog may name a product for the shoppers' other languages (name_zh_tw, name_ja,
+    name_ko); the kiosk shows that name to a shopper who chose the language, else the rule it had (Traditional
+    script of name_zh for zh_TW, name_en for ja and ko)."""
+    key, public = hq_keys
+    text = (
+        "sku,barcodes,name_zh,name_en,name_ja,name_ko,name_zh_tw,tax_class,price\n"
+        f"P001,{WATER},矿泉水 550ml,Mineral water 550ml,ミネラルウォーター 550ml,생수 550ml,,standard,200\n"
+        "P005,6901234000054,纯牛奶 250ml,Whole milk 250ml,牛乳 250ml,,鮮乳 250ml,reduced,380\n"
+    )
+    k = make_kiosk(tmp_path, mqtt={"hq_public_key_file": public})
+    assert deliver(k, published(hq_engine, tmp_path, key, text))["ok"]
+    pump_until(k, lambda: k.store.catalog_version().startswith("1-"))
+    k.controller.pump()
+    co = k.checkout
+    seen = {}
+    for language in ("ja", "ko", "zh_TW", "en"):
+        co.set_language(language, time.monotonic())
+        for code in (WATER, "6901234000054"):
+            k.controller.run_effects(co.scan(code, time.monotonic()))
+        seen[language] = [ln.name for ln in k.controller.snapshot().lines]
+        co.tap_start_over(time.monotonic())
+        co.confirm_start_over(time.monotonic())
+    assert seen == {
+        "ja": ["ミネラルウォーター 550ml", "牛乳 250ml"],
+        "ko": ["생수 550ml", "Whole milk 250ml"],  # no Korean name for the milk: its English one
+        "zh_TW": ["礦泉水 550ml", "鮮乳 250ml"],  # OpenCC where head office gave none; head office's word here
+        "en": ["Mineral water 550ml", "Whole milk 250ml"],
+    }
+    k.stop()
+    exported = tmp_path / "back.csv"
+    hq_catalog.export_file(hq_engine, exported)
+    assert "ミネラルウォーター 550ml" in exported.read_text(encoding="utf-8")  # and back out to the merchandiser

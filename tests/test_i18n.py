@@ -70,6 +70,10 @@ def test_product_names_in_every_language():
     assert product_name("方便面", "Instant noodles", "zh_TW") == "泡麵"  # Taiwan's word, not only its script
     assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ja") == "Whole milk 250ml"
     assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ko") == "Whole milk 250ml"
+    theirs = (("ja", "牛乳 250ml"), ("zh_TW", "鮮乳 250ml"))  # head office's own names win
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ja", theirs) == "牛乳 250ml"
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "zh_TW", theirs) == "鮮乳 250ml"
+    assert product_name("纯牛奶 250ml", "Whole milk 250ml", "ko", theirs) == "Whole milk 250ml"
 
 
 def test_placeholders_survive_translation():

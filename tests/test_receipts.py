@@ -279,14 +279,17 @@ def test_raster_bytes_are_python_escpos_own(order, width):
 def test_a_receipt_in_the_shoppers_language(store, language, word):
     """Issue 13: receipts in the shopper's language too.  A printer's own font (GBK) has kana and Traditional
     characters but no Hangul: a Korean receipt goes out as a picture even in native mode."""
-    otn = begin_payment(store, DEMO_PRODUCTS[:2], language=language, channel="alipay", masked="2812****7788")
+    cola = dataclasses.replace(DEMO_PRODUCTS[1], names=(("ja", "コーラ 330ml"), ("ko", "콜라 330ml")))  # head office's
+    products = [DEMO_PRODUCTS[0], cola]
+    otn = begin_payment(store, products, language=language, channel="alipay", masked="2812****7788")
     order = store.complete_payment(otn, trade_id="T-" + language)
     receipt = sale_receipt(order, settings())
     assert word in "".join(r.text for r in layout(receipt, 48))
     if language == "zh_TW":
         assert order.lines[0].name == "礦泉水 550ml"  # the name in Traditional script, as the shopper saw it
     elif language in ("ja", "ko"):
-        assert order.lines[0].name == "Mineral water 550ml"
+        assert order.lines[0].name == "Mineral water 550ml"  # none in the shopper's language: the English one
+        assert order.lines[1].name == dict(cola.names)[language]
     s = settings(mode="native")
     data = escpos_job(sale_receipt(order, s), s)
     assert (b"\x1dv0" in data) == (language == "ko")  # raster only where the printer's font falls short

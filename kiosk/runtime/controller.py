@@ -18,7 +18,6 @@ from typing import Any
 
 from hardware import MAX_CODE_AGE_S, Paper
 from kiosk.attendant import Attendant, Mode, is_badge
-from kiosk.catalog import Product
 from kiosk.checkout import (
     AgeCheckNeeded,
     Beep,
@@ -38,7 +37,6 @@ from kiosk.checkout import (
     StartQrPayment,
 )
 from kiosk.codes import CodeKind, classify
-from kiosk.i18n import product_name
 from kiosk.online_order import OrderQrError
 from kiosk.payments.driver import NOT_RECORDED, OUT_OF_SERVICE
 from kiosk.runtime.actions import Actions
@@ -66,10 +64,6 @@ from kiosk.services.events import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def named(product: Product, language: str) -> str:
-    return product_name(product.name_zh, product.name_en, language)
 
 
 SHOPPER_DEVICES = ("scanner", "camera", "printer", "gateway")  # what the top bar tells the shopper is offline
@@ -482,7 +476,7 @@ class Controller(Actions):
         read = self._look_up_read
         fresh = read is not None and read.key == (lu.tab, lu.category, lu.query, lu.page)
         found = read.items if read is not None and fresh else ()
-        items = tuple(LookUpItem(p.barcode, named(p, lang), p.price, p.unit == "kg", p.picture) for p in found)
+        items = tuple(LookUpItem(p.barcode, p.name(lang), p.price, p.unit == "kg", p.picture) for p in found)
         return LookUpView(
             tab=lu.tab,
             category=lu.category,
@@ -523,7 +517,7 @@ class Controller(Actions):
             lines=tuple(
                 LineView(
                     ln.product.key,
-                    named(ln.product, co.language),
+                    ln.product.name(co.language),
                     ln.qty,
                     ln.amount,
                     ln.product.price,

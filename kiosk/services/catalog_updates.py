@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 FORMAT = "kiosk-catalog/1"
 MAX_UNPACKED = 256 * 2**20  # a catalog of 10^5 products is ~25 MB of JSON; more is a mistake or an attack
 UNITS = ("piece", "kg")
+MORE_LANGUAGES = ("zh_TW", "ja", "ko")  # names head office may give besides zh_CN and en (others are ignored)
 
 
 class CatalogRefused(ValueError):
@@ -170,6 +171,9 @@ def _product(item: dict[str, Any]) -> tuple[Product, list[str]]:
         category=str(item.get("category", ""))[:200],
         search=str(item.get("search", ""))[:500].lower(),
         picture=picture["sha256"] if picture else "",
+        names=tuple(
+            (lang, names[lang][:200]) for lang in MORE_LANGUAGES if isinstance(names.get(lang), str) and names[lang]
+        ),
     )
     return product, codes
 

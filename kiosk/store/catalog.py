@@ -25,13 +25,15 @@ from kiosk.catalog import Product, lookup_key
 from kiosk.store.database import Database
 
 COLUMNS = (
-    "p.sku, p.barcode, p.name_zh, p.name_en, p.price, p.tax_class, p.unit, p.age_restricted, p.category, p.picture"
+    "p.sku, p.barcode, p.name_zh, p.name_en, p.price, p.tax_class, p.unit, p.age_restricted, p.category, p.picture,"
+    " p.names"
 )
 STAGE_BATCH = 2000  # products per loading transaction: a sale waits behind one at most (a few ms)
 
 
 def _product(row: Sequence) -> Product:
-    return Product(*row[:7], age_restricted=bool(row[7]), category=row[8], picture=row[9])
+    names = tuple(json.loads(row[10]).items()) if row[10] else ()
+    return Product(*row[:7], age_restricted=bool(row[7]), category=row[8], picture=row[9], names=names)
 
 
 class ProductLookup(Mapping[str, Product]):
@@ -250,7 +252,7 @@ def _insert(
     for p, codes in items:
         cur = db.execute(
             f"{verb} INTO products(gen, sku, barcode, name_zh, name_en, price, tax_class, active, unit,"
-            " age_restricted, category, search, picture) VALUES (?,?,?,?,?,?,?,1,?,?,?,?,?)",
+            " age_restricted, category, search, picture, names) VALUES (?,?,?,?,?,?,?,1,?,?,?,?,?,?)",
             (
                 gen,
                 p.sku,
@@ -264,6 +266,7 @@ def _insert(
                 p.category,
                 p.search,
                 p.picture,
+                json.dumps(dict(p.names), ensure_ascii=False) if p.names else "",
             ),
         )
         if cur.rowcount:

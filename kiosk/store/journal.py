@@ -165,7 +165,7 @@ class Journal(CatalogStore):
                 ),
             )
             for i, (prod, qty) in enumerate(cart["lines"], start=1):
-                name = product_name(prod["name_zh"], prod["name_en"], p["language"])
+                name = product_name(prod["name_zh"], prod["name_en"], p["language"], prod.get("names") or ())
                 db.execute(
                     "INSERT INTO order_lines(order_no, line_no, sku, barcode, name, qty, unit_price, amount,"
                     " tax_class, grams) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -205,8 +205,10 @@ ALTER TABLE order_lines ADD COLUMN grams INTEGER;
 ALTER TABLE products ADD COLUMN search TEXT NOT NULL DEFAULT '';
 CREATE INDEX products_category ON products(gen, category, name_en) WHERE active = 1;
 """,
-    # product pictures (issue 13): the SHA-256 of each product's picture, its file kept by kiosk.services.pictures
+    # product pictures (issue 13): the SHA-256 of each product's picture, its file kept by kiosk.services.pictures;
+    # and head office's names of it for the shoppers' other languages (JSON: {"ja": "…"}; '' for none)
     """
 ALTER TABLE products ADD COLUMN picture TEXT NOT NULL DEFAULT '';
+ALTER TABLE products ADD COLUMN names TEXT NOT NULL DEFAULT '';
 """,
 )

@@ -8,7 +8,7 @@ import pygame
 
 from kiosk.catalog import Product
 from kiosk.checkout import Notice
-from kiosk.i18n import product_name, tr, trn
+from kiosk.i18n import tr, trn
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
@@ -123,7 +123,7 @@ class ScreenBase:
             params["reason"] = self._(REASONS.get(str(params["reason"]), "The payment could not be completed"))
         if isinstance(params.get("item"), Product):
             item = params["item"]
-            params["item"] = product_name(item.name_zh, item.name_en, self.view.language)
+            params["item"] = item.name(self.view.language)
         if isinstance(params.get("amount"), int):
             params["amount"] = format_money(params["amount"], self.view.currency)
         if "why" in params:  # an order code refused (kiosk.online_order.OrderQrError's key)

@@ -11,7 +11,7 @@ import pygame
 
 from kiosk.catalog import Product
 from kiosk.checkout import Phase
-from kiosk.i18n import LANGUAGES, product_name
+from kiosk.i18n import LANGUAGES
 from kiosk.money import format_money
 from kiosk.runtime.view import Action, LineView, View
 from kiosk.ui import theme
@@ -214,7 +214,7 @@ class Screens(PaymentScreens, StaffScreens, LookUpScreens):
         p.fill_rect(theme.HIGHLIGHT, card, radius=8)
         p.fill_rect(theme.PRIMARY, (card.left, card.top, 6, card.height), radius=3)
         price = format_money(amount, self.view.currency) if isinstance(amount, int) else ""
-        name = product_name(item.name_zh, item.name_en, self.view.language) if isinstance(item, Product) else ""
+        name = item.name(self.view.language) if isinstance(item, Product) else ""
         left = card.left + 16
         if isinstance(item, Product) and item.picture and card.height >= 40:
             side = card.height - 6
