@@ -61,6 +61,9 @@ def prepare(engine: Engine, pictures_dir: str, products: list[catalog.CatalogPro
         except PictureProblem as exc:
             named = ", ".join(skus[:5]) + (f" and {len(skus) - 5} more" if len(skus) > 5 else "")
             problems.append(f"{source} ({named}): {exc}")
+            if source in known:  # it had a picture: not any more (the file was removed or spoilt)
+                with engine.begin() as conn:
+                    conn.execute(delete(catalog_picture_sources).where(catalog_picture_sources.c.source == source))
             continue
         with engine.begin() as conn:
             if (

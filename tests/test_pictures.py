@@ -97,6 +97,11 @@ def test_head_office_makes_each_picture_small_once_names_it_in_the_bundle_and_sa
     os.utime(shelf / "water.jpg", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     hq_pictures.prepare(hq_engine, str(shelf))
     assert hq_pictures.published(hq_engine)["water.jpg"] != made["water.jpg"]
+    (shelf / "shelf" / "tea.jpg").unlink()  # a picture taken away: said, and published without one
+    assert any(p.startswith("shelf/tea.jpg (P003): no such file") for p in hq_pictures.prepare(hq_engine, str(shelf)))
+    assert "shelf/tea.jpg" not in hq_pictures.published(hq_engine)
+    photo(shelf / "shelf" / "tea.jpg", size=(300, 100), exif_orientation=6)  # and back
+    hq_pictures.prepare(hq_engine, str(shelf))
 
     # the bundle names each picture; the kiosk's reader (written apart) gets its hash on the product
     key, public = signing.keygen(str(tmp_path / "hq"))
