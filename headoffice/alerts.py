@@ -12,8 +12,8 @@ is open changes nothing, closing one that is closed changes nothing.  The rules:
 | paper_low        | event `printer_paper_near_end`              | event `printer_back`                   |
 | device_lost      | events `scanner_lost`, `camera_lost`, ...   | the matching `*_back` (key: device)    |
 | help             | event `help_pressed`                        | event `attendant_signed_in`            |
-| age_check        | event `age_check_requested` (the items)     | `age_check_approved` / `_declined`,    |
-|                  |                                             | `attendant_signed_in`                  |
+| age_check        | event `age_check_requested` (the items)     | `age_check_approved` / `_declined` /   |
+|                  |                                             | `_withdrawn`, `attendant_signed_in`    |
 | job_failed       | event `job_failed` (key: pool/job)          | staff close it                         |
 | seq_gap          | a seq gap not closed in `gap_wait_s`        | the gap closes                         |
 | conflict         | one id with other content                   | staff close it                         |
@@ -154,7 +154,7 @@ def on_event(sink: Pending, store: str, kiosk: str, data: dict[str, Any], now: f
         sink.close(store, kiosk, "age_check", "", now)
     elif kind == "age_check_requested":
         sink.open(store, kiosk, "age_check", "", now, ", ".join(str(s) for s in data.get("skus", []))[:200])
-    elif kind in ("age_check_approved", "age_check_declined"):
+    elif kind in ("age_check_approved", "age_check_declined", "age_check_withdrawn"):
         sink.close(store, kiosk, "age_check", "", now)
     elif kind == "out_of_service":
         sink.open(store, kiosk, "kiosk_locked", "", now, message)

@@ -200,6 +200,12 @@ def test_kiosk_state_birth_telemetry_and_alerts_from_its_own_messages(hq_engine,
     kiosk_store.add_event("age_check_approved", by="li-na", skus=["P018"])
     ingest.store_batch(outbox(kiosk_store))
     assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["disk_low", "help", "paper_out"]
+    kiosk_store.add_event("age_check_requested", skus=["P018"])  # the next shopper's beer, taken off again
+    ingest.store_batch(outbox(kiosk_store))
+    assert "age_check" in [a["kind"] for a in queries.alerts(hq_engine)]
+    kiosk_store.add_event("age_check_withdrawn")
+    ingest.store_batch(outbox(kiosk_store))
+    assert sorted(a["kind"] for a in queries.alerts(hq_engine)) == ["disk_low", "help", "paper_out"]
     ingest.store_batch([direct("status", {"state": "lost"}, ts="2026-11-25T08:05:00.000Z")])
     ingest.store_batch([direct("status", {"state": "online"}, ts="2026-11-25T08:01:00.000Z")])  # older: ignored
     assert queries.fleet(hq_engine)[0]["state"] == "lost"

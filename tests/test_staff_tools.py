@@ -98,6 +98,29 @@ def test_beer_waits_for_staff_who_approve_with_the_pin(ui_for):
     assert k.checkout.paid_total == 200 + 800
 
 
+def test_head_offices_age_check_alert_follows_the_cart_when_the_beer_leaves_it_before_staff_come(ui_for):
+    """The shopper takes the beer off, puts it back (Undo), then starts over: head office is told each time, so
+    its alert does not stay open for a cart that is gone (nor closed while the beer waits again)."""
+    from tests.test_ui import events
+
+    k, ui = ui_for(kiosk={"default_language": "en"})
+    k.panel.scan(WATER)
+    k.panel.scan(BEER)
+    assert run_until(ui, lambda: len(events(k, "age_check_requested")) == 1)
+    tap(ui, "remove:P018")
+    assert run_until(ui, lambda: len(events(k, "age_check_withdrawn")) == 1)
+    assert k.controller.light_state() != "help"
+    tap(ui, "undo")
+    assert run_until(ui, lambda: len(events(k, "age_check_requested")) == 2)
+    assert [payload(r)["skus"] for r in events(k, "age_check_requested")] == [["P018"], ["P018"]]
+    tap(ui, "start_over")
+    tap(ui, "confirm_start_over")
+    assert run_until(ui, lambda: len(events(k, "age_check_withdrawn")) == 2)
+    for _ in range(5):
+        ui.frame()
+    assert (len(events(k, "age_check_requested")), len(events(k, "age_check_withdrawn"))) == (2, 2)  # once each
+
+
 def test_a_staff_badge_shown_to_the_camera_approves_and_an_unknown_one_is_refused(ui_for, caplog):
     from hardware.camera import qr_image
     from kiosk.attendant import make_badge

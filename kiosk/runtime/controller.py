@@ -107,6 +107,7 @@ class Controller(Actions):
         self._look_up_asked: tuple[str, str | None, str, int] | None = None  # the page the look-up screen wants
         self._look_up_read: LookUpRead | None = None  # the last page the look-up worker read
         self._said: str | None = None  # the prompt said last (said again only after another)
+        self._age_check_told = False  # head office was told an age check waits (its alert is open)
         self._actions: dict[str, Callable[[str, float], list[Effect] | None]] = self._action_table()
 
     # -- from any thread ------------------------------------------------------------
@@ -131,6 +132,7 @@ class Controller(Actions):
                 log.exception("while handling %r", event)
         self.checkout.tick(now)
         self.attendant.tick(now)
+        self._age_check_follow()
         self._ask_look_up()
         self._prompt()
         if self._next_catalog is not None:
@@ -225,8 +227,11 @@ class Controller(Actions):
                 if self.w.speaker:
                     self.w.speaker.play("help")
                 self.w.record("age_check_requested", skus=list(e.skus))
+                self._age_check_told = True
             elif isinstance(e, StaffChange):  # who: the badge's staff id, or "pin"
                 self.w.record(e.kind, by=self.attendant.staff or "unknown", **e.data)
+                if e.kind in ("age_check_approved", "age_check_declined"):  # head office closes its alert
+                    self._age_check_told = False
                 log.info("staff %s: %s %s", self.attendant.staff, e.kind, dict(e.data))
             elif isinstance(e, PrintReceipt):
                 self.w.printing.sale(e.order)
@@ -280,6 +285,17 @@ class Controller(Actions):
         elif isinstance(event, LookUpRead):
             if event.key == self._look_up_asked:
                 self._look_up_read = event
+
+    def _age_check_follow(self) -> None:
+        """Head office's age-check alert follows the cart: the restricted items left it before staff came
+        (taken off, start over, the idle reset) -> `age_check_withdrawn`; put back by Undo -> asked again."""
+        needed = self.checkout.age_check_needed
+        if needed and not self._age_check_told:
+            self.w.record("age_check_requested", skus=[ln.product.key for ln in self.checkout.cart.lines
+                                                        if ln.product.age_restricted])  # fmt: skip
+        elif self._age_check_told and not needed:
+            self.w.record("age_check_withdrawn")
+        self._age_check_told = needed
 
     def _free(self) -> bool:
         """No shopper and no staff are using the kiosk (RESULT: paid, the cart done)."""
